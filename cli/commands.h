@@ -1,0 +1,13 @@
+/* commands.h: every sdlm command, one function each: int cmd_X(argc, argv)
+ * with argv[0] the command's name. Exit codes: 0 success, 1 the command ran
+ * but its check failed (parity outside tolerance), 2 bad usage or bad input,
+ * 3 an I/O or resource failure, 130 interrupted. */
+#ifndef SDLM_COMMANDS_H
+#define SDLM_COMMANDS_H
+
+enum { EXIT_OK = 0, EXIT_CHECK = 1, EXIT_USAGE = 2, EXIT_IO = 3 };
+
+int cmd_parity(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif

@@ -1,0 +1,94 @@
+/* opts.c: the flag parser behind every command's table. */
+#include "opts.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Does arg (up to '=' if any) equal one of the '|'-separated names? */
+static int name_matches(const char *names, const char *arg, size_t arglen) {
+    const char *p = names;
+    while (*p) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == arglen && !strncmp(p, arg, len)) return 1;
+        if (!bar) break;
+        p = bar + 1;
+    }
+    return 0;
+}
+
+static int set_value(const Opt *o, const char *flag, const char *v, Err *e) {
+    char *end;
+    errno = 0;
+    switch (o->kind) {
+    case OPT_STR: *(const char **)o->dst = v; return 0;
+    case OPT_FLAG: *(int *)o->dst = 1; return 0;
+    case OPT_U64: {
+        unsigned long long x = strtoull(v, &end, 10);
+        if (errno || end == v || *end || v[0] == '-') return err_set(e, "%s needs a non-negative integer, not \"%s\"", flag, v);
+        *(uint64_t *)o->dst = x;
+        return 0;
+    }
+    case OPT_INT:
+    case OPT_FLOAT: {
+        double x = o->kind == OPT_INT ? (double)strtoll(v, &end, 10) : strtod(v, &end);
+        if (errno || end == v || *end || x != x)
+            return err_set(e, "%s needs %s, not \"%s\"", flag, o->kind == OPT_INT ? "an integer" : "a number", v);
+        if (o->min != o->max && (x < o->min || x > o->max))
+            return err_set(e, "%s must be between %g and %g, not %s", flag, o->min, o->max, v);
+        if (o->kind == OPT_INT) *(int *)o->dst = (int)x;
+        else *(float *)o->dst = (float)x;
+        return 0;
+    }
+    }
+    return -1;
+}
+
+int opts_parse(const Opt *opts, int n, int argc, char **argv, const char **pos, int maxpos, int *npos, Err *e) {
+    *npos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return 1;
+        if (a[0] != '-' || !a[1] || !strcmp(a, "--")) {
+            if (!strcmp(a, "--") && i + 1 < argc) a = argv[++i];
+            if (*npos >= maxpos) return err_set(e, "unexpected argument \"%s\"", a);
+            pos[(*npos)++] = a;
+            continue;
+        }
+        const char *eq = strchr(a, '=');
+        size_t len = eq ? (size_t)(eq - a) : strlen(a);
+        const Opt *o = NULL;
+        for (int k = 0; k < n && !o; k++)
+            if (name_matches(opts[k].names, a, len)) o = &opts[k];
+        if (!o) return err_set(e, "unknown flag \"%.*s\" (try --help)", (int)len, a);
+        char flag[64];
+        snprintf(flag, sizeof flag, "%.*s", (int)len, a);
+        const char *v = NULL;
+        if (o->kind == OPT_FLAG) {
+            if (eq) return err_set(e, "%s takes no value", flag);
+        } else if (eq) {
+            v = eq + 1;
+        } else if (i + 1 < argc) {
+            v = argv[++i];
+        } else {
+            return err_set(e, "%s needs a value", flag);
+        }
+        if (set_value(o, flag, v, e)) return -1;
+        if (o->seen) *o->seen = 1;
+    }
+    return 0;
+}
+
+void opts_usage(FILE *out, const char *synopsis, const char *about, const Opt *opts, int n) {
+    fprintf(out, "usage: %s\n%s\n", synopsis, about);
+    if (n) fprintf(out, "\noptions:\n");
+    for (int k = 0; k < n; k++) {
+        char left[96];
+        snprintf(left, sizeof left, "%s%s%s", opts[k].names, opts[k].metavar ? " " : "",
+                 opts[k].metavar ? opts[k].metavar : "");
+        for (char *p = left; *p; p++)
+            if (*p == '|') *p = ',';
+        fprintf(out, "  %-28s %s\n", left, opts[k].help);
+    }
+}

@@ -1,0 +1,32 @@
+/* opts.h: one table of flags per command drives parsing and --help.
+ *
+ * A flag's names are separated by '|' ("-ep|--epochs"); it takes its value as
+ * "-ep 3", "-ep=3", "--epochs 3" or "--epochs=3" (the seed's argparse forms).
+ * Values are range-checked; a bad value is one clear line. */
+#ifndef SDLM_OPTS_H
+#define SDLM_OPTS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "err.h"
+
+typedef enum { OPT_INT, OPT_FLOAT, OPT_STR, OPT_FLAG, OPT_U64 } OptKind;
+
+typedef struct {
+    const char *names;  /* "-b|--batch_size" */
+    OptKind kind;
+    void *dst;          /* int*, float*, const char**, int* (flag: set to 1), uint64_t* */
+    const char *metavar;
+    const char *help;
+    double min, max;    /* for numbers; min == max means no range check */
+    int *seen;          /* optional: set to 1 when given */
+} Opt;
+
+/* Parses argv[1..]; positionals go to pos[] (at most maxpos). Returns 0, or
+ * -1 with e filled ("unknown flag", "--steps needs a number"), or 1 when
+ * --help was asked for. */
+int opts_parse(const Opt *opts, int n, int argc, char **argv, const char **pos, int maxpos, int *npos, Err *e);
+void opts_usage(FILE *out, const char *synopsis, const char *about, const Opt *opts, int n);
+
+#endif

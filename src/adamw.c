@@ -1,0 +1,39 @@
+/* adamw.c: AdamW, gradient clipping and the learning-rate schedule. */
+#include "adamw.h"
+
+#include <math.h>
+
+AdamW adamw_default(float wd) { return (AdamW){.beta1 = 0.9f, .beta2 = 0.99f, .eps = 1e-8f, .weight_decay = wd}; }
+
+double grad_norm(const float *g, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)g[i] * g[i];
+    return sqrt(s);
+}
+
+double grad_clip(float *g, size_t n, double max_norm) {
+    double norm = grad_norm(g, n);
+    double coef = max_norm / (norm + 1e-6);
+    if (coef < 1.0)
+        for (size_t i = 0; i < n; i++) g[i] = (float)(g[i] * coef);
+    return norm;
+}
+
+void adamw_step(const AdamW *o, float *w, const float *g, float *m, float *v, size_t n, int64_t step, float lr) {
+    const float b1 = o->beta1, b2 = o->beta2;
+    const float decay = 1.0f - lr * o->weight_decay;
+    const float step_size = lr / (float)(1.0 - pow(b1, (double)step));
+    const float bc2_sqrt = (float)sqrt(1.0 - pow(b2, (double)step));
+    for (size_t i = 0; i < n; i++) {
+        w[i] *= decay;
+        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+        w[i] -= step_size * m[i] / (sqrtf(v[i]) / bc2_sqrt + o->eps);
+    }
+}
+
+float lr_at(int64_t step, float lr, int warmup, int decay) {
+    if (warmup > 0 && step < warmup) return lr * (float)(step + 1) / (float)warmup;
+    double frac = decay > 0 ? 1.0 - (double)(step - warmup) / decay : 1.0;
+    return lr * (float)(frac > 0.1 ? frac : 0.1);
+}

@@ -1,0 +1,324 @@
+/* diffusion.c: schedule, training loss with self-conditioning, and the
+ * samplers (difflm, ddim, ddpm), unconditional and infilling. Legend as in
+ * diffusion.h. The network itself is model.c. */
+#include "diffusion.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops.h"
+
+float diffusion_gamma(float t) {
+    float c = cosf(((t + 0.0002f) / 1.00025f) * (float)(M_PI / 2));
+    return c * c;
+}
+
+/* x0 = LN_affine(embedding[ids]) into ws->x0, keeping the raw rows and stats. */
+static void embed(const Model *m, Workspace *ws, const int32_t *ids, int N) {
+    const int E = m->cfg.E;
+    for (int i = 0; i < N; i++) memcpy(ws->emb_raw + (long)i * E, m->p.embedding + (long)ids[i] * E, sizeof(float) * E);
+    layernorm_forward(ws->x0, ws->emb_mean, ws->emb_rstd, ws->emb_raw, m->p.norm_w, m->p.norm_b, N, E);
+}
+
+/* Index of the largest of x[n] (the first on ties, as torch.argmax). */
+static int argmax(const float *x, int n) {
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return best;
+}
+
+/* ---- training loss ---------------------------------------------------------------- */
+
+void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *in, float grad_scale, Rng *rng,
+                    LossStats *out) {
+    const int B = in->B, L = in->L, N = B * L, E = m->cfg.E, V = m->cfg.V;
+    embed(m, ws, in->ids, N);
+
+    /* x_t = sqrt(g) x0 + sqrt(1-g) z; x_noised = x_t off the known positions, x_cond = x0 on them */
+    for (int b = 0; b < B; b++) {
+        ws->t[b] = in->t[b];
+        float gm = diffusion_gamma(in->t[b]), sg = sqrtf(gm), sn = sqrtf(1.0f - gm);
+        for (int l = 0; l < L; l++) {
+            long i = (long)b * L + l;
+            const float *x0 = ws->x0 + i * E, *z = in->z + i * E;
+            float *h = ws->h_in + i * 3 * E;
+            int known = in->cond[i] != 0;
+            for (int c = 0; c < E; c++) {
+                h[c] = known ? 0.0f : sg * x0[c] + sn * z[c];
+                h[E + c] = known ? x0[c] : 0.0f;
+                h[2 * E + c] = 0.0f;
+            }
+        }
+    }
+
+    /* self-conditioning: x_sc = interp(estimator([x_noised, x_cond, 0])), no gradient, 0 on known positions */
+    if (in->selfcond) {
+        model_forward(m, ws, B, L, in->len_mask, 1, rng);
+        model_norm_table(m, ws);
+        model_interp(m, ws, N, ws->h_in + 2 * E, 3 * E);
+        for (long i = 0; i < N; i++)
+            if (in->cond[i]) memset(ws->h_in + i * 3 * E + 2 * E, 0, sizeof(float) * E);
+    }
+
+    model_forward(m, ws, B, L, in->len_mask, 1, rng);
+
+    /* loss over diff_mask = len_mask && !cond: mse (mean over E) + cross-entropy, each averaged over N */
+    long n = 0;
+    for (long i = 0; i < N; i++) n += in->len_mask[i] && !in->cond[i];
+    double mse = 0, ce = 0, correct = 0;
+    float inv_n = n ? 1.0f / (float)n : 0.0f;
+    for (long i = 0; i < N; i++) {
+        float *row = ws->logits + i * V;
+        float *dxe = g ? ws->d_x_est + i * E : NULL;
+        if (!(in->len_mask[i] && !in->cond[i])) {
+            if (g) {
+                memset(row, 0, sizeof(float) * V);
+                memset(dxe, 0, sizeof(float) * E);
+            }
+            continue;
+        }
+        const float *xe = ws->x_est + i * E, *x0 = (in->target ? in->target : ws->x0) + i * E;
+        double se = 0;
+        for (int c = 0; c < E; c++) {
+            float d = xe[c] - x0[c];
+            se += (double)d * d;
+            if (g) dxe[c] = 2.0f * d / (float)E * inv_n * grad_scale;
+        }
+        mse += se / E;
+        int id = in->ids[i];
+        correct += argmax(row, V) == id;
+        float mx = row[argmax(row, V)];
+        double sum = 0;
+        for (int c = 0; c < V; c++) sum += fast_expf(row[c] - mx);
+        ce += log(sum) + mx - row[id];
+        if (g) { /* d logits = (softmax - onehot) / N */
+            float inv = (float)(1.0 / sum) * inv_n * grad_scale;
+            for (int c = 0; c < V; c++) row[c] = fast_expf(row[c] - mx) * inv;
+            row[id] -= inv_n * grad_scale;
+        }
+    }
+    out->targets = n;
+    out->mse = n ? mse / n : 0;
+    out->ce = n ? ce / n : 0;
+    out->accuracy = n ? correct / n : 0;
+    out->loss = out->mse + out->ce;
+    if (!g) return;
+
+    model_backward(m, g, ws, in->len_mask);
+
+    /* x_noised = (sqrt(g) x0 + sqrt(1-g) z) off known;  x_cond = x0 on known;  x0 = LN_affine(emb[ids]) */
+    for (int b = 0; b < B; b++) {
+        float sg = sqrtf(diffusion_gamma(in->t[b]));
+        for (int l = 0; l < L; l++) {
+            long i = (long)b * L + l;
+            const float *dh = ws->d_h_in + i * 3 * E;
+            float *dx0 = ws->d_x0 + i * E;
+            for (int c = 0; c < E; c++) dx0[c] = in->cond[i] ? dh[E + c] : sg * dh[c];
+        }
+    }
+    memset(ws->d_emb, 0, sizeof(float) * N * E);
+    layernorm_backward(ws->d_emb, g->norm_w, g->norm_b, ws->d_x0, ws->emb_raw, ws->emb_mean, ws->emb_rstd,
+                       m->p.norm_w, N, E);
+    for (long i = 0; i < N; i++) {
+        float *dst = g->embedding + (long)in->ids[i] * E;
+        for (int c = 0; c < E; c++) dst[c] += ws->d_emb[i * E + c];
+    }
+}
+
+/* ---- samplers ---------------------------------------------------------------------- */
+
+static const char *sampler_names[SAMPLER_COUNT] = {"difflm", "ddim", "ddpm"};
+
+const char *sampler_name(SamplerKind k) { return k >= 0 && k < SAMPLER_COUNT ? sampler_names[k] : "?"; }
+
+int sampler_parse(const char *name, SamplerKind *k) {
+    for (int i = 0; i < SAMPLER_COUNT; i++)
+        if (!strcmp(name, sampler_names[i])) {
+            *k = (SamplerKind)i;
+            return 0;
+        }
+    return -1;
+}
+
+int sampler_begin(Sampler *s, const Model *m, Workspace *ws, const SampleRequest *req, Err *e) {
+    memset(s, 0, sizeof *s);
+    const int B = req->B, L = req->L, N = B * L, E = m->cfg.E;
+    if (B < 1 || L < 1 || B > ws->Bcap || L > ws->Lcap)
+        return err_set(e, "cannot sample %d x %d with a workspace of %d x %d", B, L, ws->Bcap, ws->Lcap);
+    if (req->steps < 1) return err_set(e, "sampling needs at least one step, not %d", req->steps);
+    if (req->kind < 0 || req->kind >= SAMPLER_COUNT) return err_set(e, "unknown sampler %d", req->kind);
+    if (req->known && !req->ids) return err_set(e, "known positions given without their tokens");
+    s->m = m;
+    s->ws = ws;
+    s->req = *req;
+    s->B = B;
+    s->L = L;
+    s->N = N;
+    s->t = 1.0f;
+    rng_seed(&s->rng, req->seed);
+    s->x = calloc((size_t)N * E, sizeof(float));
+    s->x_sc = calloc((size_t)N * E, sizeof(float));
+    s->x0_known = calloc((size_t)N * E, sizeof(float));
+    s->ids = calloc((size_t)N, sizeof(int32_t));
+    s->conf = calloc((size_t)N, sizeof(float));
+    s->len_mask = req->lengths ? calloc((size_t)N, 1) : NULL;
+    if (!s->x || !s->x_sc || !s->x0_known || !s->ids || !s->conf || (req->lengths && !s->len_mask)) {
+        sampler_end(s);
+        return err_set(e, "out of memory for sampling %d x %d", B, L);
+    }
+    if (req->lengths)
+        for (int b = 0; b < B; b++)
+            for (int l = 0; l < L; l++) s->len_mask[(long)b * L + l] = l < req->lengths[b];
+    if (req->x_T) memcpy(s->x, req->x_T, sizeof(float) * N * E);
+    else rng_fill_normal(&s->rng, s->x, (long)N * E, 1.0f);
+    if (req->known) {
+        for (long i = 0; i < N; i++) {
+            if (!req->known[i]) continue;
+            if (req->ids[i] < 0 || req->ids[i] >= m->cfg.V) {
+                sampler_end(s);
+                return err_set(e, "known token id %d is outside the vocabulary of %d", req->ids[i], m->cfg.V);
+            }
+            s->ids[i] = req->ids[i];
+            s->conf[i] = 1.0f;
+        }
+        embed(m, ws, s->ids, N); /* unknown positions embed id 0 and are not used */
+        for (long i = 0; i < N; i++)
+            if (req->known[i]) {
+                memcpy(s->x0_known + i * E, ws->x0 + i * E, sizeof(float) * E);
+                memset(s->x + i * E, 0, sizeof(float) * E);
+            }
+    }
+    model_norm_table(m, ws);
+    return 0;
+}
+
+/* Argmax and top probability of each row of logits (not modified). */
+static void read_predictions(Sampler *s) {
+    const int V = s->m->cfg.V;
+    for (long i = 0; i < s->N; i++) {
+        if (s->req.known && s->req.known[i]) continue;
+        const float *row = s->ws->logits + i * V;
+        int best = argmax(row, V);
+        float mx = row[best];
+        double sum = 0;
+        for (int c = 0; c < V; c++) sum += fast_expf(row[c] - mx);
+        s->ids[i] = best;
+        s->conf[i] = (float)(1.0 / sum);
+    }
+}
+
+/* x_sc = the nearest row of the normalised embedding table (Diffusion-LM's clamping). */
+static void clamp_to_embeddings(Sampler *s) {
+    const int V = s->m->cfg.V, E = s->m->cfg.E;
+    Workspace *ws = s->ws;
+    /* argmin_v |x - e_v|^2 = argmax_v (2 x.e_v - |e_v|^2); logits is free scratch here */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->N, V, E, 2.0f, s->x_sc, E, ws->emb_norm, E, 0.0f,
+                ws->logits, V);
+    for (long i = 0; i < s->N; i++) {
+        float *row = ws->logits + i * V;
+        for (int v = 0; v < V; v++) {
+            const float *ev = ws->emb_norm + (long)v * E;
+            float n2 = 0;
+            for (int c = 0; c < E; c++) n2 += ev[c] * ev[c];
+            row[v] -= n2;
+        }
+        memcpy(s->x_sc + i * E, ws->emb_norm + (long)argmax(row, V) * E, sizeof(float) * E);
+    }
+}
+
+/* One estimator pass on [x, x_cond, x_sc] at s->t. */
+static void estimate(Sampler *s) {
+    const int E = s->m->cfg.E, N = s->N;
+    Workspace *ws = s->ws;
+    for (long i = 0; i < N; i++) {
+        float *h = ws->h_in + i * 3 * E;
+        memcpy(h, s->x + i * E, sizeof(float) * E);
+        memcpy(h + E, s->x0_known + i * E, sizeof(float) * E);
+        memcpy(h + 2 * E, s->x_sc + i * E, sizeof(float) * E);
+    }
+    for (int b = 0; b < s->B; b++) ws->t[b] = s->t;
+    model_forward(s->m, ws, s->B, s->L, s->len_mask, 1, NULL);
+    read_predictions(s);
+}
+
+int sampler_step(Sampler *s) {
+    if (s->done) return 0;
+    const int E = s->m->cfg.E, N = s->N, S = s->req.steps;
+    Workspace *ws = s->ws;
+    estimate(s);
+    if (s->step == S) { /* the final pass at t = 0: ids are read, nothing else to do */
+        s->done = 1;
+        return 0;
+    }
+    model_interp(s->m, ws, N, s->x_sc, E);
+    if (s->req.clamp) clamp_to_embeddings(s);
+    if (s->req.known)
+        for (long i = 0; i < N; i++)
+            if (s->req.known[i]) memset(s->x_sc + i * E, 0, sizeof(float) * E);
+
+    float t_next = s->t - 1.0f / (float)S;
+    if (t_next < 0) t_next = 0;
+    float g_now = diffusion_gamma(s->t), g_next = diffusion_gamma(t_next);
+    const float *eps = s->req.eps ? s->req.eps + (long)s->step * N * E : NULL;
+    float sq_next = sqrtf(g_next), sn_next = sqrtf(1.0f - g_next), sq_now = sqrtf(g_now), sn_now = sqrtf(1.0f - g_now);
+    float a = g_now / g_next;
+    for (long i = 0; i < (long)N * E; i++) {
+        float noise = 0;
+        if (s->req.kind != SAMPLER_DDIM) noise = eps ? eps[i] : rng_normal(&s->rng);
+        float x = s->x[i], xs = s->x_sc[i];
+        switch (s->req.kind) {
+        case SAMPLER_DIFFLM: x = sq_next * xs + sn_next * noise; break;
+        case SAMPLER_DDIM: {
+            float e = (x - sq_now * xs) / sn_now;
+            x = sq_next * xs + sn_next * e;
+            break;
+        }
+        default: {
+            float e = (x - sq_now * xs) / sn_now;
+            x = (x - (1.0f - a) * e / sn_now) / sqrtf(a) + sqrtf(1.0f - a) * noise;
+            break;
+        }
+        }
+        s->x[i] = x;
+    }
+    if (s->req.known)
+        for (long i = 0; i < N; i++)
+            if (s->req.known[i]) memset(s->x + i * E, 0, sizeof(float) * E);
+    s->t = t_next;
+    s->step++;
+    return 1;
+}
+
+void sampler_end(Sampler *s) {
+    free(s->x);
+    free(s->x_sc);
+    free(s->x0_known);
+    free(s->ids);
+    free(s->conf);
+    free(s->len_mask);
+    s->x = s->x_sc = s->x0_known = s->conf = NULL;
+    s->ids = NULL;
+    s->len_mask = NULL;
+}
+
+int diffusion_sample(const Model *m, Workspace *ws, const SampleRequest *req, SampleCallback cb, void *ctx,
+                     int32_t *ids_out, Err *e) {
+    Sampler s;
+    if (sampler_begin(&s, m, ws, req, e)) return -1;
+    int stopped = 0;
+    for (;;) {
+        float t = s.t;
+        int more = sampler_step(&s);
+        if (cb && cb(ctx, s.done ? req->steps + 1 : s.step, req->steps + 1, t, s.ids, s.conf)) {
+            stopped = 1;
+            break;
+        }
+        if (!more) break;
+    }
+    if (ids_out) memcpy(ids_out, s.ids, sizeof(int32_t) * s.N);
+    sampler_end(&s);
+    return stopped;
+}

@@ -1,0 +1,92 @@
+/* diffusion.h: the seed's diffusion process on top of the network: the noise
+ * schedule, the training loss (with the self-conditioning pass) and its
+ * backward, and the reverse-diffusion samplers, unconditional and infilling.
+ *
+ * Legend: B batch, L tokens, N = B*L, E embedding, V vocab, S sampling steps. */
+#ifndef SDLM_DIFFUSION_H
+#define SDLM_DIFFUSION_H
+
+#include <stdint.h>
+
+#include "model.h"
+
+/* gamma(t) = cos(((t + 0.0002) / 1.00025) * pi/2)^2: the signal level at time t. */
+float diffusion_gamma(float t);
+
+/* ---- training loss ---- */
+
+typedef struct {
+    int B, L;
+    const int32_t *ids;       /* [B, L] */
+    const uint8_t *len_mask;  /* [B, L]: 1 inside each sequence's length */
+    const uint8_t *cond;      /* [B, L]: 1 where the token is given (conditional) */
+    const float *t;           /* [B] in (0, 1) */
+    const float *z;           /* [B, L, E] standard normal noise */
+    int selfcond;             /* the coin: run the self-conditioning pass */
+    const float *target;      /* optional [B, L, E] fixed MSE target; NULL: x0 (tests freeze it) */
+} LossInput;
+
+typedef struct {
+    double loss, mse, ce, accuracy;
+    long targets; /* N in the spec: positions in the loss */
+} LossStats;
+
+/* Loss of one batch and, when g is not NULL, its gradient scaled by
+ * grad_scale ACCUMULATED into g (so micro-batches can be summed). rng drives
+ * dropout and layer-drop (NULL: none). ws must be a training workspace when
+ * g is given. */
+void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *in, float grad_scale, Rng *rng,
+                    LossStats *out);
+
+/* ---- sampling ---- */
+
+typedef enum { SAMPLER_DIFFLM, SAMPLER_DDIM, SAMPLER_DDPM, SAMPLER_COUNT } SamplerKind;
+
+const char *sampler_name(SamplerKind k);
+int sampler_parse(const char *name, SamplerKind *k); /* 0 on success */
+
+typedef struct {
+    int B, L;
+    const int32_t *ids;      /* [B, L] known tokens, read where known; NULL: unconditional */
+    const uint8_t *known;    /* [B, L] or NULL */
+    const int *lengths;      /* [B] each sequence's length, or NULL: no length mask (the seed) */
+    SamplerKind kind;
+    int steps;               /* S >= 1 */
+    int clamp;               /* snap the estimate to the nearest embedding each step */
+    uint64_t seed;           /* noise, unless x_T / eps are given */
+    const float *x_T;        /* optional [B, L, E] starting noise */
+    const float *eps;        /* optional [S, B, L, E] noise of each step */
+} SampleRequest;
+
+typedef struct {
+    const Model *m;
+    Workspace *ws;           /* evaluation workspace with room for B x L */
+    SampleRequest req;
+    int B, L, N, step;       /* step: how many reverse steps are done (0..S) */
+    float t;                 /* the time of the next estimator pass */
+    int done;
+    Rng rng;
+    float *x, *x_sc, *x0_known; /* [N, E] */
+    uint8_t *len_mask;       /* [N] or NULL */
+    int32_t *ids;            /* [N] current argmax (known tokens kept) */
+    float *conf;             /* [N] top probability (1 at known positions) */
+} Sampler;
+
+/* Prepares a run; allocates the sampler's own small buffers. */
+int sampler_begin(Sampler *s, const Model *m, Workspace *ws, const SampleRequest *req, Err *e);
+/* One estimator pass: a reverse step while step < S, else the final pass at
+ * t = 0. Updates ids/conf; returns 1 while there is more to do, 0 when done. */
+int sampler_step(Sampler *s);
+void sampler_end(Sampler *s);
+
+/* Called after every pass with the pass number (1..S, then S+1 for the final
+ * pass), the time it ran at, the argmax ids and confidences [B*L]. Returning
+ * non-zero stops the run. */
+typedef int (*SampleCallback)(void *ctx, int step, int total, float t, const int32_t *ids, const float *conf);
+
+/* Runs a whole request; ids_out [B*L] gets the result. Returns 1 if stopped by
+ * the callback, 0 when finished, -1 on error. */
+int diffusion_sample(const Model *m, Workspace *ws, const SampleRequest *req, SampleCallback cb, void *ctx,
+                     int32_t *ids_out, Err *e);
+
+#endif

@@ -1,0 +1,353 @@
+/* model.c: the estimator (time MLP, input projection, FiLM pre-norm encoder
+ * layers with rotary attention, output projection), lm_head and
+ * interpolation, forward and backward. The backward pass is the forward pass
+ * read in reverse; each step quotes the forward line it differentiates.
+ * Legend as in model.h. Not here: noise, losses and samplers (diffusion.c). */
+#include "model.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops.h"
+
+int model_alloc(Model *m, const Config *cfg, Err *e) {
+    memset(m, 0, sizeof *m);
+    if (param_table_build(&m->table, cfg, e)) return -1;
+    m->cfg = *cfg;
+    m->w = calloc(m->table.total, sizeof(float));
+    if (!m->w || params_bind(&m->p, &m->table, m->w)) {
+        model_free(m);
+        return err_set(e, "out of memory for a model of %zu parameters", m->table.total);
+    }
+    return 0;
+}
+
+void model_free(Model *m) {
+    params_unbind(&m->p);
+    free(m->w);
+    param_table_free(&m->table);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- workspace ------------------------------------------------------------- */
+
+/* One list of every buffer: X(field, count, type). Sizes for train and eval. */
+#define WS_BUFFERS(X)                                                          \
+    X(h_in, N * 3 * E, float)                                                  \
+    X(t, B, float)                                                             \
+    X(len_mask, N, uint8_t)                                                    \
+    X(tfeat, B * 2 * TIME_FREQS, float)                                        \
+    X(th_pre, B * TIME_HIDDEN, float)                                          \
+    X(th, B * TIME_HIDDEN, float)                                              \
+    X(tg_pre, B * G, float)                                                    \
+    X(tg, B * G, float)                                                        \
+    X(x_res, (NL + 1) * N * D, float)                                          \
+    X(ln1_mean, PL * N, float)                                                 \
+    X(ln1_rstd, PL * N, float)                                                 \
+    X(ln2_mean, PL * N, float)                                                 \
+    X(ln2_rstd, PL * N, float)                                                 \
+    X(q, PL * N * D, float)                                                    \
+    X(k, PL * N * D, float)                                                    \
+    X(v, PL * N * D, float)                                                    \
+    X(probs, PL * B * H * L * L, float)                                        \
+    X(att, PL * N * D, float)                                                  \
+    X(x_mid, PL * N * D, float)                                                \
+    X(f1, PL * N * F, float)                                                   \
+    X(keep_attn, T * NL * N * D, uint8_t)                                      \
+    X(keep_ffn, T * NL * N * D, uint8_t)                                       \
+    X(keep_proj, T * N * D, uint8_t)                                           \
+    X(keep_lm, T * N * D, uint8_t)                                             \
+    X(keep_time, T * B * TIME_HIDDEN, uint8_t)                                 \
+    X(skip, NL, uint8_t)                                                       \
+    X(emb_raw, N * E, float)                                                   \
+    X(x0, N * E, float)                                                        \
+    X(emb_mean, N, float)                                                      \
+    X(emb_rstd, N, float)                                                      \
+    X(d_x0, T * N * E, float)                                                  \
+    X(d_emb, T * N * E, float)                                                 \
+    X(x_est, N * E, float)                                                     \
+    X(logits, N * V, float)                                                    \
+    X(xhat, N * D, float)                                                      \
+    X(act, N * D, float)                                                       \
+    X(tmp, N * D, float)                                                       \
+    X(lat, N * D, float)                                                       \
+    X(gl, N * F, float)                                                        \
+    X(rot_cos, L * (R / 2 + 1), float)                                         \
+    X(rot_sin, L * (R / 2 + 1), float)                                         \
+    X(emb_norm, V * E, float)                                                  \
+    X(d_x_est, T * N * E, float)                                               \
+    X(d_res, T * N * D, float)                                                 \
+    X(d_a, T * N * D, float)                                                   \
+    X(dq, T * N * D, float)                                                    \
+    X(dk, T * N * D, float)                                                    \
+    X(dv, T * N * D, float)                                                    \
+    X(d_gl, T * N * F, float)                                                  \
+    X(d_att_scratch, T * L * L, float)                                         \
+    X(d_h_in, T * N * 3 * E, float)                                            \
+    X(d_tg, T * B * G, float)                                                  \
+    X(d_th, T * B * TIME_HIDDEN, float)                                        \
+    X(d_tfeat, T * B * 2 * TIME_FREQS, float)
+
+#define WS_DIMS(c, Bcap, Lcap, train)                                                              \
+    const long B = (Bcap), L = (Lcap), N = B * L, E = (c)->E, D = (c)->D, F = (c)->F, V = (c)->V, \
+               H = (c)->H, R = (c)->R, NL = (c)->NL, G = NL * 4 * D, T = (train) ? 1 : 0,        \
+               PL = (train) ? NL : 1;                                                              \
+    (void)B, (void)L, (void)N, (void)E, (void)D, (void)F, (void)V, (void)H, (void)R, (void)G, (void)T, (void)PL
+
+size_t workspace_bytes(const Config *c, int Bcap, int Lcap, int train) {
+    WS_DIMS(c, Bcap, Lcap, train);
+    size_t bytes = 0;
+#define WS_SIZE(field, count, type) bytes += (size_t)(count) * sizeof(type);
+    WS_BUFFERS(WS_SIZE)
+    return bytes;
+}
+
+int workspace_alloc(Workspace *ws, const Config *c, int Bcap, int Lcap, int train, Err *e) {
+    memset(ws, 0, sizeof *ws);
+    if (Bcap < 1 || Lcap < 1) return err_set(e, "workspace needs at least one sequence of one token");
+    WS_DIMS(c, Bcap, Lcap, train);
+    ws->Bcap = Bcap;
+    ws->Lcap = Lcap;
+    ws->train = train;
+#define WS_ALLOC(field, count, type)                                                  \
+    if ((count) > 0 && !(ws->field = calloc((size_t)(count), sizeof(type)))) {        \
+        workspace_free(ws);                                                           \
+        return err_set(e, "out of memory for a %s workspace of %d x %d (%.0f MB)",    \
+                       train ? "training" : "sampling", Bcap, Lcap,                   \
+                       workspace_bytes(c, Bcap, Lcap, train) / 1e6);                  \
+    }
+    WS_BUFFERS(WS_ALLOC)
+    return 0;
+}
+
+void workspace_free(Workspace *ws) {
+#define WS_FREE(field, count, type) free(ws->field);
+    WS_BUFFERS(WS_FREE)
+    memset(ws, 0, sizeof *ws);
+}
+
+double model_forward_flops(const Config *c, int B, int L) {
+    double N = (double)B * L, D = c->D, F = c->F, E = c->E, V = c->V, G = 4.0 * c->NL * c->D;
+    double per_layer = N * (4 * D * D + 2 * D * F) + 2.0 * B * L * L * D; /* linears + scores + P v */
+    double macs = c->NL * per_layer + N * (3 * E * D + D * E + D * V) + B * (128.0 * 128 + 128 * G);
+    return 2 * macs;
+}
+
+/* ---- forward ---------------------------------------------------------------- */
+
+/* Per-layer buffer l: all layers are kept when training, one is reused otherwise. */
+#define PER_LAYER(ws, buf, l, size) ((ws)->buf + ((ws)->train ? (long)(l) * (size) : 0))
+
+/* x *= keep / (1 - p), drawing keep flags from rng (16 bits a draw). */
+static void dropout_forward(float *x, uint8_t *keep, long n, float p, Rng *rng) {
+    uint32_t threshold = (uint32_t)(p * 65536.0f);
+    float scale = 1.0f / (1.0f - p);
+    uint64_t bits = 0;
+    for (long i = 0; i < n; i++) {
+        if ((i & 3) == 0) bits = rng_u64(rng);
+        keep[i] = (uint32_t)(bits & 0xffff) >= threshold;
+        bits >>= 16;
+        x[i] = keep[i] ? x[i] * scale : 0.0f;
+    }
+}
+
+static void dropout_backward(float *dx, const uint8_t *keep, long n, float p) {
+    float scale = 1.0f / (1.0f - p);
+    for (long i = 0; i < n; i++) dx[i] = keep[i] ? dx[i] * scale : 0.0f;
+}
+
+static void time_features(float *tfeat, const float *t, const float *freq, int B) {
+    const float two_pi = 6.28318530717958648f;
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < TIME_FREQS; j++) {
+            float f = t[b] * freq[j] * two_pi;
+            tfeat[b * 2 * TIME_FREQS + j] = sinf(f);
+            tfeat[b * 2 * TIME_FREQS + TIME_FREQS + j] = cosf(f);
+        }
+}
+
+/* LN without affine into ws->xhat, then FiLM into out. */
+static void norm_film(Workspace *ws, float *out, float *mean, float *rstd, const float *x, const float *gamma,
+                      const float *beta, int gstride, int B, int L, int D, int one_plus) {
+    layernorm_forward(ws->xhat, mean, rstd, x, NULL, NULL, B * L, D);
+    film_forward(out, ws->xhat, gamma, beta, gstride, B, L, D, one_plus);
+}
+
+void model_forward(const Model *m, Workspace *ws, int B, int L, const uint8_t *len_mask, int want_logits, Rng *rng) {
+    const Config *c = &m->cfg;
+    const Params *p = &m->p;
+    const int N = B * L, D = c->D, E = c->E, F = c->F, H = c->H, HD = D / H, G = c->NL * 4 * D;
+    const float pd = c->dropout;
+    int drop = rng && pd > 0 && ws->train;
+    ws->B = B;
+    ws->L = L;
+    ws->dropout_on = drop;
+
+    /* time: s = [sin f, cos f], h = dropout(GELU(W1 s + b1)), g = GELU(W4 h + b4) */
+    time_features(ws->tfeat, ws->t, p->time_freq, B);
+    linear_forward(ws->th_pre, ws->tfeat, p->time_w1, p->time_b1, B, 2 * TIME_FREQS, TIME_HIDDEN);
+    gelu_forward(ws->th, ws->th_pre, (long)B * TIME_HIDDEN);
+    if (drop) dropout_forward(ws->th, ws->keep_time, (long)B * TIME_HIDDEN, pd, rng);
+    linear_forward(ws->tg_pre, ws->th, p->time_w4, p->time_b4, B, TIME_HIDDEN, G);
+    gelu_forward(ws->tg, ws->tg_pre, (long)B * G);
+
+    /* x = dropout(project([x_noised, x_cond, x_sc])) */
+    linear_forward(ws->x_res, ws->h_in, p->proj_w, p->proj_b, N, 3 * E, D);
+    if (drop) dropout_forward(ws->x_res, ws->keep_proj, (long)N * D, pd, rng);
+    rotary_tables(ws->rot_cos, ws->rot_sin, L, c->R);
+
+    for (int l = 0; l < c->NL; l++) {
+        const LayerParams *lp = &p->layer[l];
+        const float *x = ws->x_res + (long)l * N * D;
+        float *y = ws->x_res + (long)(l + 1) * N * D;
+        ws->skip[l] = rng && ws->train && c->layerdrop > 0 && rng_uniform(rng) < c->layerdrop;
+        if (ws->skip[l]) {
+            memcpy(y, x, sizeof(float) * N * D);
+            continue;
+        }
+        const float *gamma1 = ws->tg + 4L * l * D, *gamma2 = gamma1 + D, *beta1 = gamma1 + 2 * D,
+                    *beta2 = gamma1 + 3 * D;
+        float *q = PER_LAYER(ws, q, l, N * D), *k = PER_LAYER(ws, k, l, N * D), *v = PER_LAYER(ws, v, l, N * D);
+        float *probs = PER_LAYER(ws, probs, l, (long)B * H * L * L), *att = PER_LAYER(ws, att, l, N * D);
+        float *x_mid = PER_LAYER(ws, x_mid, l, N * D), *f1 = PER_LAYER(ws, f1, l, (long)N * F);
+
+        /* a = gamma1 * LN(x) + beta1;  x = x + dropout(MHA(a)) */
+        norm_film(ws, ws->act, PER_LAYER(ws, ln1_mean, l, N), PER_LAYER(ws, ln1_rstd, l, N), x, gamma1, beta1, G, B,
+                  L, D, c->film_one_plus);
+        linear_forward(q, ws->act, lp->wq, NULL, N, D, D);
+        linear_forward(k, ws->act, lp->wk, NULL, N, D, D);
+        linear_forward(v, ws->act, lp->wv, NULL, N, D, D);
+        rotary_forward(q, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R);
+        rotary_forward(k, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R);
+        attention_forward(att, probs, q, k, v, len_mask, B, L, H, HD);
+        linear_forward(ws->tmp, att, lp->wo, lp->bo, N, D, D);
+        if (drop) dropout_forward(ws->tmp, ws->keep_attn + (long)l * N * D, (long)N * D, pd, rng);
+        for (long i = 0; i < (long)N * D; i++) x_mid[i] = x[i] + ws->tmp[i];
+
+        /* c = gamma2 * LN(x) + beta2;  x = x + dropout(W2 GELU(W1 c + b1) + b2) */
+        norm_film(ws, ws->act, PER_LAYER(ws, ln2_mean, l, N), PER_LAYER(ws, ln2_rstd, l, N), x_mid, gamma2, beta2,
+                  G, B, L, D, c->film_one_plus);
+        linear_forward(f1, ws->act, lp->ffn_w1, lp->ffn_b1, N, D, F);
+        gelu_forward(ws->gl, f1, (long)N * F);
+        linear_forward(ws->tmp, ws->gl, lp->ffn_w2, lp->ffn_b2, N, F, D);
+        if (drop) dropout_forward(ws->tmp, ws->keep_ffn + (long)l * N * D, (long)N * D, pd, rng);
+        for (long i = 0; i < (long)N * D; i++) y[i] = x_mid[i] + ws->tmp[i];
+    }
+
+    /* x_est = out(latent);  logits = lm_head(dropout(latent)) */
+    const float *latent = ws->x_res + (long)c->NL * N * D;
+    linear_forward(ws->x_est, latent, p->out_w, p->out_b, N, D, E);
+    if (want_logits) {
+        const float *lat = latent;
+        if (drop) {
+            memcpy(ws->lat, latent, sizeof(float) * N * D);
+            dropout_forward(ws->lat, ws->keep_lm, (long)N * D, pd, rng);
+            lat = ws->lat;
+        }
+        linear_forward(ws->logits, lat, p->lm_w, p->lm_b, N, D, c->V);
+    }
+}
+
+/* ---- interpolation ------------------------------------------------------------ */
+
+void model_norm_table(const Model *m, Workspace *ws) {
+    layernorm_forward(ws->emb_norm, NULL, NULL, m->p.embedding, m->p.norm_w, m->p.norm_b, m->cfg.V, m->cfg.E);
+}
+
+void model_interp(const Model *m, Workspace *ws, int N, float *out, int out_stride) {
+    const int V = m->cfg.V, E = m->cfg.E;
+    softmax_rows(ws->logits, N, V);
+    /* out = softmax(logits) @ LN_affine(embedding.weight) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, E, V, 1.0f, ws->logits, V, ws->emb_norm, E, 0.0f, out,
+                out_stride);
+}
+
+/* ---- backward ------------------------------------------------------------------ */
+
+void model_backward(const Model *m, Params *g, Workspace *ws, const uint8_t *len_mask) {
+    const Config *c = &m->cfg;
+    const Params *p = &m->p;
+    const int B = ws->B, L = ws->L, N = B * L, D = c->D, E = c->E, F = c->F, V = c->V, H = c->H, HD = D / H,
+              G = c->NL * 4 * D;
+    const float pd = c->dropout;
+    const int drop = ws->dropout_on;
+    float *d_res = ws->d_res;
+    const float *latent = ws->x_res + (long)c->NL * N * D;
+
+    /* logits = lm_head(dropout(latent)): ws->logits holds d_logits */
+    const float *lat = latent;
+    if (drop) {
+        for (long i = 0; i < (long)N * D; i++) ws->lat[i] = ws->keep_lm[i] ? latent[i] / (1.0f - pd) : 0.0f;
+        lat = ws->lat;
+    }
+    linear_backward(d_res, g->lm_w, g->lm_b, ws->logits, lat, p->lm_w, N, D, V, 0);
+    if (drop) dropout_backward(d_res, ws->keep_lm, (long)N * D, pd);
+    /* x_est = out(latent) */
+    linear_backward(d_res, g->out_w, g->out_b, ws->d_x_est, latent, p->out_w, N, D, E, 1);
+
+    memset(ws->d_tg, 0, sizeof(float) * B * G);
+    for (int l = c->NL - 1; l >= 0; l--) {
+        if (ws->skip[l]) continue; /* y = x: the gradient passes through */
+        const LayerParams *lp = &p->layer[l];
+        LayerParams *lg = &g->layer[l];
+        const float *x = ws->x_res + (long)l * N * D;
+        const float *gamma1 = ws->tg + 4L * l * D, *gamma2 = gamma1 + D, *beta1 = gamma1 + 2 * D,
+                    *beta2 = gamma1 + 3 * D;
+        float *dgamma1 = ws->d_tg + 4L * l * D, *dgamma2 = dgamma1 + D, *dbeta1 = dgamma1 + 2 * D,
+              *dbeta2 = dgamma1 + 3 * D;
+        const float *q = PER_LAYER(ws, q, l, N * D), *k = PER_LAYER(ws, k, l, N * D), *v = PER_LAYER(ws, v, l, N * D);
+        const float *probs = PER_LAYER(ws, probs, l, (long)B * H * L * L), *att = PER_LAYER(ws, att, l, N * D);
+        const float *x_mid = PER_LAYER(ws, x_mid, l, N * D), *f1 = PER_LAYER(ws, f1, l, (long)N * F);
+        const float *mean1 = PER_LAYER(ws, ln1_mean, l, N), *rstd1 = PER_LAYER(ws, ln1_rstd, l, N);
+        const float *mean2 = PER_LAYER(ws, ln2_mean, l, N), *rstd2 = PER_LAYER(ws, ln2_rstd, l, N);
+
+        /* y = x_mid + dropout(W2 GELU(W1 c + b1) + b2), c = gamma2 * LN(x_mid) + beta2 */
+        memcpy(ws->tmp, d_res, sizeof(float) * N * D);
+        if (drop) dropout_backward(ws->tmp, ws->keep_ffn + (long)l * N * D, (long)N * D, pd);
+        norm_film(ws, ws->act, NULL, NULL, x_mid, gamma2, beta2, G, B, L, D, c->film_one_plus); /* recompute c */
+        gelu_forward(ws->gl, f1, (long)N * F);
+        linear_backward(ws->d_gl, lg->ffn_w2, lg->ffn_b2, ws->tmp, ws->gl, lp->ffn_w2, N, F, D, 0);
+        gelu_backward(ws->d_gl, ws->d_gl, f1, (long)N * F);
+        linear_backward(ws->d_a, lg->ffn_w1, lg->ffn_b1, ws->d_gl, ws->act, lp->ffn_w1, N, D, F, 0);
+        film_backward(ws->d_a, dgamma2, dbeta2, ws->d_a, ws->xhat, gamma2, G, B, L, D, c->film_one_plus);
+        layernorm_backward(d_res, NULL, NULL, ws->d_a, x_mid, mean2, rstd2, NULL, N, D);
+
+        /* x_mid = x + dropout(w_o(attention(q, k, v)) + b_o), q k v = a Wq^T, a Wk^T, a Wv^T */
+        memcpy(ws->tmp, d_res, sizeof(float) * N * D);
+        if (drop) dropout_backward(ws->tmp, ws->keep_attn + (long)l * N * D, (long)N * D, pd);
+        linear_backward(ws->d_a, lg->wo, lg->bo, ws->tmp, att, lp->wo, N, D, D, 0);
+        attention_backward(ws->dq, ws->dk, ws->dv, ws->d_att_scratch, ws->d_a, probs, q, k, v, len_mask, B, L, H,
+                           HD);
+        rotary_backward(ws->dq, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R);
+        rotary_backward(ws->dk, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R);
+        norm_film(ws, ws->act, NULL, NULL, x, gamma1, beta1, G, B, L, D, c->film_one_plus); /* recompute a */
+        linear_backward(ws->d_a, lg->wq, NULL, ws->dq, ws->act, lp->wq, N, D, D, 0);
+        linear_backward(ws->d_a, lg->wk, NULL, ws->dk, ws->act, lp->wk, N, D, D, 1);
+        linear_backward(ws->d_a, lg->wv, NULL, ws->dv, ws->act, lp->wv, N, D, D, 1);
+        film_backward(ws->d_a, dgamma1, dbeta1, ws->d_a, ws->xhat, gamma1, G, B, L, D, c->film_one_plus);
+        layernorm_backward(d_res, NULL, NULL, ws->d_a, x, mean1, rstd1, NULL, N, D);
+    }
+
+    /* x = dropout(project(h_in)) */
+    if (drop) dropout_backward(d_res, ws->keep_proj, (long)N * D, pd);
+    linear_backward(ws->d_h_in, g->proj_w, g->proj_b, d_res, ws->h_in, p->proj_w, N, 3 * E, D, 0);
+
+    /* g = GELU(W4 h + b4) */
+    gelu_backward(ws->d_tg, ws->d_tg, ws->tg_pre, (long)B * G);
+    linear_backward(ws->d_th, g->time_w4, g->time_b4, ws->d_tg, ws->th, p->time_w4, B, TIME_HIDDEN, G, 0);
+    /* h = dropout(GELU(W1 s + b1)) */
+    if (drop) dropout_backward(ws->d_th, ws->keep_time, (long)B * TIME_HIDDEN, pd);
+    gelu_backward(ws->d_th, ws->d_th, ws->th_pre, (long)B * TIME_HIDDEN);
+    linear_backward(ws->d_tfeat, g->time_w1, g->time_b1, ws->d_th, ws->tfeat, p->time_w1, B, 2 * TIME_FREQS,
+                    TIME_HIDDEN, 0);
+    /* s = [sin f, cos f], f = t * w * 2 pi:  dw += (ds cos f - dc sin f) * 2 pi t */
+    const float two_pi = 6.28318530717958648f;
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < TIME_FREQS; j++) {
+            float s = ws->tfeat[b * 2 * TIME_FREQS + j], co = ws->tfeat[b * 2 * TIME_FREQS + TIME_FREQS + j];
+            float ds = ws->d_tfeat[b * 2 * TIME_FREQS + j], dc = ws->d_tfeat[b * 2 * TIME_FREQS + TIME_FREQS + j];
+            g->time_freq[j] += (ds * co - dc * s) * two_pi * ws->t[b];
+        }
+}

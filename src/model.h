@@ -1,0 +1,107 @@
+/* model.h: the seed's network (the estimator, lm_head and interpolation),
+ * forward and backward, over one weight block and a workspace.
+ *
+ * Legend: B batch, L tokens, N = B*L rows, E embedding, D model, F ffn hidden,
+ * V vocab, NL layers, H heads, HD head dim, G = NL*4*D time-MLP outputs.
+ *
+ * Weights live in one block (Model.w) bound to a Params struct. A Workspace
+ * holds every activation for at most (B, L) sequences; made with train=1 it
+ * keeps what the backward pass needs for all layers, with train=0 (sampling)
+ * one layer's worth, reused. Nothing here allocates after workspace_alloc. */
+#ifndef SDLM_MODEL_H
+#define SDLM_MODEL_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "params.h"
+#include "rng.h"
+
+typedef struct {
+    Config cfg;
+    ParamTable table;
+    float *w; /* [table.total] */
+    Params p; /* bound to w */
+} Model;
+
+/* Allocates a model for cfg with zero weights (params_init fills them). */
+int model_alloc(Model *m, const Config *cfg, Err *e);
+void model_free(Model *m);
+
+typedef struct {
+    int Bcap, Lcap, train;
+    int B, L; /* the shape of the current pass */
+    /* inputs of the estimator */
+    float *h_in;      /* [N, 3E]: x_noised | x_cond | x_selfcond */
+    float *t;         /* [B] */
+    uint8_t *len_mask; /* [N] or unused when the caller passes NULL */
+    /* time MLP */
+    float *tfeat;     /* [B, 128] sin | cos */
+    float *th_pre;    /* [B, 128] */
+    float *th;        /* [B, 128] after GELU and dropout */
+    float *tg_pre;    /* [B, G] */
+    float *tg;        /* [B, G]: gamma1 gamma2 beta1 beta2 rows per layer */
+    /* residual stream at each layer's input; x_res + NL*N*D is the latent */
+    float *x_res;     /* [(NL+1), N, D] */
+    /* per layer (NL of each when train, else 1) */
+    float *ln1_mean, *ln1_rstd, *ln2_mean, *ln2_rstd; /* [N] */
+    float *q, *k, *v;  /* [N, D], q and k after rotary */
+    float *probs;      /* [B, H, L, L] */
+    float *att;        /* [N, D] heads concatenated, before w_o */
+    float *x_mid;      /* [N, D] after the attention residual */
+    float *f1;         /* [N, F] before GELU */
+    uint8_t *keep_attn, *keep_ffn; /* [N, D] dropout keep flags (train) */
+    uint8_t *keep_proj, *keep_lm;  /* [N, D] */
+    uint8_t *keep_time;            /* [B, 128] */
+    uint8_t *skip;                 /* [NL] layer-drop */
+    int dropout_on;                /* masks valid for this pass */
+    /* embeddings (diffusion.c) */
+    float *emb_raw;   /* [N, E] embedding rows of the batch's ids */
+    float *x0;        /* [N, E] LN_affine(emb_raw) */
+    float *emb_mean, *emb_rstd; /* [N] */
+    float *d_x0;      /* [N, E] */
+    float *d_emb;     /* [N, E] */
+    /* outputs */
+    float *x_est;      /* [N, E] */
+    float *logits;     /* [N, V]; softmax or d_logits in place later */
+    /* scratch */
+    float *xhat, *act, *tmp, *lat; /* [N, D] */
+    float *gl;                     /* [N, F] */
+    float *rot_cos, *rot_sin;      /* [L, R/2] */
+    float *emb_norm;               /* [V, E] LN_affine(embedding.weight) for interp */
+    /* backward */
+    float *d_x_est;   /* [N, E] input of model_backward */
+    float *d_res, *d_a, *dq, *dk, *dv; /* [N, D] */
+    float *d_gl;      /* [N, F] */
+    float *d_att_scratch; /* [L, L] */
+    float *d_h_in;    /* [N, 3E] output of model_backward */
+    float *d_tg, *d_th, *d_tfeat; /* [B, G], [B, 128], [B, 128] */
+} Workspace;
+
+int workspace_alloc(Workspace *ws, const Config *c, int Bcap, int Lcap, int train, Err *e);
+void workspace_free(Workspace *ws);
+/* Bytes the workspace holds (for the benchmark's memory report). */
+size_t workspace_bytes(const Config *c, int Bcap, int Lcap, int train);
+
+/* Estimator on ws->h_in at times ws->t for B sequences of L tokens:
+ * fills the latent (ws->x_res + NL*N*D), ws->x_est and, if want_logits,
+ * ws->logits = lm_head(dropout(latent)). rng != NULL means training mode
+ * (dropout and layer-drop drawn from it); NULL is evaluation. len_mask
+ * [B, L] or NULL (nothing masked). */
+void model_forward(const Model *m, Workspace *ws, int B, int L, const uint8_t *len_mask, int want_logits, Rng *rng);
+
+/* Backward of the last model_forward (train workspace) from ws->d_x_est and
+ * the gradient of the logits held in ws->logits: accumulates parameter
+ * gradients into g and writes ws->d_h_in. */
+void model_backward(const Model *m, Params *g, Workspace *ws, const uint8_t *len_mask);
+
+/* ws->emb_norm = LN_affine(embedding.weight), for interpolation. */
+void model_norm_table(const Model *m, Workspace *ws);
+/* out[N, E] = softmax(ws->logits) @ ws->emb_norm; leaves the probabilities in
+ * ws->logits. Call model_norm_table first. */
+void model_interp(const Model *m, Workspace *ws, int N, float *out, int out_stride);
+
+/* Multiply-adds of one forward of the estimator + lm_head for (B, L), for GFLOP/s. */
+double model_forward_flops(const Config *c, int B, int L);
+
+#endif

@@ -1,0 +1,296 @@
+/* ops.c: forward and backward kernels of the network's building blocks.
+ *
+ * Big matrix work goes through cblas_sgemm on contiguous buffers; the
+ * elementwise passes are plain loops written so the compiler can vectorise
+ * them (no calls into libm in the hot loops: fast_expf and fast_erff below).
+ * Legend as in ops.h. */
+#include "ops.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* ---- elementary functions ------------------------------------------------ */
+
+/* exp by range reduction x = n ln2 + r, |r| <= ln2/2, and a degree-6
+ * polynomial; relative error about 2e-7. Inputs below -87.3 give 0 (softmax
+ * of a -1e9 masked score must be exactly 0). */
+static inline float expf_inline(float x) {
+    const float log2e = 1.44269504088896341f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
+    float xc = x > 88.3762626647949f ? 88.3762626647949f : x;
+    xc = xc < -87.3365447505531f ? -87.3365447505531f : xc;
+    float n = (xc * log2e + 12582912.0f) - 12582912.0f; /* round to nearest */
+    float r = xc - n * ln2_hi - n * ln2_lo;
+    float p = 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return x < -87.3365447505531f ? 0.0f : p * scale;
+}
+
+/* erf from the Chebyshev fit of erfc (relative error < 1.2e-7 for erfc). */
+static inline float erff_inline(float x) {
+    float z = fabsf(x);
+    float t = 1.0f / (1.0f + 0.5f * z);
+    float p = 0.17087277f;
+    p = p * t - 0.82215223f;
+    p = p * t + 1.48851587f;
+    p = p * t - 1.13520398f;
+    p = p * t + 0.27886807f;
+    p = p * t - 0.18628806f;
+    p = p * t + 0.09678418f;
+    p = p * t + 0.37409196f;
+    p = p * t + 1.00002368f;
+    p = p * t - 1.26551223f;
+    float erfc = t * expf_inline(-z * z + p);
+    return x >= 0 ? 1.0f - erfc : erfc - 1.0f;
+}
+
+float fast_expf(float x) { return expf_inline(x); }
+float fast_erff(float x) { return erff_inline(x); }
+
+/* ---- linear ---------------------------------------------------------------- */
+
+void linear_forward(float *y, const float *x, const float *w, const float *b, int N, int IN, int OUT) {
+    if (b) {
+        for (int i = 0; i < N; i++) memcpy(y + (long)i * OUT, b, sizeof(float) * OUT);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OUT, IN, 1.0f, x, IN, w, IN, b ? 1.0f : 0.0f, y, OUT);
+}
+
+void linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int N,
+                     int IN, int OUT, int accumulate_dx) {
+    /* y = x W^T + b */
+    if (dx)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IN, OUT, 1.0f, dy, OUT, w, IN,
+                    accumulate_dx ? 1.0f : 0.0f, dx, IN);
+    if (dw) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OUT, IN, N, 1.0f, dy, OUT, x, IN, 1.0f, dw, IN);
+    if (db)
+        for (int i = 0; i < N; i++) {
+            const float *row = dy + (long)i * OUT;
+            for (int o = 0; o < OUT; o++) db[o] += row[o];
+        }
+}
+
+/* ---- GELU ------------------------------------------------------------------ */
+
+void gelu_forward(float *y, const float *x, long n) {
+    const float inv_sqrt2 = 0.70710678118654752f;
+    for (long i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erff_inline(x[i] * inv_sqrt2));
+}
+
+void gelu_backward(float *dx, const float *dy, const float *x, long n) {
+    /* y = 0.5 x (1 + erf(x/sqrt2))  =>  y' = 0.5 (1 + erf(x/sqrt2)) + x phi(x) */
+    const float inv_sqrt2 = 0.70710678118654752f, inv_sqrt_2pi = 0.39894228040143268f;
+    for (long i = 0; i < n; i++) {
+        float v = x[i];
+        float cdf = 0.5f * (1.0f + erff_inline(v * inv_sqrt2));
+        float pdf = inv_sqrt_2pi * expf_inline(-0.5f * v * v);
+        dx[i] = dy[i] * (cdf + v * pdf);
+    }
+}
+
+/* ---- LayerNorm and FiLM ---------------------------------------------------- */
+
+void layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *w, const float *b, int N,
+                       int C) {
+    for (int i = 0; i < N; i++) {
+        const float *xi = x + (long)i * C;
+        float *yi = y + (long)i * C;
+        float m = 0;
+        for (int c = 0; c < C; c++) m += xi[c];
+        m /= C;
+        float v = 0;
+        for (int c = 0; c < C; c++) v += (xi[c] - m) * (xi[c] - m);
+        v /= C;
+        float s = 1.0f / sqrtf(v + 1e-5f);
+        for (int c = 0; c < C; c++) {
+            float h = (xi[c] - m) * s;
+            yi[c] = w ? h * w[c] + b[c] : h;
+        }
+        if (mean) mean[i] = m;
+        if (rstd) rstd[i] = s;
+    }
+}
+
+void layernorm_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *mean,
+                        const float *rstd, const float *w, int N, int C) {
+    /* y = xhat * w + b, xhat = (x - mean) * rstd */
+    for (int i = 0; i < N; i++) {
+        const float *xi = x + (long)i * C, *dyi = dy + (long)i * C;
+        float *dxi = dx + (long)i * C;
+        float m = mean[i], s = rstd[i];
+        float sum_g = 0, sum_gx = 0; /* g = dxhat */
+        for (int c = 0; c < C; c++) {
+            float h = (xi[c] - m) * s;
+            float g = w ? dyi[c] * w[c] : dyi[c];
+            sum_g += g;
+            sum_gx += g * h;
+            if (w) {
+                dw[c] += dyi[c] * h;
+                db[c] += dyi[c];
+            }
+        }
+        sum_g /= C;
+        sum_gx /= C;
+        for (int c = 0; c < C; c++) {
+            float h = (xi[c] - m) * s;
+            float g = w ? dyi[c] * w[c] : dyi[c];
+            dxi[c] += s * (g - sum_g - h * sum_gx);
+        }
+    }
+}
+
+void film_forward(float *y, const float *xhat, const float *gamma, const float *beta, int gstride, int B, int L,
+                  int C, int one_plus) {
+    for (int b = 0; b < B; b++) {
+        const float *g = gamma + (long)b * gstride, *be = beta + (long)b * gstride;
+        for (int l = 0; l < L; l++) {
+            long row = ((long)b * L + l) * C;
+            for (int c = 0; c < C; c++) y[row + c] = (one_plus + g[c]) * xhat[row + c] + be[c];
+        }
+    }
+}
+
+void film_backward(float *dxhat, float *dgamma, float *dbeta, const float *dy, const float *xhat, const float *gamma,
+                   int gstride, int B, int L, int C, int one_plus) {
+    /* y = (one_plus + gamma) * xhat + beta */
+    for (int b = 0; b < B; b++) {
+        const float *g = gamma + (long)b * gstride;
+        float *dg = dgamma + (long)b * gstride, *dbe = dbeta + (long)b * gstride;
+        for (int l = 0; l < L; l++) {
+            long row = ((long)b * L + l) * C;
+            for (int c = 0; c < C; c++) {
+                float d = dy[row + c];
+                dg[c] += d * xhat[row + c];
+                dbe[c] += d;
+                dxhat[row + c] = d * (one_plus + g[c]);
+            }
+        }
+    }
+}
+
+/* ---- rotary ---------------------------------------------------------------- */
+
+void rotary_tables(float *cosv, float *sinv, int L, int R) {
+    int half = R / 2;
+    for (int j = 0; j < half; j++) {
+        /* As the seed: inverse frequencies and angles in float32. */
+        float inv = 1.0f / powf(10000.0f, (float)(2 * j) / (float)R);
+        for (int p = 0; p < L; p++) {
+            float angle = (float)p * inv;
+            cosv[p * half + j] = (float)cos((double)angle);
+            sinv[p * half + j] = (float)sin((double)angle);
+        }
+    }
+}
+
+static void rotate(float *x, const float *cosv, const float *sinv, int B, int L, int H, int HD, int R,
+                   float sign) {
+    int half = R / 2, D = H * HD;
+    for (int b = 0; b < B; b++)
+        for (int p = 0; p < L; p++) {
+            const float *cs = cosv + p * half, *sn = sinv + p * half;
+            float *row = x + ((long)b * L + p) * D;
+            for (int h = 0; h < H; h++) {
+                float *hx = row + h * HD;
+                for (int j = 0; j < half; j++) {
+                    float u = hx[2 * j], v = hx[2 * j + 1], s = sign * sn[j];
+                    hx[2 * j] = u * cs[j] - v * s;
+                    hx[2 * j + 1] = v * cs[j] + u * s;
+                }
+            }
+        }
+}
+
+void rotary_forward(float *x, const float *cosv, const float *sinv, int B, int L, int H, int HD, int R) {
+    rotate(x, cosv, sinv, B, L, H, HD, R, 1.0f);
+}
+
+void rotary_backward(float *dx, const float *cosv, const float *sinv, int B, int L, int H, int HD, int R) {
+    /* x' = Rot(p) x is orthogonal, so dx = Rot(p)^T dx' = Rot(-p) dx' */
+    rotate(dx, cosv, sinv, B, L, H, HD, R, -1.0f);
+}
+
+/* ---- softmax and attention -------------------------------------------------- */
+
+void softmax_rows(float *x, int N, int C) {
+    for (int i = 0; i < N; i++) {
+        float *row = x + (long)i * C;
+        float mx = row[0];
+        for (int c = 1; c < C; c++) mx = row[c] > mx ? row[c] : mx;
+        float sum = 0;
+        for (int c = 0; c < C; c++) {
+            row[c] = expf_inline(row[c] - mx);
+            sum += row[c];
+        }
+        float inv = 1.0f / sum;
+        for (int c = 0; c < C; c++) row[c] *= inv;
+    }
+}
+
+void attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
+                       const uint8_t *len_mask, int B, int L, int H, int HD) {
+    int D = H * HD;
+    float scale = 1.0f / sqrtf((float)HD);
+    for (int b = 0; b < B; b++) {
+        const uint8_t *lm = len_mask ? len_mask + (long)b * L : NULL;
+        for (int h = 0; h < H; h++) {
+            long off = (long)b * L * D + h * HD;
+            float *P = probs + ((long)b * H + h) * L * L;
+            /* S = q k^T / sqrt(HD) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, HD, scale, q + off, D, k + off, D, 0.0f, P, L);
+            if (lm)
+                for (int i = 0; i < L; i++)
+                    for (int j = 0; j < L; j++)
+                        if (!(lm[i] && lm[j])) P[i * L + j] = -1e9f;
+            softmax_rows(P, L, L);
+            /* out = P v */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, HD, L, 1.0f, P, L, v + off, D, 0.0f, out + off,
+                        D);
+        }
+    }
+}
+
+void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout, const float *probs,
+                        const float *q, const float *k, const float *v, const uint8_t *len_mask, int B, int L,
+                        int H, int HD) {
+    int D = H * HD;
+    float scale = 1.0f / sqrtf((float)HD);
+    for (int b = 0; b < B; b++) {
+        const uint8_t *lm = len_mask ? len_mask + (long)b * L : NULL;
+        for (int h = 0; h < H; h++) {
+            long off = (long)b * L * D + h * HD;
+            const float *P = probs + ((long)b * H + h) * L * L;
+            float *dS = scratch;
+            /* out = P v:  dP = dout v^T,  dv = P^T dout */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, HD, 1.0f, dout + off, D, v + off, D, 0.0f, dS,
+                        L);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, HD, L, 1.0f, P, L, dout + off, D, 0.0f, dv + off,
+                        D);
+            /* P = softmax(S):  dS = P * (dP - sum_j dP P);  masked scores were constants: dS = 0 there */
+            for (int i = 0; i < L; i++) {
+                float *row = dS + (long)i * L;
+                const float *prow = P + (long)i * L;
+                float dot = 0;
+                for (int j = 0; j < L; j++) dot += row[j] * prow[j];
+                for (int j = 0; j < L; j++) row[j] = prow[j] * (row[j] - dot);
+                if (lm)
+                    for (int j = 0; j < L; j++)
+                        if (!(lm[i] && lm[j])) row[j] = 0.0f;
+            }
+            /* S = q k^T * scale:  dq = dS k * scale,  dk = dS^T q * scale */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, HD, L, scale, dS, L, k + off, D, 0.0f, dq + off,
+                        D);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, HD, L, scale, dS, L, q + off, D, 0.0f, dk + off,
+                        D);
+        }
+    }
+}

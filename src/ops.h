@@ -1,0 +1,75 @@
+/* ops.h: the network's building blocks, forward and backward.
+ *
+ * Legend: N rows (tokens, B*L), C channels, IN/OUT linear sizes, B batch,
+ * L tokens per sequence, H heads, HD head dim, D = H*HD row stride, R rotary
+ * dims per head. Every tensor is row-major and contiguous unless a stride is
+ * given.
+ *
+ * Argument order follows llm.c: outputs, saved buffers, inputs, weights, dims.
+ * Backward functions ACCUMULATE (+=) into parameter gradients (dw, db, and
+ * the FiLM dgamma/dbeta) and OVERWRITE input gradients (dx) unless their
+ * comment says otherwise. Each backward quotes the forward line it
+ * differentiates. BLAS-backed ops have plain-loop twins in tests/ops_ref.h. */
+#ifndef SDLM_OPS_H
+#define SDLM_OPS_H
+
+#include <stdint.h>
+
+/* y[N,OUT] = x[N,IN] W^T + b, W stored [OUT,IN] as in PyTorch; b may be NULL. */
+void linear_forward(float *y, const float *x, const float *w, const float *b, int N, int IN, int OUT);
+/* dx[N,IN] (= or += per accumulate_dx), dw[OUT,IN] +=, db[OUT] += (db may be NULL; dx may be NULL). */
+void linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int N,
+                     int IN, int OUT, int accumulate_dx);
+
+/* Exact GELU: 0.5 x (1 + erf(x / sqrt 2)), in place or out of place. */
+void gelu_forward(float *y, const float *x, long n);
+/* dx = dy * gelu'(x); dx may alias dy. */
+void gelu_backward(float *dx, const float *dy, const float *x, long n);
+
+/* LayerNorm over C, eps 1e-5, biased variance. w and b may be NULL (no affine).
+ * Saves mean[N] and rstd[N]; y may alias x. */
+void layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *w, const float *b, int N,
+                       int C);
+/* From dy, the gradient of y = xhat * w + b with xhat = (x - mean) * rstd:
+ * dx += (accumulates: it feeds a residual stream or an embedding gradient),
+ * dw += and db += (both ignored when w is NULL). */
+void layernorm_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *mean,
+                        const float *rstd, const float *w, int N, int C);
+
+/* FiLM after a non-affine LayerNorm, per sequence: for token rows of sequence
+ * bi (rows bi*L .. bi*L+L-1), y = (one_plus + gamma[bi]) * xhat + beta[bi].
+ * gamma and beta are rows of the time MLP output with stride gstride. */
+void film_forward(float *y, const float *xhat, const float *gamma, const float *beta, int gstride, int B, int L,
+                  int C, int one_plus);
+/* dxhat = dy * (one_plus + gamma); dgamma += sum_l dy * xhat; dbeta += sum_l dy. dxhat may alias dy. */
+void film_backward(float *dxhat, float *dgamma, float *dbeta, const float *dy, const float *xhat, const float *gamma,
+                   int gstride, int B, int L, int C, int one_plus);
+
+/* Rotary position embedding on the first R features of each of H heads (head
+ * dim HD, row stride D = H*HD), positions 0..L-1 within each of B sequences,
+ * adjacent pairs (2j, 2j+1) rotated by p * 10000^(-2j/R). In place. The
+ * backward rotates by the opposite angle (inverse = transpose). cos/sin
+ * tables are [L, R/2], from rotary_tables. */
+void rotary_tables(float *cosv, float *sinv, int L, int R);
+void rotary_forward(float *x, const float *cosv, const float *sinv, int B, int L, int H, int HD, int R);
+void rotary_backward(float *dx, const float *cosv, const float *sinv, int B, int L, int H, int HD, int R);
+
+/* Multi-head attention core on q, k, v [B*L, D] (heads side by side):
+ * per sequence b and head h, S = q k^T / sqrt(HD); S = -1e9 where
+ * !(len_mask[b,i] && len_mask[b,j]) (len_mask NULL: nothing masked);
+ * P = softmax(S) saved in probs[B,H,L,L]; out[B*L, D] = P v. */
+void attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
+                       const uint8_t *len_mask, int B, int L, int H, int HD);
+/* dq, dk, dv (=) from dout; scratch holds L*L floats. */
+void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout, const float *probs,
+                        const float *q, const float *k, const float *v, const uint8_t *len_mask, int B, int L,
+                        int H, int HD);
+
+/* Row softmax in place over C columns of N rows; returns nothing. */
+void softmax_rows(float *x, int N, int C);
+
+/* Fast vectorisable exp and erf, accurate to a few ulp / 1.2e-7. */
+float fast_expf(float x);
+float fast_erff(float x);
+
+#endif

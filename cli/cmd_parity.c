@@ -146,10 +146,11 @@ int cmd_parity(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout), EXIT_OK;
         if (!strcmp(argv[i], "--dump") && i + 1 < argc) dump = argv[++i];
-        else if (argv[i][0] == '-' || path) return usage(stderr), EXIT_USAGE;
+        else if (argv[i][0] == '-' || path)
+            return fprintf(stderr, "sdlm parity: unexpected \"%s\" (try sdlm parity --help)\n", argv[i]), EXIT_USAGE;
         else path = argv[i];
     }
-    if (!path) return usage(stderr), EXIT_USAGE;
+    if (!path) return fprintf(stderr, "sdlm parity: needs a fixture file (try sdlm parity --help)\n"), EXIT_USAGE;
 
     Err e;
     StFile f;

@@ -54,51 +54,44 @@ void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *i
         }
     }
 
-    /* self-conditioning: x_sc = interp(estimator([x_noised, x_cond, 0])), no gradient, 0 on known positions */
+    /* the loss's positions: diff_mask = len_mask && !cond */
+    long n = 0;
+    int32_t *rows = ws->loss_rows;
+    for (long i = 0; i < N; i++)
+        if (in->len_mask[i] && !in->cond[i]) rows[n++] = (int32_t)i;
+
+    /* self-conditioning: x_sc = interp(estimator([x_noised, x_cond, 0])), no gradient, 0 on known positions
+     * (and, unused by the loss, on padding) */
     if (in->selfcond) {
-        model_forward(m, ws, B, L, in->len_mask, 1, rng);
+        model_forward(m, ws, B, L, in->len_mask, rng);
+        model_logits(m, ws, rows, (int)n);
         model_norm_table(m, ws);
-        model_interp(m, ws, N, ws->h_in + 2 * E, 3 * E);
-        for (long i = 0; i < N; i++)
-            if (in->cond[i]) memset(ws->h_in + i * 3 * E + 2 * E, 0, sizeof(float) * E);
+        model_interp(m, ws, ws->h_in + 2 * E, 3 * E);
     }
 
-    model_forward(m, ws, B, L, in->len_mask, 1, rng);
+    model_forward(m, ws, B, L, in->len_mask, rng);
+    model_logits(m, ws, rows, (int)n);
 
-    /* loss over diff_mask = len_mask && !cond: mse (mean over E) + cross-entropy, each averaged over N */
-    long n = 0;
-    for (long i = 0; i < N; i++) n += in->len_mask[i] && !in->cond[i];
+    /* mse (mean over E) + cross-entropy, each averaged over the n target positions */
     double mse = 0, ce = 0, correct = 0;
     float inv_n = n ? 1.0f / (float)n : 0.0f;
-    for (long i = 0; i < N; i++) {
-        float *row = ws->logits + i * V;
-        float *dxe = g ? ws->d_x_est + i * E : NULL;
-        if (!(in->len_mask[i] && !in->cond[i])) {
-            if (g) {
-                memset(row, 0, sizeof(float) * V);
-                memset(dxe, 0, sizeof(float) * E);
-            }
-            continue;
-        }
+    if (g) memset(ws->d_x_est, 0, sizeof(float) * N * E);
+    for (long r = 0; r < n; r++) {
+        long i = ws->lm_rows[r];
+        float *row = ws->logits + r * V;
         const float *xe = ws->x_est + i * E, *x0 = (in->target ? in->target : ws->x0) + i * E;
         double se = 0;
         for (int c = 0; c < E; c++) {
             float d = xe[c] - x0[c];
             se += (double)d * d;
-            if (g) dxe[c] = 2.0f * d / (float)E * inv_n * grad_scale;
+            if (g) ws->d_x_est[i * E + c] = 2.0f * d / (float)E * inv_n * grad_scale;
         }
         mse += se / E;
-        int id = in->ids[i];
-        correct += argmax(row, V) == id;
-        float mx = row[argmax(row, V)];
-        double sum = 0;
-        for (int c = 0; c < V; c++) sum += fast_expf(row[c] - mx);
-        ce += log(sum) + mx - row[id];
-        if (g) { /* d logits = (softmax - onehot) / N */
-            float inv = (float)(1.0 / sum) * inv_n * grad_scale;
-            for (int c = 0; c < V; c++) row[c] = fast_expf(row[c] - mx) * inv;
-            row[id] -= inv_n * grad_scale;
-        }
+        int id = in->ids[i], best;
+        float lse = row_logsumexp(row, V, &best);
+        correct += best == id;
+        ce += (double)lse - row[id];
+        if (g) row_softmax_grad(row, V, lse, id, inv_n * grad_scale); /* d logits = (softmax - onehot) / N */
     }
     out->targets = n;
     out->mse = n ? mse / n : 0;
@@ -200,13 +193,10 @@ static void read_predictions(Sampler *s) {
     const int V = s->m->cfg.V;
     for (long i = 0; i < s->N; i++) {
         if (s->req.known && s->req.known[i]) continue;
-        const float *row = s->ws->logits + i * V;
-        int best = argmax(row, V);
-        float mx = row[best];
-        double sum = 0;
-        for (int c = 0; c < V; c++) sum += fast_expf(row[c] - mx);
+        int best;
+        float lse = row_logsumexp(s->ws->logits + i * V, V, &best);
         s->ids[i] = best;
-        s->conf[i] = (float)(1.0 / sum);
+        s->conf[i] = expf(s->ws->logits[i * V + best] - lse);
     }
 }
 
@@ -240,7 +230,8 @@ static void estimate(Sampler *s) {
         memcpy(h + 2 * E, s->x_sc + i * E, sizeof(float) * E);
     }
     for (int b = 0; b < s->B; b++) ws->t[b] = s->t;
-    model_forward(s->m, ws, s->B, s->L, s->len_mask, 1, NULL);
+    model_forward(s->m, ws, s->B, s->L, s->len_mask, NULL);
+    model_logits(s->m, ws, NULL, N);
     read_predictions(s);
 }
 
@@ -253,7 +244,7 @@ int sampler_step(Sampler *s) {
         s->done = 1;
         return 0;
     }
-    model_interp(s->m, ws, N, s->x_sc, E);
+    model_interp(s->m, ws, s->x_sc, E);
     if (s->req.clamp) clamp_to_embeddings(s);
     if (s->req.known)
         for (long i = 0; i < N; i++)

@@ -55,11 +55,7 @@ void model_free(Model *m) {
     X(att, PL * N * D, float)                                                  \
     X(x_mid, PL * N * D, float)                                                \
     X(f1, PL * N * F, float)                                                   \
-    X(keep_attn, T * NL * N * D, uint8_t)                                      \
-    X(keep_ffn, T * NL * N * D, uint8_t)                                       \
-    X(keep_proj, T * N * D, uint8_t)                                           \
-    X(keep_lm, T * N * D, uint8_t)                                             \
-    X(keep_time, T * B * TIME_HIDDEN, uint8_t)                                 \
+    X(drop_key, 3 + 2 * NL, uint32_t)                                          \
     X(skip, NL, uint8_t)                                                       \
     X(emb_raw, N * E, float)                                                   \
     X(x0, N * E, float)                                                        \
@@ -68,7 +64,10 @@ void model_free(Model *m) {
     X(d_x0, T * N * E, float)                                                  \
     X(d_emb, T * N * E, float)                                                 \
     X(x_est, N * E, float)                                                     \
+    X(lm_rows, N, int32_t)                                                     \
+    X(loss_rows, N, int32_t)                                                   \
     X(logits, N * V, float)                                                    \
+    X(interp, N * E, float)                                                    \
     X(xhat, N * D, float)                                                      \
     X(act, N * D, float)                                                       \
     X(tmp, N * D, float)                                                       \
@@ -140,23 +139,9 @@ double model_forward_flops(const Config *c, int B, int L) {
 /* Per-layer buffer l: all layers are kept when training, one is reused otherwise. */
 #define PER_LAYER(ws, buf, l, size) ((ws)->buf + ((ws)->train ? (long)(l) * (size) : 0))
 
-/* x *= keep / (1 - p), drawing keep flags from rng (16 bits a draw). */
-static void dropout_forward(float *x, uint8_t *keep, long n, float p, Rng *rng) {
-    uint32_t threshold = (uint32_t)(p * 65536.0f);
-    float scale = 1.0f / (1.0f - p);
-    uint64_t bits = 0;
-    for (long i = 0; i < n; i++) {
-        if ((i & 3) == 0) bits = rng_u64(rng);
-        keep[i] = (uint32_t)(bits & 0xffff) >= threshold;
-        bits >>= 16;
-        x[i] = keep[i] ? x[i] * scale : 0.0f;
-    }
-}
-
-static void dropout_backward(float *dx, const uint8_t *keep, long n, float p) {
-    float scale = 1.0f / (1.0f - p);
-    for (long i = 0; i < n; i++) dx[i] = keep[i] ? dx[i] * scale : 0.0f;
-}
+enum { KEY_TIME, KEY_PROJ, KEY_LM, KEY_LAYERS }; /* then attn, ffn for each layer */
+#define KEY_ATTN(l) (KEY_LAYERS + 2 * (l))
+#define KEY_FFN(l) (KEY_LAYERS + 2 * (l) + 1)
 
 static void time_features(float *tfeat, const float *t, const float *freq, int B) {
     const float two_pi = 6.28318530717958648f;
@@ -175,7 +160,7 @@ static void norm_film(Workspace *ws, float *out, float *mean, float *rstd, const
     film_forward(out, ws->xhat, gamma, beta, gstride, B, L, D, one_plus);
 }
 
-void model_forward(const Model *m, Workspace *ws, int B, int L, const uint8_t *len_mask, int want_logits, Rng *rng) {
+void model_forward(const Model *m, Workspace *ws, int B, int L, const uint8_t *len_mask, Rng *rng) {
     const Config *c = &m->cfg;
     const Params *p = &m->p;
     const int N = B * L, D = c->D, E = c->E, F = c->F, H = c->H, HD = D / H, G = c->NL * 4 * D;
@@ -189,13 +174,15 @@ void model_forward(const Model *m, Workspace *ws, int B, int L, const uint8_t *l
     time_features(ws->tfeat, ws->t, p->time_freq, B);
     linear_forward(ws->th_pre, ws->tfeat, p->time_w1, p->time_b1, B, 2 * TIME_FREQS, TIME_HIDDEN);
     gelu_forward(ws->th, ws->th_pre, (long)B * TIME_HIDDEN);
-    if (drop) dropout_forward(ws->th, ws->keep_time, (long)B * TIME_HIDDEN, pd, rng);
+    if (drop)
+        for (int i = 0; i < KEY_LAYERS + 2 * c->NL; i++) ws->drop_key[i] = (uint32_t)rng_u64(rng);
+    if (drop) dropout_apply(ws->th, (long)B * TIME_HIDDEN, pd, ws->drop_key[KEY_TIME]);
     linear_forward(ws->tg_pre, ws->th, p->time_w4, p->time_b4, B, TIME_HIDDEN, G);
     gelu_forward(ws->tg, ws->tg_pre, (long)B * G);
 
     /* x = dropout(project([x_noised, x_cond, x_sc])) */
     linear_forward(ws->x_res, ws->h_in, p->proj_w, p->proj_b, N, 3 * E, D);
-    if (drop) dropout_forward(ws->x_res, ws->keep_proj, (long)N * D, pd, rng);
+    if (drop) dropout_apply(ws->x_res, (long)N * D, pd, ws->drop_key[KEY_PROJ]);
     rotary_tables(ws->rot_cos, ws->rot_sin, L, c->R);
 
     for (int l = 0; l < c->NL; l++) {
@@ -223,7 +210,7 @@ void model_forward(const Model *m, Workspace *ws, int B, int L, const uint8_t *l
         rotary_forward(k, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R);
         attention_forward(att, probs, q, k, v, len_mask, B, L, H, HD);
         linear_forward(ws->tmp, att, lp->wo, lp->bo, N, D, D);
-        if (drop) dropout_forward(ws->tmp, ws->keep_attn + (long)l * N * D, (long)N * D, pd, rng);
+        if (drop) dropout_apply(ws->tmp, (long)N * D, pd, ws->drop_key[KEY_ATTN(l)]);
         for (long i = 0; i < (long)N * D; i++) x_mid[i] = x[i] + ws->tmp[i];
 
         /* c = gamma2 * LN(x) + beta2;  x = x + dropout(W2 GELU(W1 c + b1) + b2) */
@@ -232,22 +219,27 @@ void model_forward(const Model *m, Workspace *ws, int B, int L, const uint8_t *l
         linear_forward(f1, ws->act, lp->ffn_w1, lp->ffn_b1, N, D, F);
         gelu_forward(ws->gl, f1, (long)N * F);
         linear_forward(ws->tmp, ws->gl, lp->ffn_w2, lp->ffn_b2, N, F, D);
-        if (drop) dropout_forward(ws->tmp, ws->keep_ffn + (long)l * N * D, (long)N * D, pd, rng);
+        if (drop) dropout_apply(ws->tmp, (long)N * D, pd, ws->drop_key[KEY_FFN(l)]);
         for (long i = 0; i < (long)N * D; i++) y[i] = x_mid[i] + ws->tmp[i];
     }
 
-    /* x_est = out(latent);  logits = lm_head(dropout(latent)) */
+    /* x_est = out(latent) */
     const float *latent = ws->x_res + (long)c->NL * N * D;
     linear_forward(ws->x_est, latent, p->out_w, p->out_b, N, D, E);
-    if (want_logits) {
-        const float *lat = latent;
-        if (drop) {
-            memcpy(ws->lat, latent, sizeof(float) * N * D);
-            dropout_forward(ws->lat, ws->keep_lm, (long)N * D, pd, rng);
-            lat = ws->lat;
-        }
-        linear_forward(ws->logits, lat, p->lm_w, p->lm_b, N, D, c->V);
+}
+
+void model_logits(const Model *m, Workspace *ws, const int32_t *rows, int nrows) {
+    const int D = m->cfg.D, N = ws->B * ws->L;
+    const float *latent = ws->x_res + (long)m->cfg.NL * N * D;
+    if (!rows) nrows = N;
+    ws->lm_nrows = nrows;
+    /* logits = lm_head(dropout(latent)) on the gathered rows */
+    for (int r = 0; r < nrows; r++) {
+        ws->lm_rows[r] = rows ? rows[r] : r;
+        memcpy(ws->lat + (long)r * D, latent + (long)ws->lm_rows[r] * D, sizeof(float) * D);
     }
+    if (ws->dropout_on) dropout_apply(ws->lat, (long)nrows * D, m->cfg.dropout, ws->drop_key[KEY_LM]);
+    linear_forward(ws->logits, ws->lat, m->p.lm_w, m->p.lm_b, nrows, D, m->cfg.V);
 }
 
 /* ---- interpolation ------------------------------------------------------------ */
@@ -256,12 +248,14 @@ void model_norm_table(const Model *m, Workspace *ws) {
     layernorm_forward(ws->emb_norm, NULL, NULL, m->p.embedding, m->p.norm_w, m->p.norm_b, m->cfg.V, m->cfg.E);
 }
 
-void model_interp(const Model *m, Workspace *ws, int N, float *out, int out_stride) {
-    const int V = m->cfg.V, E = m->cfg.E;
-    softmax_rows(ws->logits, N, V);
+void model_interp(const Model *m, Workspace *ws, float *out, int out_stride) {
+    const int V = m->cfg.V, E = m->cfg.E, n = ws->lm_nrows;
+    softmax_rows(ws->logits, n, V);
     /* out = softmax(logits) @ LN_affine(embedding.weight) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, E, V, 1.0f, ws->logits, V, ws->emb_norm, E, 0.0f, out,
-                out_stride);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, E, V, 1.0f, ws->logits, V, ws->emb_norm, E, 0.0f,
+                ws->interp, E);
+    for (int r = 0; r < n; r++)
+        memcpy(out + (long)ws->lm_rows[r] * out_stride, ws->interp + (long)r * E, sizeof(float) * E);
 }
 
 /* ---- backward ------------------------------------------------------------------ */
@@ -276,14 +270,15 @@ void model_backward(const Model *m, Params *g, Workspace *ws, const uint8_t *len
     float *d_res = ws->d_res;
     const float *latent = ws->x_res + (long)c->NL * N * D;
 
-    /* logits = lm_head(dropout(latent)): ws->logits holds d_logits */
-    const float *lat = latent;
-    if (drop) {
-        for (long i = 0; i < (long)N * D; i++) ws->lat[i] = ws->keep_lm[i] ? latent[i] / (1.0f - pd) : 0.0f;
-        lat = ws->lat;
+    /* logits = lm_head(dropout(latent[rows])): ws->logits holds d_logits */
+    const int nrows = ws->lm_nrows;
+    memset(d_res, 0, sizeof(float) * N * D);
+    linear_backward(ws->d_a, g->lm_w, g->lm_b, ws->logits, ws->lat, p->lm_w, nrows, D, V, 0);
+    if (drop) dropout_apply(ws->d_a, (long)nrows * D, pd, ws->drop_key[KEY_LM]);
+    for (int r = 0; r < nrows; r++) {
+        float *dst = d_res + (long)ws->lm_rows[r] * D, *src = ws->d_a + (long)r * D;
+        for (int k = 0; k < D; k++) dst[k] += src[k];
     }
-    linear_backward(d_res, g->lm_w, g->lm_b, ws->logits, lat, p->lm_w, N, D, V, 0);
-    if (drop) dropout_backward(d_res, ws->keep_lm, (long)N * D, pd);
     /* x_est = out(latent) */
     linear_backward(d_res, g->out_w, g->out_b, ws->d_x_est, latent, p->out_w, N, D, E, 1);
 
@@ -305,7 +300,7 @@ void model_backward(const Model *m, Params *g, Workspace *ws, const uint8_t *len
 
         /* y = x_mid + dropout(W2 GELU(W1 c + b1) + b2), c = gamma2 * LN(x_mid) + beta2 */
         memcpy(ws->tmp, d_res, sizeof(float) * N * D);
-        if (drop) dropout_backward(ws->tmp, ws->keep_ffn + (long)l * N * D, (long)N * D, pd);
+        if (drop) dropout_apply(ws->tmp, (long)N * D, pd, ws->drop_key[KEY_FFN(l)]);
         norm_film(ws, ws->act, NULL, NULL, x_mid, gamma2, beta2, G, B, L, D, c->film_one_plus); /* recompute c */
         gelu_forward(ws->gl, f1, (long)N * F);
         linear_backward(ws->d_gl, lg->ffn_w2, lg->ffn_b2, ws->tmp, ws->gl, lp->ffn_w2, N, F, D, 0);
@@ -316,7 +311,7 @@ void model_backward(const Model *m, Params *g, Workspace *ws, const uint8_t *len
 
         /* x_mid = x + dropout(w_o(attention(q, k, v)) + b_o), q k v = a Wq^T, a Wk^T, a Wv^T */
         memcpy(ws->tmp, d_res, sizeof(float) * N * D);
-        if (drop) dropout_backward(ws->tmp, ws->keep_attn + (long)l * N * D, (long)N * D, pd);
+        if (drop) dropout_apply(ws->tmp, (long)N * D, pd, ws->drop_key[KEY_ATTN(l)]);
         linear_backward(ws->d_a, lg->wo, lg->bo, ws->tmp, att, lp->wo, N, D, D, 0);
         attention_backward(ws->dq, ws->dk, ws->dv, ws->d_att_scratch, ws->d_a, probs, q, k, v, len_mask, B, L, H,
                            HD);
@@ -331,14 +326,14 @@ void model_backward(const Model *m, Params *g, Workspace *ws, const uint8_t *len
     }
 
     /* x = dropout(project(h_in)) */
-    if (drop) dropout_backward(d_res, ws->keep_proj, (long)N * D, pd);
+    if (drop) dropout_apply(d_res, (long)N * D, pd, ws->drop_key[KEY_PROJ]);
     linear_backward(ws->d_h_in, g->proj_w, g->proj_b, d_res, ws->h_in, p->proj_w, N, 3 * E, D, 0);
 
     /* g = GELU(W4 h + b4) */
     gelu_backward(ws->d_tg, ws->d_tg, ws->tg_pre, (long)B * G);
     linear_backward(ws->d_th, g->time_w4, g->time_b4, ws->d_tg, ws->th, p->time_w4, B, TIME_HIDDEN, G, 0);
     /* h = dropout(GELU(W1 s + b1)) */
-    if (drop) dropout_backward(ws->d_th, ws->keep_time, (long)B * TIME_HIDDEN, pd);
+    if (drop) dropout_apply(ws->d_th, (long)B * TIME_HIDDEN, pd, ws->drop_key[KEY_TIME]);
     gelu_backward(ws->d_th, ws->d_th, ws->th_pre, (long)B * TIME_HIDDEN);
     linear_backward(ws->d_tfeat, g->time_w1, g->time_b1, ws->d_th, ws->tfeat, p->time_w1, B, 2 * TIME_FREQS,
                     TIME_HIDDEN, 0);

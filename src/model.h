@@ -50,11 +50,9 @@ typedef struct {
     float *att;        /* [N, D] heads concatenated, before w_o */
     float *x_mid;      /* [N, D] after the attention residual */
     float *f1;         /* [N, F] before GELU */
-    uint8_t *keep_attn, *keep_ffn; /* [N, D] dropout keep flags (train) */
-    uint8_t *keep_proj, *keep_lm;  /* [N, D] */
-    uint8_t *keep_time;            /* [B, 128] */
-    uint8_t *skip;                 /* [NL] layer-drop */
-    int dropout_on;                /* masks valid for this pass */
+    uint32_t *drop_key;  /* [3 + 2 NL] dropout mask keys: time, project, lm_head, then attn/ffn per layer */
+    uint8_t *skip;       /* [NL] layer-drop */
+    int dropout_on;      /* the keys hold this pass's masks */
     /* embeddings (diffusion.c) */
     float *emb_raw;   /* [N, E] embedding rows of the batch's ids */
     float *x0;        /* [N, E] LN_affine(emb_raw) */
@@ -63,12 +61,16 @@ typedef struct {
     float *d_emb;     /* [N, E] */
     /* outputs */
     float *x_est;      /* [N, E] */
-    float *logits;     /* [N, V]; softmax or d_logits in place later */
+    int32_t *lm_rows;  /* [N] the token rows model_logits ran on, in order */
+    int lm_nrows;
+    int32_t *loss_rows; /* [N] the positions of the loss (diffusion.c) */
+    float *logits;     /* [lm_nrows, V]; softmax or d_logits in place later */
     /* scratch */
     float *xhat, *act, *tmp, *lat; /* [N, D] */
     float *gl;                     /* [N, F] */
     float *rot_cos, *rot_sin;      /* [L, R/2] */
     float *emb_norm;               /* [V, E] LN_affine(embedding.weight) for interp */
+    float *interp;                 /* [N, E] interpolated rows before they are scattered */
     /* backward */
     float *d_x_est;   /* [N, E] input of model_backward */
     float *d_res, *d_a, *dq, *dk, *dv; /* [N, D] */
@@ -83,23 +85,28 @@ void workspace_free(Workspace *ws);
 /* Bytes the workspace holds (for the benchmark's memory report). */
 size_t workspace_bytes(const Config *c, int Bcap, int Lcap, int train);
 
-/* Estimator on ws->h_in at times ws->t for B sequences of L tokens:
- * fills the latent (ws->x_res + NL*N*D), ws->x_est and, if want_logits,
- * ws->logits = lm_head(dropout(latent)). rng != NULL means training mode
- * (dropout and layer-drop drawn from it); NULL is evaluation. len_mask
+/* Estimator on ws->h_in at times ws->t for B sequences of L tokens: fills
+ * the latent (ws->x_res + NL*N*D) and ws->x_est. rng != NULL means training
+ * mode (dropout and layer-drop drawn from it); NULL is evaluation. len_mask
  * [B, L] or NULL (nothing masked). */
-void model_forward(const Model *m, Workspace *ws, int B, int L, const uint8_t *len_mask, int want_logits, Rng *rng);
+void model_forward(const Model *m, Workspace *ws, int B, int L, const uint8_t *len_mask, Rng *rng);
 
-/* Backward of the last model_forward (train workspace) from ws->d_x_est and
- * the gradient of the logits held in ws->logits: accumulates parameter
- * gradients into g and writes ws->d_h_in. */
+/* ws->logits = lm_head(dropout(latent)) for the token rows listed (NULL:
+ * all B*L rows in order). The loss needs logits only where it has targets,
+ * which saves about half of the vocabulary projection. */
+void model_logits(const Model *m, Workspace *ws, const int32_t *rows, int nrows);
+
+/* Backward of the last model_forward + model_logits (train workspace) from
+ * ws->d_x_est [N, E] and the gradient of the logits held in ws->logits:
+ * accumulates parameter gradients into g and writes ws->d_h_in. */
 void model_backward(const Model *m, Params *g, Workspace *ws, const uint8_t *len_mask);
 
 /* ws->emb_norm = LN_affine(embedding.weight), for interpolation. */
 void model_norm_table(const Model *m, Workspace *ws);
-/* out[N, E] = softmax(ws->logits) @ ws->emb_norm; leaves the probabilities in
- * ws->logits. Call model_norm_table first. */
-void model_interp(const Model *m, Workspace *ws, int N, float *out, int out_stride);
+/* For each row of the last model_logits: softmax(logits) @ ws->emb_norm,
+ * written to out + row * out_stride (other rows untouched). Leaves the
+ * probabilities in ws->logits. Call model_norm_table first. */
+void model_interp(const Model *m, Workspace *ws, float *out, int out_stride);
 
 /* Multiply-adds of one forward of the estimator + lm_head for (B, L), for GFLOP/s. */
 double model_forward_flops(const Config *c, int B, int L);

@@ -11,6 +11,15 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Hot elementwise kernels are compiled for AVX-512, AVX2 and baseline x86-64
+ * and the best is picked at load time (GCC function multiversioning), so one
+ * binary runs everywhere and vectorises where it can. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(SDLM_NO_CLONES)
+#define KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define KERNEL
+#endif
+
 /* ---- elementary functions ------------------------------------------------ */
 
 /* exp by range reduction x = n ln2 + r, |r| <= ln2/2, and a degree-6
@@ -81,12 +90,12 @@ void linear_backward(float *dx, float *dw, float *db, const float *dy, const flo
 
 /* ---- GELU ------------------------------------------------------------------ */
 
-void gelu_forward(float *y, const float *x, long n) {
+KERNEL void gelu_forward(float *y, const float *x, long n) {
     const float inv_sqrt2 = 0.70710678118654752f;
     for (long i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erff_inline(x[i] * inv_sqrt2));
 }
 
-void gelu_backward(float *dx, const float *dy, const float *x, long n) {
+KERNEL void gelu_backward(float *dx, const float *dy, const float *x, long n) {
     /* y = 0.5 x (1 + erf(x/sqrt2))  =>  y' = 0.5 (1 + erf(x/sqrt2)) + x phi(x) */
     const float inv_sqrt2 = 0.70710678118654752f, inv_sqrt_2pi = 0.39894228040143268f;
     for (long i = 0; i < n; i++) {
@@ -99,43 +108,51 @@ void gelu_backward(float *dx, const float *dy, const float *x, long n) {
 
 /* ---- LayerNorm and FiLM ---------------------------------------------------- */
 
-void layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *w, const float *b, int N,
-                       int C) {
+KERNEL void layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *w, const float *b, int N,
+                              int C) {
     for (int i = 0; i < N; i++) {
         const float *xi = x + (long)i * C;
         float *yi = y + (long)i * C;
-        float m = 0;
+        float m = 0, v = 0;
+#pragma omp simd reduction(+ : m)
         for (int c = 0; c < C; c++) m += xi[c];
         m /= C;
-        float v = 0;
+#pragma omp simd reduction(+ : v)
         for (int c = 0; c < C; c++) v += (xi[c] - m) * (xi[c] - m);
         v /= C;
         float s = 1.0f / sqrtf(v + 1e-5f);
-        for (int c = 0; c < C; c++) {
-            float h = (xi[c] - m) * s;
-            yi[c] = w ? h * w[c] + b[c] : h;
-        }
+        if (w)
+            for (int c = 0; c < C; c++) yi[c] = (xi[c] - m) * s * w[c] + b[c];
+        else
+            for (int c = 0; c < C; c++) yi[c] = (xi[c] - m) * s;
         if (mean) mean[i] = m;
         if (rstd) rstd[i] = s;
     }
 }
 
-void layernorm_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *mean,
-                        const float *rstd, const float *w, int N, int C) {
+KERNEL void layernorm_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *mean,
+                               const float *rstd, const float *w, int N, int C) {
     /* y = xhat * w + b, xhat = (x - mean) * rstd */
     for (int i = 0; i < N; i++) {
         const float *xi = x + (long)i * C, *dyi = dy + (long)i * C;
         float *dxi = dx + (long)i * C;
         float m = mean[i], s = rstd[i];
         float sum_g = 0, sum_gx = 0; /* g = dxhat */
-        for (int c = 0; c < C; c++) {
-            float h = (xi[c] - m) * s;
-            float g = w ? dyi[c] * w[c] : dyi[c];
-            sum_g += g;
-            sum_gx += g * h;
-            if (w) {
+        if (w) {
+#pragma omp simd reduction(+ : sum_g, sum_gx)
+            for (int c = 0; c < C; c++) {
+                float h = (xi[c] - m) * s, g = dyi[c] * w[c];
+                sum_g += g;
+                sum_gx += g * h;
                 dw[c] += dyi[c] * h;
                 db[c] += dyi[c];
+            }
+        } else {
+#pragma omp simd reduction(+ : sum_g, sum_gx)
+            for (int c = 0; c < C; c++) {
+                float h = (xi[c] - m) * s;
+                sum_g += dyi[c];
+                sum_gx += dyi[c] * h;
             }
         }
         sum_g /= C;
@@ -148,7 +165,7 @@ void layernorm_backward(float *dx, float *dw, float *db, const float *dy, const 
     }
 }
 
-void film_forward(float *y, const float *xhat, const float *gamma, const float *beta, int gstride, int B, int L,
+KERNEL void film_forward(float *y, const float *xhat, const float *gamma, const float *beta, int gstride, int B, int L,
                   int C, int one_plus) {
     for (int b = 0; b < B; b++) {
         const float *g = gamma + (long)b * gstride, *be = beta + (long)b * gstride;
@@ -159,7 +176,7 @@ void film_forward(float *y, const float *xhat, const float *gamma, const float *
     }
 }
 
-void film_backward(float *dxhat, float *dgamma, float *dbeta, const float *dy, const float *xhat, const float *gamma,
+KERNEL void film_backward(float *dxhat, float *dgamma, float *dbeta, const float *dy, const float *xhat, const float *gamma,
                    int gstride, int B, int L, int C, int one_plus) {
     /* y = (one_plus + gamma) * xhat + beta */
     for (int b = 0; b < B; b++) {
@@ -221,18 +238,57 @@ void rotary_backward(float *dx, const float *cosv, const float *sinv, int B, int
 
 /* ---- softmax and attention -------------------------------------------------- */
 
-void softmax_rows(float *x, int N, int C) {
+KERNEL void softmax_rows(float *x, int N, int C) {
     for (int i = 0; i < N; i++) {
         float *row = x + (long)i * C;
-        float mx = row[0];
-        for (int c = 1; c < C; c++) mx = row[c] > mx ? row[c] : mx;
-        float sum = 0;
+        float mx = row[0], sum = 0;
+#pragma omp simd reduction(max : mx)
+        for (int c = 0; c < C; c++) mx = row[c] > mx ? row[c] : mx;
+#pragma omp simd reduction(+ : sum)
         for (int c = 0; c < C; c++) {
             row[c] = expf_inline(row[c] - mx);
             sum += row[c];
         }
         float inv = 1.0f / sum;
         for (int c = 0; c < C; c++) row[c] *= inv;
+    }
+}
+
+KERNEL float row_logsumexp(const float *row, int C, int *argmax) {
+    float mx = row[0];
+    int best = 0;
+    for (int c = 1; c < C; c++)
+        if (row[c] > mx) mx = row[c], best = c;
+    float sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (int c = 0; c < C; c++) sum += expf_inline(row[c] - mx);
+    if (argmax) *argmax = best;
+    return mx + logf(sum);
+}
+
+KERNEL void row_softmax_grad(float *row, int C, float lse, int target, float scale) {
+    /* loss = lse - row[target]:  d row = (softmax(row) - onehot(target)) * scale */
+    for (int c = 0; c < C; c++) row[c] = expf_inline(row[c] - lse) * scale;
+    row[target] -= scale;
+}
+
+/* lowbias32 (Wellons): a cheap 32-bit mixer, good enough for dropout masks. */
+static inline uint32_t mix32(uint32_t x) {
+    x ^= x >> 16;
+    x *= 0x7feb352du;
+    x ^= x >> 15;
+    x *= 0x846ca68bu;
+    x ^= x >> 16;
+    return x;
+}
+
+KERNEL void dropout_apply(float *x, long n, float p, uint32_t key) {
+    const uint32_t threshold = (uint32_t)((double)p * 4294967296.0);
+    const float scale = 1.0f / (1.0f - p);
+    const uint32_t k2 = mix32(key ^ 0x9e3779b9u);
+    for (long i = 0; i < n; i++) {
+        uint32_t h = mix32(((uint32_t)i * 0x85ebca6bu) ^ k2);
+        x[i] = h >= threshold ? x[i] * scale : 0.0f;
     }
 }
 

@@ -65,8 +65,18 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch, const f
                         const float *q, const float *k, const float *v, const uint8_t *len_mask, int B, int L,
                         int H, int HD);
 
-/* Row softmax in place over C columns of N rows; returns nothing. */
+/* Row softmax in place over C columns of N rows. */
 void softmax_rows(float *x, int N, int C);
+/* log(sum(exp(row))), and the index of the largest entry (first on ties). */
+float row_logsumexp(const float *row, int C, int *argmax);
+/* Cross-entropy gradient in place: row = (softmax(row) - onehot(target)) * scale, given lse. */
+void row_softmax_grad(float *row, int C, float lse, int target, float scale);
+
+/* Dropout with a counter-based mask: element i is kept iff a hash of (key, i)
+ * is at least p * 2^32, and kept elements are scaled by 1/(1-p). The same key
+ * gives the same mask, so the backward pass applies this very function to the
+ * gradient and nothing is stored. */
+void dropout_apply(float *x, long n, float p, uint32_t key);
 
 /* Fast vectorisable exp and erf, accurate to a few ulp / 1.2e-7. */
 float fast_expf(float x);

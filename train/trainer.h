@@ -1,0 +1,108 @@
+/* trainer.h: the training loop as a library. A Trainer runs on its own
+ * pthread: it reads the corpus, prepares batches on a worker thread ahead of
+ * it, takes optimiser steps, checkpoints atomically, and records the run in
+ * the history. Its owner (`sdlm train`, or the editor's training screen)
+ * sends commands and reads progress snapshots; nothing here prints or
+ * touches a terminal.
+ *
+ * Every seed flag has a field here with the seed's default (see
+ * trainer_defaults); `recipe` selects sdlm's improved recipe or the seed's. */
+#ifndef SDLM_TRAINER_H
+#define SDLM_TRAINER_H
+
+#include <stdint.h>
+
+#include "err.h"
+
+typedef enum { RECIPE_SEED, RECIPE_SDLM } Recipe;
+
+typedef struct {
+    /* files */
+    const char *corpus;     /* -d: one example per line */
+    const char *spm;        /* -spm: tokenizer model; NULL: the one inside the checkpoint */
+    const char *ckpt;       /* -ckpt: checkpoint path; resumed when it exists */
+    const char *db;         /* --db: history database; NULL: default; "" : none */
+    /* the seed's flags */
+    int epochs;             /* -ep 100 */
+    int batch;              /* -b 256 */
+    float lr;               /* -lr 1e-4 */
+    int warmup;             /* -wup 2000 */
+    int decay_steps;        /* -decs 800000 */
+    float weight_decay;     /* -wd 1e-4 */
+    int accum;              /* -acc 1 */
+    int E, D, NL;           /* -edim 64 -mdim 512 -numl 8 */
+    float dropout;          /* -do 0.1 */
+    float layerdrop;        /* -ld 0.0 */
+    int crop_len;           /* -cl 64 */
+    int ngen;               /* -ngen 8 samples printed at start and after each epoch */
+    /* sdlm's */
+    uint64_t seed;          /* --seed 0 */
+    int64_t max_steps;      /* --steps: stop after this many optimiser steps in total (0: no limit) */
+    double max_minutes;     /* --minutes: stop after this much wall-clock time this session (0: no limit) */
+    int save_every;         /* --save-every 500 */
+    float ema;              /* --ema DECAY (0: off) */
+    Recipe recipe;          /* --recipe sdlm|seed */
+    int vocab;              /* vocabulary when a tokenizer must be trained first (0: do not) */
+} TrainConfig;
+
+TrainConfig trainer_defaults(void);
+
+typedef enum {
+    TRAIN_IDLE, TRAIN_PREPARING, TRAIN_RUNNING, TRAIN_PAUSED, TRAIN_STOPPING, TRAIN_FINISHED, TRAIN_STOPPED,
+    TRAIN_FAILED
+} TrainState;
+
+const char *train_state_name(TrainState s);
+
+typedef struct {
+    int64_t step;
+    int epoch;
+    float loss, mse, ce, accuracy, lr, grad_norm, tokens_per_s;
+    double wall_s;
+    int skipped;            /* the update was skipped (NaN or infinite loss) */
+} TrainPoint;
+
+enum { TRAIN_HISTORY = 4096, TRAIN_SAMPLES = 8, TRAIN_PROBES = 4, TRAIN_TBUCKETS = 10 };
+
+typedef struct {
+    TrainState state;
+    char message[512];      /* what is happening, or why it failed */
+    int64_t run_id;         /* in the history, 0 when none */
+    int64_t step, total_steps;
+    int epoch, epochs;
+    int64_t examples;       /* corpus lines */
+    TrainPoint last;        /* the latest step */
+    double elapsed_s, eta_s;
+    char last_ckpt[1024];
+    int64_t last_ckpt_step;
+    int nan_skips;
+    /* the curve for plots: up to TRAIN_HISTORY points, thinned evenly as it grows */
+    TrainPoint history[TRAIN_HISTORY];
+    int nhistory;
+    char samples[TRAIN_SAMPLES][256]; /* the latest samples printed (start, each epoch) */
+    int nsamples;
+    /* probe infills of fixed templates, re-run at each checkpoint */
+    char probe_template[TRAIN_PROBES][128], probe_result[TRAIN_PROBES][256];
+    int nprobes;
+    /* one-step denoising accuracy by t bucket [0,0.1) .. [0.9,1], running mean (-1: no data yet) */
+    float t_accuracy[TRAIN_TBUCKETS];
+    uint64_t serial;        /* changes whenever progress does */
+} TrainProgress;
+
+typedef struct Trainer Trainer;
+
+/* Validates cfg (files readable, flags in range), then starts the thread,
+ * which prepares (tokenizer, corpus index, model or resume) and trains. */
+int trainer_start(Trainer **out, const TrainConfig *cfg, int wake_fd, Err *e);
+void trainer_pause(Trainer *t);
+void trainer_resume(Trainer *t);
+void trainer_save_now(Trainer *t);
+/* Finishes the current step, saves, records and ends the thread. */
+void trainer_stop(Trainer *t);
+/* Copies the progress (under the trainer's mutex). */
+void trainer_progress(Trainer *t, TrainProgress *out);
+/* Waits for the thread to end; returns the final state. */
+TrainState trainer_join(Trainer *t);
+void trainer_free(Trainer *t);
+
+#endif

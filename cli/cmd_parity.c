@@ -98,6 +98,24 @@ static void compare(Parity *p, const char *name, const float *got, long n, int k
     free(want);
 }
 
+/* Runs a begun sampler to the end, comparing <what>_x after the S steps and
+ * <what>_logits, <what>_ids after the final pass. */
+static void run_sampler(Parity *p, Sampler *s, Workspace *ws, const char *what, long N, long E, long V) {
+    char name[64];
+    while (s->step < s->req.steps) sampler_step(s);
+    snprintf(name, sizeof name, "%s_x", what);
+    compare(p, name, s->x, N * E, REL, 1e-3, NULL);
+    sampler_step(s); /* the final pass at t = 0 */
+    snprintf(name, sizeof name, "%s_logits", what);
+    compare(p, name, ws->logits, N * V, REL, 1e-3, NULL);
+    float *idsf = malloc(sizeof(float) * N);
+    for (long i = 0; i < N; i++) idsf[i] = (float)s->ids[i];
+    snprintf(name, sizeof name, "%s_ids", what);
+    compare(p, name, idsf, N, ABS, 0, NULL);
+    free(idsf);
+    sampler_end(s);
+}
+
 static int read_i64_as(const StFile *f, const char *name, int64_t *buf, long n, Err *e) {
     return st_read_i64(f, name, buf, n, e);
 }
@@ -199,15 +217,29 @@ int cmd_parity(int argc, char **argv) {
             free(xT), free(eps);
             goto fail;
         }
-        while (s.step < S) sampler_step(&s);
-        compare(&p, "sample_x", s.x, N * E, REL, 1e-3, NULL);
-        sampler_step(&s); /* the final pass at t = 0 */
-        compare(&p, "sample_logits", ws.logits, N * V, REL, 1e-3, NULL);
-        float *idsf = malloc(sizeof(float) * N);
-        for (long i = 0; i < N; i++) idsf[i] = (float)s.ids[i];
-        compare(&p, "sample_ids", idsf, N, ABS, 0, NULL);
-        free(idsf);
-        sampler_end(&s);
+        run_sampler(&p, &s, &ws, "sample", N, E, V);
+
+        /* infilling: known tokens through x_cond, the length mask on every pass */
+        if (st_find(&f, "input.infill_ids")) {
+            int64_t *iids = malloc(sizeof(int64_t) * N), *iknown = malloc(sizeof(int64_t) * N),
+                    *ilen = malloc(sizeof(int64_t) * B);
+            int32_t *ids32 = malloc(sizeof(int32_t) * N);
+            uint8_t *known = malloc(N);
+            int *lengths = malloc(sizeof(int) * B);
+            int ibad = st_read_i64(&f, "input.infill_ids", iids, N, &e) ||
+                       st_read_i64(&f, "input.infill_known", iknown, N, &e) ||
+                       st_read_i64(&f, "input.infill_lengths", ilen, B, &e);
+            for (long i = 0; !ibad && i < N; i++) ids32[i] = (int32_t)iids[i], known[i] = iknown[i] != 0;
+            for (int b = 0; !ibad && b < B; b++) lengths[b] = (int)(ilen[b] < 0 ? 0 : ilen[b] > L ? L : ilen[b]);
+            SampleRequest iq = {B, L, ids32, known, lengths, kind, S, 0, 0, xT, eps};
+            if (!ibad && !sampler_begin(&s, &m, &ws, &iq, &e)) run_sampler(&p, &s, &ws, "infill", N, E, V);
+            else ibad = 1;
+            free(iids), free(iknown), free(ilen), free(ids32), free(known), free(lengths);
+            if (ibad) {
+                free(xT), free(eps);
+                goto fail;
+            }
+        }
         workspace_free(&ws);
         free(xT), free(eps);
     }

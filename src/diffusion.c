@@ -11,7 +11,9 @@
 #include "ops.h"
 
 float diffusion_gamma(float t) {
-    float c = cosf(((t + 0.0002f) / 1.00025f) * (float)(M_PI / 2));
+    /* float32, rounded op by op in the seed's order: gamma(0) must be 0.99999988f */
+    float a = ((t + 0.0002f) / 1.00025f) * 3.14159265f / 2.0f;
+    float c = cosf(a);
     return c * c;
 }
 
@@ -250,8 +252,8 @@ int sampler_step(Sampler *s) {
         for (long i = 0; i < N; i++)
             if (s->req.known[i]) memset(s->x_sc + i * E, 0, sizeof(float) * E);
 
-    float t_next = s->t - 1.0f / (float)S;
-    if (t_next < 0) t_next = 0;
+    /* as the seed: times from the step index in double, stored as float32 */
+    float t_next = (float)fmax(1.0 - (double)(s->step + 1) / S, 0.0);
     float g_now = diffusion_gamma(s->t), g_next = diffusion_gamma(t_next);
     const float *eps = s->req.eps ? s->req.eps + (long)s->step * N * E : NULL;
     float sq_next = sqrtf(g_next), sn_next = sqrtf(1.0f - g_next), sq_now = sqrtf(g_now), sn_now = sqrtf(1.0f - g_now);

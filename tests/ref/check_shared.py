@@ -30,6 +30,7 @@ ALTERNATIVES = [
     ("x_cond", "x_t"),
     ("mse_target_grad", True),
     ("rotary", "half"),
+    ("rotary_base", "hd"),
     ("key_mask_only", True),
     ("time_f64", True),
     ("gelu", "tanh"),

@@ -22,8 +22,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-TIME_FREQS = 64       # learned sinusoid frequencies -> 128 features
-TIME_HIDDEN = 128
 LN_EPS = 1e-5
 MASK_FILL = -1e9
 T_CLAMP = 1e-5        # training t is clamped to [T_CLAMP, 1 - T_CLAMP]
@@ -35,6 +33,7 @@ VARIANT = {
     "x_cond": "x0",               # or "x_t": what goes in x_cond at conditional positions
     "mse_target_grad": False,     # True: gradient also flows through the MSE target x0
     "rotary": "adjacent",         # or "half": rotate (j, j + R/2) pairs instead of (2j, 2j+1)
+    "rotary_base": "R",           # or "hd": frequencies 10000^(-2j/hd) instead of 10000^(-2j/R)
     "key_mask_only": False,       # True: mask keys only (len_mask[b,j]) instead of the pair mask
     "time_f64": False,            # True: sampler schedule arithmetic in float64
     "gelu": "none",               # or "tanh": GELU approximation instead of the exact erf form
@@ -54,7 +53,9 @@ class Config:
     NL: int = 8
     H: int = 8
     R: int = 32           # rotary dims per head, even, <= D/H
-    F: int = 0            # 0 -> 4*D
+    F: int = 0            # feed-forward hidden; 0 -> 4*D
+    TF: int = 64          # learned time frequencies (2*TF time features); the seed: 64
+    TH: int = 128         # time MLP hidden; the seed: 128
     dropout: float = 0.0
     layerdrop: float = 0.0
 
@@ -69,10 +70,11 @@ class Config:
 # Network
 
 
-def rotary_tables(L, R, device=None):
+def rotary_tables(L, R, hd, device=None):
     """cos, sin of the rotary angles p * f_j, each [L, R/2]; f_j = 10000^(-2j/R), float32."""
     j = torch.arange(0, R, 2, device=device, dtype=torch.float32)
-    freqs = 1.0 / (10000.0 ** (j / R))                           # [R/2]
+    base = R if VARIANT["rotary_base"] == "R" else hd
+    freqs = 1.0 / (10000.0 ** (j / base))                        # [R/2]
     pos = torch.arange(L, device=device, dtype=torch.float32)    # [L]
     ang = pos[:, None] * freqs[None, :]                          # [L, R/2]
     return ang.cos(), ang.sin()
@@ -107,7 +109,7 @@ class Attention(nn.Module):
         B, L, D = a.shape
         split = lambda y: y.view(B, L, self.H, self.hd).transpose(1, 2)   # [B, H, L, hd]
         q, k, v = split(self.w_q(a)), split(self.w_k(a)), split(self.w_v(a))
-        cos, sin = rotary_tables(L, self.R, a.device)
+        cos, sin = rotary_tables(L, self.R, self.hd, a.device)
         q, k = apply_rotary(q, cos, sin, self.R), apply_rotary(k, cos, sin, self.R)
         score = (q @ k.transpose(-2, -1)) / math.sqrt(self.hd)             # [B, H, L, L]
         if pair_mask is not None:
@@ -138,11 +140,11 @@ class EncoderLayer(nn.Module):
 
 
 class LearnedSinusoid(nn.Module):
-    """t [B] -> [sin(2 pi t w), cos(2 pi t w)] [B, 128]; w (64) is trained."""
+    """t [B] -> [sin(2 pi t w), cos(2 pi t w)] [B, 2*TF]; w [TF] is trained."""
 
-    def __init__(self):
+    def __init__(self, n_freqs):
         super().__init__()
-        self.weights = nn.Parameter(torch.randn(TIME_FREQS))
+        self.weights = nn.Parameter(torch.randn(n_freqs))
 
     def forward(self, t):
         f = t[:, None] * self.weights[None, :] * 2 * math.pi
@@ -158,11 +160,11 @@ class Estimator(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.time_mlp = nn.Sequential(
-            LearnedSinusoid(),                              # .0.weights
-            nn.Linear(2 * TIME_FREQS, TIME_HIDDEN),         # .1
+            LearnedSinusoid(cfg.TF),                        # .0.weights
+            nn.Linear(2 * cfg.TF, cfg.TH),                  # .1
             nn.GELU(VARIANT["gelu"]),                       # .2
             nn.Dropout(cfg.dropout),                        # .3
-            nn.Linear(TIME_HIDDEN, cfg.NL * 4 * cfg.D),     # .4
+            nn.Linear(cfg.TH, cfg.NL * 4 * cfg.D),          # .4
             nn.GELU(VARIANT["gelu"]),                       # .5
         )
         self.project = nn.Sequential(nn.Linear(3 * cfg.E, cfg.D), nn.Dropout(cfg.dropout))
@@ -237,7 +239,7 @@ class Model(nn.Module):
         """One batch of the training loss with every draw given.
         ids [B, L] int64, lengths [B] int64, cond_mask [B, L] bool, t [B] float (already
         clamped), z [B, L, E], selfcond: the coin of step 3 (bool).
-        Returns dict(loss, loss_mse, loss_ce, accuracy) of 0-d tensors."""
+        Returns dict(loss, loss_mse, loss_ce, accuracy) of 0-d tensors, and logits [B, L, V]."""
         B, L = ids.shape
         x0 = self.embed(ids)                                           # [B, L, E]
         len_mask = torch.arange(L, device=ids.device)[None, :] < lengths[:, None]
@@ -262,7 +264,7 @@ class Model(nn.Module):
         logits = self.logits(latent)
         ce = F.cross_entropy(logits[diff], ids[diff], reduction="sum") / n
         acc = (logits.argmax(-1)[diff] == ids[diff]).float().sum() / n
-        return dict(loss=mse + ce, loss_mse=mse, loss_ce=ce, accuracy=acc)
+        return dict(loss=mse + ce, loss_mse=mse, loss_ce=ce, accuracy=acc, logits=logits)
 
     # -- sampling -------------------------------------------------------------------------------
 
@@ -411,6 +413,20 @@ def load_weights(model, tensors):
 
 
 def config_from_meta(meta):
-    """Config from a parity fixture's __metadata__ (dropout 0)."""
+    """Config from a parity fixture's __metadata__ (dropout 0). The optional keys ffn,
+    time_freqs, time_hidden default to the seed's 4*D, 64, 128."""
     return Config(V=int(meta["V"]), E=int(meta["E"]), D=int(meta["D"]), NL=int(meta["layers"]),
-                  H=int(meta["heads"]), R=int(meta["rotary_dim"]))
+                  H=int(meta["heads"]), R=int(meta["rotary_dim"]), F=int(meta.get("ffn", 0)),
+                  TF=int(meta.get("time_freqs", 64)), TH=int(meta.get("time_hidden", 128)))
+
+
+def meta_from_config(cfg):
+    """The shape part of a fixture's __metadata__, as strings; ffn, time_freqs, time_hidden only
+    when they differ from the seed's 4*D, 64, 128."""
+    meta = {"V": str(cfg.V), "E": str(cfg.E), "D": str(cfg.D), "layers": str(cfg.NL),
+            "heads": str(cfg.H), "rotary_dim": str(cfg.R)}
+    for key, value, seed in (("ffn", cfg.F, 4 * cfg.D), ("time_freqs", cfg.TF, 64),
+                             ("time_hidden", cfg.TH, 128)):
+        if value != seed:
+            meta[key] = str(value)
+    return meta

@@ -8,7 +8,7 @@ What it is not: a test runner for the C engine.
 Tolerances (|got - want| per element):
   loss, loss_mse, loss_ce, accuracy, grad_norm  <= 1e-5 * |want|
   grad.<name>                                   <= 1e-4 * max|want of that tensor|
-  sample_x, sample_logits (and infill_*)        <= 1e-3 * |want| + 1e-6 * max|want|
+  sample_x, sample_logits (and infill_*)        <= 1e-3 * |want| + 1e-5 * max|want of that tensor|
   sample_ids (and infill_ids)                   exactly equal
   step1.<name>                                  <= 1e-2 * lr, skipping elements whose reference
                                                    gradient is below 1e-5 of its tensor's largest
@@ -29,25 +29,27 @@ def param_names(meta):
     return list(M.Model(cfg).state_dict().keys())
 
 
-def build(tensors, meta):
+def build(tensors, meta, dtype=torch.float32):
     """A Model (eval mode, dropout 0) holding the fixture's weights."""
     torch.manual_seed(0)
     m = M.Model(M.config_from_meta(meta))
     missing = M.load_weights(m, tensors)
     if missing:
         raise ValueError(f"fixture lacks weights: {missing}")
-    return m.eval()
+    return m.to(dtype).eval()
 
 
-def compute(tensors, meta):
+def compute(tensors, meta, dtype=torch.float32):
     """Everything the fixture expects, computed by the port: dict name -> numpy array, keyed
-    like the fixture without the 'expect.' prefix."""
+    like the fixture without the 'expect.' prefix. dtype=torch.float64 runs the network and the
+    loss in double precision (the sampler schedule stays float32, as the seed computes it):
+    make_fixture.py uses that to check a new fixture is not fragile."""
     got = {}
     steps = int(meta["sample_steps"])
     sampler = meta.get("sampler", "difflm")
-    m = build(tensors, meta)
-    x_T = torch.from_numpy(tensors["input.x_T"])
-    eps = torch.from_numpy(tensors["input.eps"])
+    m = build(tensors, meta, dtype)
+    f = lambda name: torch.from_numpy(tensors[name]).to(dtype)
+    x_T, eps = f("input.x_T"), f("input.eps")
     x, logits, ids = m.sample(x_T, eps, steps, sampler)
     got["sample_x"], got["sample_logits"], got["sample_ids"] = x.numpy(), logits.numpy(), ids.numpy()
 
@@ -62,18 +64,19 @@ def compute(tensors, meta):
     m.train()  # dropout is 0: train() only matters for the layer-drop path, which is off
     out = m.loss(torch.from_numpy(tensors["input.ids"]), torch.from_numpy(tensors["input.lengths"]),
                  torch.from_numpy(tensors["input.cond_mask"]).bool(),
-                 torch.from_numpy(tensors["input.t"]), torch.from_numpy(tensors["input.z"]),
+                 f("input.t"), f("input.z"),
                  selfcond=(meta["selfcond"] == "1") != OPTIONS["flip_coin"])
     for k in SCALARS:
         got[k] = out[k].detach().reshape(1).numpy()
+    got["train_logits"] = out["logits"].detach().numpy()   # not an expectation: for margins
     out["loss"].backward()
     for name, p in m.named_parameters():
         got["grad." + name] = p.grad.detach().clone().numpy()
     norm = torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0 if OPTIONS["clip"] else 1e30)
     got["grad_norm"] = norm.detach().reshape(1).numpy()
     if OPTIONS["adam_l2"]:  # coupled L2 decay (torch.optim.Adam) instead of AdamW
-        opt = torch.optim.Adam(m.parameters(), lr=float(meta["lr"]), betas=(0.9, 0.99), eps=1e-8,
-                               weight_decay=1e-4)
+        opt = torch.optim.Adam(m.parameters(), lr=float(meta["lr"]), betas=(0.9, 0.99),
+                               eps=1e-8, weight_decay=1e-4)
     else:
         opt = M.make_optimizer(m, lr=float(meta["lr"]))
     opt.step()
@@ -125,7 +128,7 @@ def compare(want, got, lr):
         else:  # sample / infill x and logits
             scale = np.abs(w64).max()
             d = np.abs(g64 - w64)
-            allow = 1e-3 * np.abs(w64) + 1e-6 * scale
+            allow = 1e-3 * np.abs(w64) + 1e-5 * scale
             worst = (d / allow).max()
             rel = (d / np.maximum(np.abs(w64), 1e-30)).max()
             rows.append((name, worst, 1.0, bool(worst <= 1.0),

@@ -59,14 +59,33 @@ def load(path):
     return out, meta
 
 
-def save(path, tensors, metadata=None, bf16=()):
-    """tensors: mapping name -> numpy array (or torch tensor), written in that order.
+# The Rust safetensors writer (behind safetensors.torch.save_file) lays tensors out by dtype,
+# larger alignment first, then by name; its JSON is compact. Rank = position in its Dtype enum.
+_RUST_RANK = {"BOOL": 0, "U8": 1, "I8": 2, "I16": 5, "F16": 7, "BF16": 8, "I32": 9, "F32": 11,
+              "F64": 12, "I64": 13}
+
+
+def save(path, tensors, metadata=None, bf16=(), rust_layout=False):
+    """tensors: mapping name -> numpy array (or torch tensor), written in that order (the way
+    Python json.dumps writes a header, like the seed's fixture), or with rust_layout=True the way
+    safetensors.torch.save_file does (sorted by dtype then name, compact JSON).
     metadata: dict of str -> str, or None for no __metadata__ at all.
     bf16: names to store as BF16 (from float32)."""
     header = OrderedDict()
+    if metadata is not None and rust_layout:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+        metadata = None
     blobs = []
     off = 0
-    for name, a in tensors.items():
+    items = list(tensors.items())
+    if rust_layout:
+        def dt_of(kv):
+            if kv[0] in bf16:
+                return "BF16"
+            a = np.asarray(kv[1].detach().cpu().numpy() if hasattr(kv[1], "detach") else kv[1])
+            return _ST[a.dtype.newbyteorder("<") if a.dtype.itemsize > 1 else a.dtype]
+        items.sort(key=lambda kv: (-_RUST_RANK[dt_of(kv)], kv[0]))
+    for name, a in items:
         if hasattr(a, "detach"):
             a = a.detach().cpu().numpy()
         a = np.asarray(a)
@@ -83,7 +102,7 @@ def save(path, tensors, metadata=None, bf16=()):
         off += len(raw)
     if metadata is not None:
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
-    hb = json.dumps(header).encode("utf-8")
+    hb = json.dumps(header, separators=(",", ":") if rust_layout else None).encode("utf-8")
     hb += b" " * ((-len(hb)) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(hb)))

@@ -30,6 +30,21 @@ static int is_config_key(const char *key) {
     return 0;
 }
 
+/* A string from the file as it may appear in a message: at most 40 bytes,
+ * control bytes shown as '?'. */
+typedef struct {
+    char s[48];
+} Quoted;
+
+static Quoted quoted(const char *str) {
+    Quoted q;
+    size_t n = 0;
+    for (; str[n] && n < 40; n++) q.s[n] = (unsigned char)str[n] < 0x20 || str[n] == 0x7f ? '?' : str[n];
+    if (str[n]) memcpy(q.s + n, "...", 3), n += 3;
+    q.s[n] = 0;
+    return q;
+}
+
 /* ---- numbers as metadata strings, independent of the user's locale -------- */
 
 static locale_t c_locale(void) {
@@ -80,7 +95,8 @@ static int shape_dim(const StFile *f, const char *name, int axis, int *value, in
     *found = 0;
     if (!t) return 0;
     if (t->ndim != 2)
-        return err_set(e, "%s: tensor %s has %d dimension%s, expected 2", f->path, name, t->ndim, t->ndim == 1 ? "" : "s");
+        return err_set(e, "%s: tensor %s has %d dimension%s, expected 2", f->path, name, t->ndim,
+                       t->ndim == 1 ? "" : "s");
     if (t->shape[axis] < 1 || t->shape[axis] > INT_MAX)
         return err_set(e, "%s: tensor %s has dimension %lld, not a usable model size", f->path, name,
                        (long long)t->shape[axis]);
@@ -98,11 +114,11 @@ static int count_layers(const StFile *f, int *nl, Err *e) {
         if (strncmp(name, LAYER_PREFIX, plen)) continue;
         long idx = 0;
         int digits = 0;
-        for (; *p >= '0' && *p <= '9' && idx <= LAYER_LIMIT; p++, digits++) idx = idx * 10 + (*p - '0');
+        for (; *p >= '0' && *p <= '9'; p++, digits++) idx = idx > LAYER_LIMIT ? idx : idx * 10 + (*p - '0');
         if (!digits || *p != '.') continue; /* not a layer tensor's name: ignored like any other */
         if (idx >= LAYER_LIMIT)
             return err_set(e, "%s: tensor %.*s...: layer index beyond the limit of %d layers", f->path,
-                           (int)(p - name), name, LAYER_LIMIT);
+                           (int)(p - name) < 60 ? (int)(p - name) : 60, name, LAYER_LIMIT);
         if (idx + 1 > *nl) *nl = (int)idx + 1;
     }
     return 0;
@@ -110,7 +126,7 @@ static int count_layers(const StFile *f, int *nl, Err *e) {
 
 typedef struct {
     const char *key;
-    int *field;
+    int *field, min;
     int inferred, have_inferred; /* from the shapes */
     const char *source;          /* what the inferred value came from, for messages */
 } IntKey;
@@ -127,18 +143,18 @@ int ckpt_config_from_file(const StFile *f, Config *cfg, Err *e) {
 
     const char *fmt = st_meta(f, "format");
     if (fmt && strcmp(fmt, CKPT_FORMAT))
-        return err_set(e, "%s: checkpoint format \"%.40s\" is not one this build reads (%s)", f->path, fmt,
+        return err_set(e, "%s: checkpoint format \"%s\" is not one this build reads (%s)", f->path, quoted(fmt).s,
                        CKPT_FORMAT);
 
     IntKey keys[] = {
-        {"V", &c.V, V, v_ok, "tensor embedding.weight"},
-        {"E", &c.E, E, e_ok, "tensor embedding.weight"},
-        {"D", &c.D, D, d_ok, "tensor estimator.project.0.weight"},
-        {"layers", &c.NL, NL, NL > 0, "the encoder layer tensors"},
-        {"ffn", &c.F, F, f_ok, "tensor " LAYER_PREFIX "0.ffn.0.weight"},
-        {"heads", &c.H, 0, 0, NULL},
-        {"rotary_dim", &c.R, 0, 0, NULL},
-        {"film_one_plus", &c.film_one_plus, 0, 0, NULL},
+        {"V", &c.V, 1, V, v_ok, "tensor embedding.weight"},
+        {"E", &c.E, 1, E, e_ok, "tensor embedding.weight"},
+        {"D", &c.D, 1, D, d_ok, "tensor estimator.project.0.weight"},
+        {"layers", &c.NL, 1, NL, NL > 0, "the encoder layer tensors"},
+        {"ffn", &c.F, 1, F, f_ok, "tensor " LAYER_PREFIX "0.ffn.0.weight"},
+        {"heads", &c.H, 1, 0, 0, NULL},
+        {"rotary_dim", &c.R, 0, 0, 0, NULL},
+        {"film_one_plus", &c.film_one_plus, 0, 0, 0, NULL},
     };
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
         IntKey *k = &keys[i];
@@ -147,8 +163,9 @@ int ckpt_config_from_file(const StFile *f, Config *cfg, Err *e) {
             *k->field = k->inferred; /* 0 when neither source has it: defaults below */
             continue;
         }
-        if (parse_int(s, 0, INT_MAX, k->field))
-            return err_set(e, "%s: metadata %s=\"%.40s\" is not a whole number", f->path, k->key, s);
+        if (parse_int(s, k->min, INT_MAX, k->field))
+            return err_set(e, "%s: metadata %s=\"%s\" is not a whole number >= %d", f->path, k->key, quoted(s).s,
+                           k->min);
         if (k->have_inferred && *k->field != k->inferred)
             return err_set(e, "%s: metadata says %s=%d but %s says %d", f->path, k->key, *k->field, k->source,
                            k->inferred);
@@ -177,7 +194,7 @@ int ckpt_config_from_file(const StFile *f, Config *cfg, Err *e) {
         const char *s = st_meta(f, fkeys[i].key);
         *fkeys[i].field = fkeys[i].fallback;
         if (s && parse_float(s, fkeys[i].field))
-            return err_set(e, "%s: metadata %s=\"%.40s\" is not a number", f->path, fkeys[i].key, s);
+            return err_set(e, "%s: metadata %s=\"%s\" is not a number", f->path, fkeys[i].key, quoted(s).s);
     }
     if (config_validate(&c, e)) return err_wrap(e, "%s: config", f->path);
     *cfg = c;
@@ -238,8 +255,8 @@ static int check_file(const StFile *f, const ParamTable *t, int *has_adam, int *
     if (*has_ema && check_set(f, t, "ema.", e)) return -1;
     const StTensor *spm = st_find(f, "tokenizer.model");
     if (spm && (spm->dtype != ST_U8 || spm->ndim != 1))
-        return err_set(e, "%s: tensor tokenizer.model must be U8 with one dimension, found %s with %d", f->path,
-                       st_dtype_name(spm->dtype), spm->ndim);
+        return err_set(e, "%s: tensor tokenizer.model must be a U8 vector, found %s with %d dimension%s", f->path,
+                       st_dtype_name(spm->dtype), spm->ndim, spm->ndim == 1 ? "" : "s");
     return 0;
 }
 

@@ -6,6 +6,7 @@
  * an atomic save that fails part way, header damage, and the seed's parity
  * fixture when it is present. */
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <signal.h>
 #include <stdint.h>
@@ -297,6 +298,8 @@ static void test_bad_files(void) {
                       "metadata D=\"16x\" is not a whole number");
     expect_load_fails("a padded metadata value", &(Variant){.meta = {{"D", " 16"}}}, "not a whole number");
     expect_load_fails("a negative metadata value", &(Variant){.meta = {{"V", "-10"}}}, "not a whole number");
+    expect_load_fails("a zero layer count", &(Variant){.meta = {{"layers", "0"}}},
+                      "metadata layers=\"0\" is not a whole number >= 1");
     expect_load_fails("a huge metadata value", &(Variant){.meta = {{"V", "99999999999999999999"}}},
                       "not a whole number");
     expect_load_fails("a bad dropout", &(Variant){.meta = {{"dropout", "lots"}}}, "metadata dropout=\"lots\" is not a number");
@@ -307,6 +310,9 @@ static void test_bad_files(void) {
     expect_load_fails("a layer index past the limit",
                       &(Variant){.extra = {"estimator.encoder_layers.5000.attention.w_q.weight"}},
                       "layer index beyond the limit of 1024 layers");
+    expect_load_fails("a layer index with many digits",
+                      &(Variant){.extra = {"estimator.encoder_layers.123456789012345678901234567890.x"}},
+                      "tensor estimator.encoder_layers.123456789012345678901234567890...: layer index beyond");
     expect_load_fails("a stray higher layer", &(Variant){.extra = {"estimator.encoder_layers.2.junk"}},
                       "tensor estimator.encoder_layers.2.attention.w_q.weight is missing");
     expect_load_fails("optimiser state without optim.step", &(Variant){.extra = {"optim.exp_avg.norm.weight"}},
@@ -509,6 +515,32 @@ static void test_atomic_save(void) {
     ckpt_free(&ck);
 }
 
+/* Metadata numbers do not follow the user's locale ("0,25" would not load elsewhere). */
+static void test_locale(void) {
+    static const char *const comma_locales[] = {"de_DE.UTF-8", "fr_FR.UTF-8", "de_DE.utf8", "nl_NL.UTF-8"};
+    const char *used = NULL;
+    for (size_t i = 0; i < sizeof comma_locales / sizeof *comma_locales && !used; i++)
+        if (setlocale(LC_NUMERIC, comma_locales[i])) used = comma_locales[i];
+    if (!used) {
+        check_ok(1, "metadata numbers ignore a comma-decimal locale (skipped: none installed)");
+        return;
+    }
+    Checkpoint ck, back;
+    Err e;
+    Config c = small_config();
+    int rc = ckpt_alloc(&ck, &c, 0, 0, &e) || ckpt_save(in_dir("locale.safetensors"), &ck, ST_F32, &e);
+    StFile f;
+    rc = rc || st_open(&f, in_dir("locale.safetensors"), &e);
+    const char *d = rc ? NULL : st_meta(&f, "dropout");
+    check_ok(d && !strcmp(d, "0.25"), "under %s dropout is written \"%s\"", used, d ? d : "?");
+    if (!rc) st_close(&f);
+    rc = rc || ckpt_load(in_dir("locale.safetensors"), &back, &e);
+    check_ok(!rc && back.table.cfg.dropout == 0.25f, "and read back as 0.25");
+    if (!rc) ckpt_free(&back);
+    ckpt_free(&ck);
+    setlocale(LC_NUMERIC, "C");
+}
+
 /* ---- the seed's parity fixture ----------------------------------------------- */
 
 static uint32_t bits(float x) {
@@ -572,6 +604,7 @@ int main(void) {
     test_bad_files_by_hand();
     test_damage();
     test_atomic_save();
+    test_locale();
     test_fixture();
     tmpdir_remove(d);
     free(d);

@@ -22,6 +22,11 @@
 #include "safetensors.h"
 #include "tmpdir.h"
 
+/* The fuzz harness itself, so the seed corpus and every input the fuzzer ever
+ * crashed on (tests/fuzz/regress/ckpt) replay through exactly its code. */
+#define LLVMFuzzerTestOneInput fuzz_ckpt_one_input
+#include "fuzz/fuzz_ckpt.c"
+
 static uint32_t bits_of(float x) {
     uint32_t b;
     memcpy(&b, &x, sizeof b);
@@ -653,6 +658,30 @@ static void test_atomic(const char *dir) {
     st_close(&f);
 }
 
+/* Replays every file of a fuzz corpus directory (relative to the project root). */
+static void test_replay(const char *corpus) {
+    DIR *d = opendir(corpus);
+    if (!d) {
+        check_ok(1, "replay %s (skipped: directory absent)", corpus);
+        return;
+    }
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        char path[4096];
+        size_t len;
+        snprintf(path, sizeof path, "%s/%s", corpus, de->d_name);
+        unsigned char *b = file_read_all(path, &len);
+        if (!b) continue;
+        fuzz_ckpt_one_input(b, len); /* aborts on a bad message; ASan builds catch the rest */
+        free(b);
+        n++;
+    }
+    closedir(d);
+    check_ok(1, "replayed %d inputs of %s through the fuzz harness", n, corpus);
+}
+
 int main(void) {
     char *dir = tmpdir_make("st");
     if (!dir) {
@@ -668,6 +697,8 @@ int main(void) {
     test_open_errors(dir);
     test_writer_errors(dir);
     test_atomic(dir);
+    test_replay("tests/fuzz/corpus/ckpt");
+    test_replay("tests/fuzz/regress/ckpt");
     tmpdir_remove(dir);
     free(dir);
     return check_done();

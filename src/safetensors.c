@@ -36,7 +36,7 @@ static uint64_t rd_u64(const unsigned char *p) { return (uint64_t)rd_u32(p) | (u
 /* A name as it may appear inside a one-line message: control bytes become
  * '?' (a file must not drive the terminal) and long names are cut. */
 typedef struct {
-    char s[100];
+    char s[168];
 } Shown;
 
 static Shown shown(const char *name) {
@@ -283,7 +283,7 @@ static int st_parse(StFile *f, Err *e) {
     json_t *root = json_loadb((const char *)f->buf + 8, (size_t)n, JSON_REJECT_DUPLICATES, &je);
     if (!root)
         return err_set(e, "%s: header JSON is malformed at byte %lld: %s", f->path, 8 + (long long)je.position,
-                       je.text);
+                       shown(je.text).s);
     int rc = -1;
     uint64_t data_len = f->len - 8 - n;
     Span *spans = NULL;

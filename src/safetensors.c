@@ -1,0 +1,690 @@
+/* safetensors.c: the safetensors reader (mmap + full validation) and the
+ * atomic writer.
+ *
+ * The reader trusts nothing in the file: every length is checked against the
+ * bytes really present before anything is touched, every product against
+ * overflow, and the tensors must tile the data section exactly. It never
+ * assumes alignment: data is read byte-wise as little-endian.
+ *
+ * Not here: what any tensor means (ckpt.c). */
+#include "safetensors.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const dtype_names[ST_DTYPE_COUNT] = {"F32", "F16", "BF16", "F64", "I64", "I32", "U8", "BOOL"};
+static const size_t dtype_sizes[ST_DTYPE_COUNT] = {4, 2, 2, 8, 8, 4, 1, 1};
+
+const char *st_dtype_name(StDtype d) { return (unsigned)d < ST_DTYPE_COUNT ? dtype_names[d] : "?"; }
+size_t st_dtype_size(StDtype d) { return (unsigned)d < ST_DTYPE_COUNT ? dtype_sizes[d] : 0; }
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static uint16_t rd_u16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t rd_u32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t rd_u64(const unsigned char *p) { return (uint64_t)rd_u32(p) | (uint64_t)rd_u32(p + 4) << 32; }
+
+/* A name as it may appear inside a one-line message: control bytes become
+ * '?' (a file must not drive the terminal) and long names are cut. */
+typedef struct {
+    char s[168];
+} Shown;
+
+static Shown shown(const char *name) {
+    Shown r;
+    size_t n = 0, cap = sizeof r.s - 4;
+    for (; name[n] && n < cap; n++) r.s[n] = (unsigned char)name[n] < 0x20 || name[n] == 0x7f ? '?' : name[n];
+    if (name[n]) memcpy(r.s + n, "...", 3), n += 3;
+    r.s[n] = 0;
+    return r;
+}
+
+/* "[a, b, c]" */
+typedef struct {
+    char s[ST_MAX_DIMS * 22 + 4];
+} ShapeText;
+
+static ShapeText shape_text(int ndim, const int64_t *shape) {
+    ShapeText r;
+    size_t n = 0;
+    r.s[n++] = '[';
+    for (int i = 0; i < ndim && i < ST_MAX_DIMS; i++)
+        n += (size_t)snprintf(r.s + n, sizeof r.s - n, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    snprintf(r.s + n, sizeof r.s - n, "]");
+    return r;
+}
+
+/* Elements in a shape, or -1 when the product overflows int64. */
+static int64_t shape_count(int ndim, const int64_t *shape) {
+    int64_t count = 1;
+    for (int i = 0; i < ndim; i++)
+        if (__builtin_mul_overflow(count, shape[i], &count)) return -1;
+    return count;
+}
+
+/* ---- 16-bit floats ------------------------------------------------------ */
+
+static float from_bits(uint32_t b) {
+    float x;
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+
+float st_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+    if (exp == 0x1f) return from_bits(sign | 0x7f800000u | man << 13); /* inf; NaN keeps its payload */
+    if (exp) return from_bits(sign | (exp + 112) << 23 | man << 13);  /* 112 = 127 - 15 */
+    if (!man) return from_bits(sign);
+    /* Subnormal, man * 2^-24: shift the leading one up to the implicit bit. */
+    uint32_t shift = 0;
+    while (!(man & 0x400)) man <<= 1, shift++;
+    return from_bits(sign | (113 - shift) << 23 | (man & 0x3ff) << 13);
+}
+
+float st_bf16_to_f32(uint16_t b) { return from_bits((uint32_t)b << 16); }
+
+/* Rounds away the low `shift` bits of v to nearest, ties to even. */
+static uint32_t round_shift(uint32_t v, unsigned shift) {
+    uint32_t kept = v >> shift, rest = v & ((1u << shift) - 1), half = 1u << (shift - 1);
+    return kept + (rest > half || (rest == half && (kept & 1)));
+}
+
+uint16_t st_f32_to_f16(float x) {
+    uint32_t b;
+    memcpy(&b, &x, sizeof b);
+    uint16_t sign = (uint16_t)(b >> 16 & 0x8000);
+    uint32_t exp = b >> 23 & 0xff, man = b & 0x7fffff;
+    if (exp == 0xff) return sign | 0x7c00 | (man ? 0x200 | man >> 13 : 0); /* NaN stays a (quiet) NaN */
+    int e = (int)exp - 127 + 15;
+    if (e >= 0x1f) return sign | 0x7c00;
+    if (e <= 0) {                  /* an F16 subnormal (or zero), in units of 2^-24 */
+        if (e < -10) return sign;  /* below half the smallest subnormal */
+        return sign | (uint16_t)round_shift(man | 0x800000, (unsigned)(14 - e));
+    }
+    /* A carry out of the mantissa bumps the exponent, up to infinity: both right. */
+    return sign | (uint16_t)round_shift((uint32_t)e << 23 | man, 13);
+}
+
+uint16_t st_f32_to_bf16(float x) {
+    uint32_t b;
+    memcpy(&b, &x, sizeof b);
+    if ((b & 0x7fffffff) > 0x7f800000) return (uint16_t)(b >> 16 | 0x40); /* quiet NaN */
+    return (uint16_t)round_shift(b, 16);
+}
+
+/* ---- reader ------------------------------------------------------------- */
+
+typedef struct {
+    uint64_t begin, end;
+    int index;
+} Span;
+
+static int parse_dtype(const char *s, StDtype *d) {
+    for (int i = 0; i < ST_DTYPE_COUNT; i++)
+        if (!strcmp(s, dtype_names[i])) return *d = (StDtype)i, 0;
+    return -1;
+}
+
+static int get_index(json_t *v, uint64_t *out) {
+    if (!json_is_integer(v) || json_integer_value(v) < 0) return -1;
+    *out = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+/* One tensor's header entry into t and its byte span; data is resolved later. */
+static int parse_tensor(const StFile *f, const char *name, json_t *v, uint64_t data_len, StTensor *t, Span *span,
+                        Err *e) {
+    Shown shown_name = shown(name);
+    const char *nm = shown_name.s;
+    if (!json_is_object(v)) return err_set(e, "%s: tensor %s: header entry is not a JSON object", f->path, nm);
+    json_t *jd = json_object_get(v, "dtype"), *js = json_object_get(v, "shape"),
+           *jo = json_object_get(v, "data_offsets");
+    if (!json_is_string(jd)) return err_set(e, "%s: tensor %s: \"dtype\" is missing or not a string", f->path, nm);
+    if (parse_dtype(json_string_value(jd), &t->dtype))
+        return err_set(e, "%s: tensor %s: dtype \"%s\" is not supported (F32 F16 BF16 F64 I64 I32 U8 BOOL)", f->path,
+                       nm, shown(json_string_value(jd)).s);
+    if (!json_is_array(js)) return err_set(e, "%s: tensor %s: \"shape\" is missing or not an array", f->path, nm);
+    if (json_array_size(js) > ST_MAX_DIMS)
+        return err_set(e, "%s: tensor %s: shape has %zu dimensions; at most %d are supported", f->path, nm,
+                       json_array_size(js), ST_MAX_DIMS);
+    t->ndim = (int)json_array_size(js);
+    for (int i = 0; i < t->ndim; i++) {
+        json_t *d = json_array_get(js, (size_t)i);
+        if (!json_is_integer(d) || json_integer_value(d) < 0)
+            return err_set(e, "%s: tensor %s: shape entry %d is not a non-negative integer", f->path, nm, i);
+        t->shape[i] = json_integer_value(d);
+    }
+    t->count = shape_count(t->ndim, t->shape);
+    uint64_t nbytes;
+    if (t->count < 0 || __builtin_mul_overflow((uint64_t)t->count, st_dtype_size(t->dtype), &nbytes))
+        return err_set(e, "%s: tensor %s: shape %s is too large", f->path, nm, shape_text(t->ndim, t->shape).s);
+    if (!json_is_array(jo) || json_array_size(jo) != 2 || get_index(json_array_get(jo, 0), &span->begin) ||
+        get_index(json_array_get(jo, 1), &span->end))
+        return err_set(e, "%s: tensor %s: \"data_offsets\" is not a pair of non-negative integers", f->path, nm);
+    if (span->end < span->begin)
+        return err_set(e, "%s: tensor %s: data_offsets [%llu, %llu] end before they begin", f->path, nm,
+                       (unsigned long long)span->begin, (unsigned long long)span->end);
+    if (span->end - span->begin != nbytes)
+        return err_set(e, "%s: tensor %s: data_offsets [%llu, %llu] hold %llu bytes but %s %s needs %llu", f->path, nm,
+                       (unsigned long long)span->begin, (unsigned long long)span->end,
+                       (unsigned long long)(span->end - span->begin), dtype_names[t->dtype],
+                       shape_text(t->ndim, t->shape).s, (unsigned long long)nbytes);
+    if (span->end > data_len) {
+        uint64_t header_end = f->len - data_len;
+        return err_set(e, "%s: tensor %s: data ends at byte %llu but the file has %zu", f->path, nm,
+                       (unsigned long long)(header_end + span->end), f->len);
+    }
+    t->nbytes = (size_t)nbytes;
+    return 0;
+}
+
+static int parse_meta(StFile *f, json_t *m, Err *e) {
+    if (!json_is_object(m)) return err_set(e, "%s: __metadata__ is not a JSON object", f->path);
+    f->meta = calloc(json_object_size(m) + 1, sizeof *f->meta);
+    if (!f->meta) return err_set(e, "%s: out of memory for the metadata", f->path);
+    const char *key;
+    json_t *v;
+    json_object_foreach(m, key, v) {
+        if (!json_is_string(v))
+            return err_set(e, "%s: __metadata__ value of \"%s\" is not a string", f->path, shown(key).s);
+        StMeta *s = &f->meta[f->nmeta];
+        s->key = strdup(key);
+        s->value = strdup(json_string_value(v));
+        f->nmeta++;
+        if (!s->key || !s->value) return err_set(e, "%s: out of memory for the metadata", f->path);
+    }
+    return 0;
+}
+
+static int span_cmp(const void *a, const void *b) {
+    const Span *x = a, *y = b;
+    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+    if (x->end != y->end) return x->end < y->end ? -1 : 1;
+    return x->index - y->index;
+}
+
+typedef struct {
+    const char *name;
+    int index;
+} NameIndex;
+
+static int name_cmp(const void *a, const void *b) {
+    return strcmp(((const NameIndex *)a)->name, ((const NameIndex *)b)->name);
+}
+
+/* f->by_name: tensor indices in name order, for st_find's binary search. */
+static int build_index(StFile *f, Err *e) {
+    NameIndex *ni = calloc((size_t)f->count + 1, sizeof *ni);
+    f->by_name = calloc((size_t)f->count + 1, sizeof *f->by_name);
+    if (!ni || !f->by_name) {
+        free(ni);
+        return err_set(e, "%s: out of memory for the tensor index", f->path);
+    }
+    for (int i = 0; i < f->count; i++) ni[i] = (NameIndex){f->tensors[i].name, i};
+    qsort(ni, (size_t)f->count, sizeof *ni, name_cmp);
+    for (int i = 0; i < f->count; i++) f->by_name[i] = ni[i].index;
+    free(ni);
+    return 0;
+}
+
+/* Orders the tensors by their data and checks that they tile [0, data_len). */
+static int check_layout(StFile *f, Span *spans, uint64_t data_len, Err *e) {
+    qsort(spans, (size_t)f->count, sizeof *spans, span_cmp);
+    StTensor *sorted = calloc((size_t)f->count + 1, sizeof *sorted);
+    if (!sorted) return err_set(e, "%s: out of memory for the tensor list", f->path);
+    for (int i = 0; i < f->count; i++) sorted[i] = f->tensors[spans[i].index];
+    free(f->tensors);
+    f->tensors = sorted;
+
+    const unsigned char *data = f->buf + (f->len - data_len);
+    uint64_t pos = 0;
+    for (int i = 0; i < f->count; i++) {
+        const Span *s = &spans[i];
+        Shown shown_name = shown(sorted[i].name);
+        const char *nm = shown_name.s;
+        if (s->begin > pos)
+            return err_set(e, "%s: tensor %s: data_offsets start at %llu but the data before ends at %llu%s%s%s: "
+                           "%llu bytes belong to no tensor", f->path, nm, (unsigned long long)s->begin,
+                           (unsigned long long)pos, i ? " (tensor " : "", i ? shown(sorted[i - 1].name).s : "",
+                           i ? ")" : "", (unsigned long long)(s->begin - pos));
+        if (s->begin < pos)
+            return err_set(e, "%s: tensor %s: data_offsets [%llu, %llu] overlap tensor %s [%llu, %llu]", f->path, nm,
+                           (unsigned long long)s->begin, (unsigned long long)s->end, shown(sorted[i - 1].name).s,
+                           (unsigned long long)spans[i - 1].begin, (unsigned long long)spans[i - 1].end);
+        sorted[i].data = data + s->begin;
+        pos = s->end;
+    }
+    if (pos != data_len)
+        return err_set(e, "%s: the tensors use %llu bytes of data but the file has %llu after the header", f->path,
+                       (unsigned long long)pos, (unsigned long long)data_len);
+    return 0;
+}
+
+static int st_parse(StFile *f, Err *e) {
+    if (f->len < 8)
+        return err_set(e, "%s: file is %zu bytes, too short for a safetensors header", f->path, f->len);
+    uint64_t n = rd_u64(f->buf);
+    if (n > ST_MAX_HEADER)
+        return err_set(e, "%s: header length %llu is over the 100 MB limit: not a safetensors file?", f->path,
+                       (unsigned long long)n);
+    if (n > f->len - 8)
+        return err_set(e, "%s: header length %llu runs past the end of the file (%zu bytes)", f->path,
+                       (unsigned long long)n, f->len);
+    json_error_t je;
+    json_t *root = json_loadb((const char *)f->buf + 8, (size_t)n, JSON_REJECT_DUPLICATES, &je);
+    if (!root)
+        return err_set(e, "%s: header JSON is malformed at byte %lld: %s", f->path, 8 + (long long)je.position,
+                       shown(je.text).s);
+    int rc = -1;
+    uint64_t data_len = f->len - 8 - n;
+    Span *spans = NULL;
+    if (!json_is_object(root)) {
+        err_set(e, "%s: header is not a JSON object", f->path);
+        goto done;
+    }
+    size_t nkeys = json_object_size(root);
+    if (nkeys > INT32_MAX) {
+        err_set(e, "%s: header has too many entries", f->path);
+        goto done;
+    }
+    f->tensors = calloc(nkeys + 1, sizeof *f->tensors);
+    spans = calloc(nkeys + 1, sizeof *spans);
+    if (!f->tensors || !spans) {
+        err_set(e, "%s: out of memory for %zu header entries", f->path, nkeys);
+        goto done;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(root, key, v) {
+        if (!strcmp(key, "__metadata__")) {
+            if (parse_meta(f, v, e)) goto done;
+            continue;
+        }
+        StTensor *t = &f->tensors[f->count];
+        if (parse_tensor(f, key, v, data_len, t, &spans[f->count], e)) goto done;
+        if (!(t->name = strdup(key))) {
+            err_set(e, "%s: out of memory for tensor names", f->path);
+            goto done;
+        }
+        spans[f->count].index = f->count;
+        f->count++;
+    }
+    if (check_layout(f, spans, data_len, e) || build_index(f, e)) goto done;
+    rc = 0;
+done:
+    free(spans);
+    json_decref(root);
+    return rc;
+}
+
+static int open_finish(StFile *f, Err *e) {
+    if (st_parse(f, e)) {
+        st_close(f);
+        return -1;
+    }
+    return 0;
+}
+
+int st_open_mem(StFile *f, const void *buf, size_t len, Err *e) {
+    memset(f, 0, sizeof *f);
+    f->path = strdup("<memory>");
+    if (!f->path) return err_set(e, "out of memory");
+    f->buf = buf;
+    f->len = len;
+    return open_finish(f, e);
+}
+
+int st_open(StFile *f, const char *path, Err *e) {
+    memset(f, 0, sizeof *f);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return err_set(e, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st)) {
+        int err = errno;
+        close(fd);
+        return err_set(e, "%s: cannot stat: %s", path, strerror(err));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return err_set(e, "%s: not a regular file", path);
+    }
+    if (st.st_size < 8) {
+        close(fd);
+        return err_set(e, "%s: file is %lld bytes, too short for a safetensors header", path, (long long)st.st_size);
+    }
+    if ((uint64_t)st.st_size > SIZE_MAX) {
+        close(fd);
+        return err_set(e, "%s: file is too large to map", path);
+    }
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int err = errno;
+    close(fd);
+    if (m == MAP_FAILED) return err_set(e, "%s: cannot map %lld bytes: %s", path, (long long)st.st_size, strerror(err));
+    f->buf = m;
+    f->len = (size_t)st.st_size;
+    f->mapped = 1;
+    if (!(f->path = strdup(path))) {
+        st_close(f);
+        return err_set(e, "%s: out of memory", path);
+    }
+    return open_finish(f, e);
+}
+
+void st_close(StFile *f) {
+    if (f->mapped && f->buf) munmap((void *)f->buf, f->len);
+    for (int i = 0; i < f->count; i++) free(f->tensors[i].name);
+    for (int i = 0; i < f->nmeta; i++) free(f->meta[i].key), free(f->meta[i].value);
+    free(f->tensors);
+    free(f->by_name);
+    free(f->meta);
+    free(f->path);
+    memset(f, 0, sizeof *f);
+}
+
+const StTensor *st_find(const StFile *f, const char *name) {
+    int lo = 0, hi = f->count - 1;
+    while (lo <= hi && f->by_name) {
+        int mid = lo + (hi - lo) / 2, c = strcmp(name, f->tensors[f->by_name[mid]].name);
+        if (!c) return &f->tensors[f->by_name[mid]];
+        if (c < 0) hi = mid - 1;
+        else lo = mid + 1;
+    }
+    return NULL;
+}
+
+const char *st_meta(const StFile *f, const char *key) {
+    for (int i = 0; i < f->nmeta; i++)
+        if (!strcmp(f->meta[i].key, key)) return f->meta[i].value;
+    return NULL;
+}
+
+static const StTensor *find_counted(const StFile *f, const char *name, int64_t count, Err *e) {
+    const StTensor *t = st_find(f, name);
+    if (!t) return err_set(e, "%s: tensor %s is missing", f->path, shown(name).s), NULL;
+    if (t->count != count)
+        return err_set(e, "%s: tensor %s has %lld elements (shape %s), expected %lld", f->path, shown(name).s,
+                       (long long)t->count, shape_text(t->ndim, t->shape).s, (long long)count),
+               NULL;
+    return t;
+}
+
+int st_read_f32(const StFile *f, const char *name, float *out, int64_t count, Err *e) {
+    const StTensor *t = find_counted(f, name, count, e);
+    if (!t) return -1;
+    const unsigned char *p = t->data;
+    switch (t->dtype) {
+    case ST_F32:
+        for (int64_t i = 0; i < count; i++) out[i] = from_bits(rd_u32(p + 4 * i));
+        return 0;
+    case ST_F16:
+        for (int64_t i = 0; i < count; i++) out[i] = st_f16_to_f32(rd_u16(p + 2 * i));
+        return 0;
+    case ST_BF16:
+        for (int64_t i = 0; i < count; i++) out[i] = st_bf16_to_f32(rd_u16(p + 2 * i));
+        return 0;
+    case ST_F64:
+        for (int64_t i = 0; i < count; i++) {
+            uint64_t b = rd_u64(p + 8 * i);
+            double d;
+            memcpy(&d, &b, sizeof d);
+            out[i] = (float)d;
+        }
+        return 0;
+    default:
+        return err_set(e, "%s: tensor %s has dtype %s, expected a float type (F32, F16, BF16, F64)", f->path,
+                       shown(name).s, dtype_names[t->dtype]);
+    }
+}
+
+int st_read_i64(const StFile *f, const char *name, int64_t *out, int64_t count, Err *e) {
+    const StTensor *t = find_counted(f, name, count, e);
+    if (!t) return -1;
+    const unsigned char *p = t->data;
+    switch (t->dtype) {
+    case ST_I64:
+        for (int64_t i = 0; i < count; i++) {
+            uint64_t b = rd_u64(p + 8 * i);
+            memcpy(&out[i], &b, sizeof b);
+        }
+        return 0;
+    case ST_I32:
+        for (int64_t i = 0; i < count; i++) {
+            uint32_t b = rd_u32(p + 4 * i);
+            int32_t v;
+            memcpy(&v, &b, sizeof v);
+            out[i] = v;
+        }
+        return 0;
+    case ST_U8:
+    case ST_BOOL:
+        for (int64_t i = 0; i < count; i++) out[i] = p[i];
+        return 0;
+    default:
+        return err_set(e, "%s: tensor %s has dtype %s, expected an integer type (I64, I32, U8, BOOL)", f->path,
+                       shown(name).s, dtype_names[t->dtype]);
+    }
+}
+
+int st_check_shape(const StFile *f, const char *name, int ndim, const int64_t *shape, Err *e) {
+    const StTensor *t = st_find(f, name);
+    if (!t) return err_set(e, "%s: tensor %s is missing", f->path, shown(name).s);
+    int same = t->ndim == ndim;
+    for (int i = 0; same && i < ndim; i++) same = t->shape[i] == shape[i];
+    if (!same)
+        return err_set(e, "%s: tensor %s has shape %s, expected %s", f->path, shown(name).s,
+                       shape_text(t->ndim, t->shape).s, shape_text(ndim, shape).s);
+    return 0;
+}
+
+/* ---- writer ------------------------------------------------------------- */
+
+void st_writer_init(StWriter *w) { memset(w, 0, sizeof *w); }
+
+int st_writer_add(StWriter *w, const char *name, StDtype dtype, int ndim, const int64_t *shape, const void *data,
+                  Err *e) {
+    if (!name) return err_set(e, "safetensors writer: tensor without a name");
+    Shown shown_name = shown(name);
+    const char *nm = shown_name.s;
+    if (!strcmp(name, "__metadata__")) return err_set(e, "safetensors writer: \"__metadata__\" is not a tensor name");
+    if ((unsigned)dtype >= ST_DTYPE_COUNT) return err_set(e, "safetensors writer: tensor %s: bad dtype %d", nm, dtype);
+    if (ndim < 0 || ndim > ST_MAX_DIMS)
+        return err_set(e, "safetensors writer: tensor %s: %d dimensions; 0 to %d are supported", nm, ndim, ST_MAX_DIMS);
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] < 0) return err_set(e, "safetensors writer: tensor %s: dimension %d is negative", nm, i);
+    int64_t count = shape_count(ndim, shape);
+    uint64_t nbytes;
+    if (count < 0 || __builtin_mul_overflow((uint64_t)count, dtype_sizes[dtype], &nbytes) || nbytes > SIZE_MAX)
+        return err_set(e, "safetensors writer: tensor %s: shape %s is too large", nm, shape_text(ndim, shape).s);
+    if (nbytes && !data) return err_set(e, "safetensors writer: tensor %s has no data", nm);
+    if (w->count == w->cap) {
+        int cap = w->cap ? 2 * w->cap : 64;
+        StEntry *p = realloc(w->entries, (size_t)cap * sizeof *p);
+        if (!p) return err_set(e, "safetensors writer: out of memory");
+        w->entries = p;
+        w->cap = cap;
+    }
+    StEntry *en = &w->entries[w->count++];
+    memset(en, 0, sizeof *en);
+    en->name = name;
+    en->dtype = dtype;
+    en->ndim = ndim;
+    for (int i = 0; i < ndim; i++) en->shape[i] = shape[i];
+    en->data = data;
+    en->nbytes = (size_t)nbytes;
+    return 0;
+}
+
+int st_writer_meta(StWriter *w, const char *key, const char *value, Err *e) {
+    if (!key || !value) return err_set(e, "safetensors writer: metadata key or value missing");
+    for (int i = 0; i < w->nmeta; i++)
+        if (!strcmp(w->meta[i].key, key)) {
+            char *v = strdup(value);
+            if (!v) return err_set(e, "safetensors writer: out of memory");
+            free(w->meta[i].value);
+            w->meta[i].value = v;
+            return 0;
+        }
+    if (w->nmeta == w->metacap) {
+        int cap = w->metacap ? 2 * w->metacap : 16;
+        StMeta *p = realloc(w->meta, (size_t)cap * sizeof *p);
+        if (!p) return err_set(e, "safetensors writer: out of memory");
+        w->meta = p;
+        w->metacap = cap;
+    }
+    StMeta *m = &w->meta[w->nmeta];
+    m->key = strdup(key);
+    m->value = strdup(value);
+    if (!m->key || !m->value) {
+        free(m->key), free(m->value);
+        return err_set(e, "safetensors writer: out of memory");
+    }
+    w->nmeta++;
+    return 0;
+}
+
+void st_writer_free(StWriter *w) {
+    for (int i = 0; i < w->nmeta; i++) free(w->meta[i].key), free(w->meta[i].value);
+    free(w->meta);
+    free(w->entries);
+    memset(w, 0, sizeof *w);
+}
+
+/* The header JSON (unpadded), or NULL with e filled. Caller frees. */
+static char *writer_header(const StWriter *w, Err *e) {
+    json_t *root = json_object(), *meta = NULL;
+    char *text = NULL;
+    if (!root) goto oom;
+    if (w->nmeta) {
+        if (!(meta = json_object()) || json_object_set_new(root, "__metadata__", meta)) goto oom;
+        for (int i = 0; i < w->nmeta; i++) {
+            json_t *v = json_string(w->meta[i].value);
+            if (!v || json_object_set_new(meta, w->meta[i].key, v)) {
+                err_set(e, "safetensors writer: metadata \"%s\" is not valid UTF-8", shown(w->meta[i].key).s);
+                goto fail;
+            }
+        }
+    }
+    uint64_t offset = 0;
+    for (int i = 0; i < w->count; i++) {
+        const StEntry *en = &w->entries[i];
+        if (json_object_get(root, en->name)) {
+            err_set(e, "safetensors writer: tensor %s was added twice", shown(en->name).s);
+            goto fail;
+        }
+        json_t *t = json_object(), *shape = json_array(), *offs = json_array();
+        if (!t || !shape || !offs) {
+            json_decref(t), json_decref(shape), json_decref(offs);
+            goto oom;
+        }
+        int bad = json_object_set_new(t, "dtype", json_string(dtype_names[en->dtype]));
+        for (int d = 0; d < en->ndim; d++) bad |= json_array_append_new(shape, json_integer(en->shape[d]));
+        bad |= json_array_append_new(offs, json_integer((json_int_t)offset));
+        bad |= json_array_append_new(offs, json_integer((json_int_t)(offset + en->nbytes)));
+        bad |= json_object_set_new(t, "shape", shape);
+        bad |= json_object_set_new(t, "data_offsets", offs);
+        if (bad) {
+            json_decref(t);
+            goto oom;
+        }
+        if (json_object_set_new(root, en->name, t)) {
+            err_set(e, "safetensors writer: tensor name %s is not valid UTF-8", shown(en->name).s);
+            goto fail;
+        }
+        offset += en->nbytes;
+    }
+    if (!(text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER))) goto oom;
+    json_decref(root);
+    return text;
+oom:
+    err_set(e, "safetensors writer: out of memory building the header");
+fail:
+    json_decref(root);
+    return NULL;
+}
+
+static int write_all(int fd, const void *buf, size_t n) {
+    const unsigned char *p = buf;
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) return -1;
+        if (k == 0) return errno = ENOSPC, -1;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* fsyncs the directory holding path, so the rename itself is durable. */
+static int sync_dir(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    if (!dir) return errno = ENOMEM, -1;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(dir);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    int err = errno;
+    close(fd);
+    if (rc && err == EINVAL) rc = 0; /* a file system that cannot sync directories */
+    errno = err;
+    return rc;
+}
+
+int st_writer_save(const StWriter *w, const char *path, Err *e) {
+    char *header = writer_header(w, e);
+    if (!header) return err_wrap(e, "saving %s", path);
+    size_t hlen = strlen(header), padded = (hlen + 7) / 8 * 8;
+    size_t tmplen = strlen(path) + 32;
+    char *tmp = malloc(tmplen);
+    if (!tmp) {
+        free(header);
+        return err_set(e, "saving %s: out of memory", path);
+    }
+    snprintf(tmp, tmplen, "%s.tmp.%ld", path, (long)getpid());
+
+    const char *step = "creating the temp file";
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666), renamed = 0;
+    if (fd < 0) goto fail;
+    unsigned char len8[8];
+    for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)padded >> 8 * i);
+    step = "writing the temp file";
+    if (write_all(fd, len8, 8) || write_all(fd, header, hlen)) goto fail;
+    if (write_all(fd, "        ", padded - hlen)) goto fail;
+    for (int i = 0; i < w->count; i++)
+        if (write_all(fd, w->entries[i].data, w->entries[i].nbytes)) goto fail;
+    step = "syncing the temp file to disk";
+    if (fsync(fd)) goto fail;
+    step = "closing the temp file";
+    int rc = close(fd);
+    fd = -1;
+    if (rc) goto fail;
+    step = "renaming the temp file";
+    if (rename(tmp, path)) goto fail;
+    renamed = 1;
+    step = "syncing the directory";
+    if (sync_dir(path)) goto fail;
+    free(tmp);
+    free(header);
+    return 0;
+fail:;
+    int err = errno;
+    if (fd >= 0) close(fd);
+    if (!renamed) unlink(tmp);
+    if (renamed)
+        err_set(e, "saving %s: the new file is in place, but %s failed: %s", path, step, strerror(err));
+    else
+        err_set(e, "saving %s: %s %s failed: %s", path, step, tmp, strerror(err));
+    free(tmp);
+    free(header);
+    return -1;
+}

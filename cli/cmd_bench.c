@@ -128,7 +128,7 @@ int cmd_bench(int argc, char **argv) {
             for (int b = 0; b < B; b++) t[b] = fminf(fmaxf((float)rng_uniform(&r), 1e-5f), 1 - 1e-5f);
             rng_fill_normal(&r, z, N * E, 1.0f);
             int selfcond = it % 2 == 1; /* half the steps, as the seed's coin on average */
-            LossInput in = {B, L, ids, len_mask, cond, t, z, selfcond, NULL};
+            LossInput in = {.B = B, .L = L, .ids = ids, .len_mask = len_mask, .cond = cond, .t = t, .z = z, .selfcond = selfcond};
             LossStats st;
             double t0 = now_s();
             memset(g, 0, sizeof(float) * P);

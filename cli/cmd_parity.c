@@ -266,7 +266,7 @@ int cmd_parity(int argc, char **argv) {
         cond[i] = cond64[i] != 0;
     }
     if (!loss_bad) {
-        LossInput in = {B, L, ids, len_mask, cond, t, z, selfcond, NULL};
+        LossInput in = {.B = B, .L = L, .ids = ids, .len_mask = len_mask, .cond = cond, .t = t, .z = z, .selfcond = selfcond};
         LossStats st;
         diffusion_loss(&m, &g, &ws, &in, 1.0f, NULL, &st);
         float vals[4] = {(float)st.loss, (float)st.mse, (float)st.ce, (float)st.accuracy};

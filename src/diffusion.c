@@ -75,6 +75,8 @@ void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *i
     model_logits(m, ws, rows, (int)n);
 
     /* mse (mean over E) + cross-entropy, each averaged over the n target positions */
+    if (in->seq_correct)
+        for (int b = 0; b < B; b++) in->seq_correct[b] = in->seq_targets[b] = 0;
     double mse = 0, ce = 0, correct = 0;
     float inv_n = n ? 1.0f / (float)n : 0.0f;
     if (g) memset(ws->d_x_est, 0, sizeof(float) * N * E);
@@ -92,6 +94,7 @@ void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *i
         int id = in->ids[i], best;
         float lse = row_logsumexp(row, V, &best);
         correct += best == id;
+        if (in->seq_correct) in->seq_correct[i / L] += best == id, in->seq_targets[i / L]++;
         ce += (double)lse - row[id];
         if (g) row_softmax_grad(row, V, lse, id, inv_n * grad_scale); /* d logits = (softmax - onehot) / N */
     }

@@ -24,6 +24,8 @@ typedef struct {
     const float *z;           /* [B, L, E] standard normal noise */
     int selfcond;             /* the coin: run the self-conditioning pass */
     const float *target;      /* optional [B, L, E] fixed MSE target; NULL: x0 (tests freeze it) */
+    int *seq_correct;         /* optional output [B]: correct argmax predictions per sequence */
+    int *seq_targets;         /* optional output [B]: loss positions per sequence */
 } LossInput;
 
 typedef struct {

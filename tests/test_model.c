@@ -55,7 +55,7 @@ static void setup(Ctx *c, Config cfg, uint64_t seed) {
     for (int b = 0; b < B; b++) c->t[b] = 0.1f + 0.8f * (float)rng_uniform(&r);
     c->z = malloc(sizeof(float) * B * L * cfg.E);
     rng_fill_normal(&r, c->z, (long)B * L * cfg.E, 1.0f);
-    c->in = (LossInput){B, L, c->ids, c->len_mask, c->cond, c->t, c->z, 0, NULL};
+    c->in = (LossInput){.B = B, .L = L, .ids = c->ids, .len_mask = c->len_mask, .cond = c->cond, .t = c->t, .z = c->z};
     c->dropout_seed = seed + 1;
     /* The MSE target is a constant in the spec: freeze it so finite
      * differences of the embedding and its norm see the same function. */

@@ -33,7 +33,9 @@ void adamw_step(const AdamW *o, float *w, const float *g, float *m, float *v, si
 }
 
 float lr_at(int64_t step, float lr, int warmup, int decay) {
-    if (warmup > 0 && step < warmup) return lr * (float)(step + 1) / (float)warmup;
+    /* the seed's linear_decay_with_warmup: lr * step / warmup (0 at the first
+     * update), then lr * (1 - (step - warmup) / decay), floored at 0.1 * lr */
+    if (warmup > 0 && step < warmup) return lr * (float)((double)step / warmup);
     double frac = decay > 0 ? 1.0 - (double)(step - warmup) / decay : 1.0;
-    return lr * (float)(frac > 0.1 ? frac : 0.1);
+    return (float)(lr * (frac > 0.1 ? frac : 0.1));
 }

@@ -21,8 +21,9 @@ double grad_norm(const float *g, size_t n);
 double grad_clip(float *g, size_t n, double max_norm);
 /* One step; step is 1-based (the count of steps including this one). */
 void adamw_step(const AdamW *o, float *w, const float *g, float *m, float *v, size_t n, int64_t step, float lr);
-/* Linear warm-up over `warmup` steps, then linear decay over `decay` steps to
- * a floor of 0.1 x lr. step is 0-based (the step about to be taken). */
+/* The seed's schedule: linear warm-up from 0 over `warmup` updates, then
+ * linear decay over `decay` updates to a floor of 0.1 x lr. step is the
+ * number of updates already taken. */
 float lr_at(int64_t step, float lr, int warmup, int decay);
 
 #endif

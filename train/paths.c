@@ -104,8 +104,10 @@ int paths_share_dir_for_exe(const char *exe, char *out, size_t cap, Err *e) {
                     return fmt_path(out, cap, e, "%s%s", cand, "");
             }
         }
-        if (snprintf(cand, sizeof cand, "%s/../share/sdlm", dir) < (int)sizeof cand && is_dir(cand))
-            return fmt_path(out, cap, e, "%s%s", cand, "");
+        if (snprintf(cand, sizeof cand, "%s/../share/sdlm", dir) < (int)sizeof cand && is_dir(cand)) {
+            char clean[PATH_MAX]; /* without the "bin/.." */
+            return fmt_path(out, cap, e, "%s%s", realpath(cand, clean) ? clean : cand, "");
+        }
     }
     return fmt_path(out, cap, e, "%s%s", SDLM_DATADIR, "");
 }

@@ -120,7 +120,7 @@ int store_fail(Store *s, Err *e, int rc) {
     case SQLITE_FULL: return err_set(e, "%s: database or disk is full", p);
     case SQLITE_NOMEM: return err_set(e, "%s: out of memory", p);
     case SQLITE_CANTOPEN:
-        return err_set(e, "%s: unable to open database file (does its directory exist?)", p);
+        return err_set(e, "%s: unable to open database file (is its directory there, and readable?)", p);
     default:
         return err_set(e, "%s: %s", p, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
     }

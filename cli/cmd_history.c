@@ -25,7 +25,7 @@
 /* ---- small formatting helpers ---- */
 
 static const char *fmt_time(double t, char *buf, size_t cap) {
-    if (!isfinite(t)) return "-";
+    if (!(t > -1e12 && t < 1e12)) return "-"; /* NaN, or a damaged value no time_t can hold */
     time_t tt = (time_t)t;
     struct tm tm;
     if (!localtime_r(&tt, &tm) || !strftime(buf, cap, "%Y-%m-%d %H:%M", &tm)) return "-";
@@ -33,7 +33,11 @@ static const char *fmt_time(double t, char *buf, size_t cap) {
 }
 
 static const char *fmt_dur(double s, char *buf, size_t cap) {
-    if (!isfinite(s) || s < 0) return "-";
+    if (!(s >= 0)) return "-";
+    if (s >= 1e12) {
+        snprintf(buf, cap, "%.3gs", s);
+        return buf;
+    }
     long long n = (long long)(s + 0.5);
     if (n >= 3600) snprintf(buf, cap, "%lldh%02lldm", n / 3600, n / 60 % 60);
     else if (n >= 60) snprintf(buf, cap, "%lldm%02llds", n / 60, n % 60);
@@ -63,7 +67,10 @@ static const char *one_line(const char *s, size_t max, char *buf, size_t cap) {
     size_t n = 0;
     for (; *s && n + 4 < cap; s++) {
         if (n >= max) {
-            while (n > 0 && ((unsigned char)buf[n] & 0xc0) == 0x80) n--; /* back to a lead byte */
+            if (((unsigned char)*s & 0xc0) == 0x80) { /* cutting inside a character: drop its start */
+                while (n > 0 && ((unsigned char)buf[n - 1] & 0xc0) == 0x80) n--;
+                if (n > 0) n--;
+            }
             memcpy(buf + n, "...", 3);
             n += 3;
             break;

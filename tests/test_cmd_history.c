@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -106,14 +107,21 @@ static void fill(void) {
                 .steps = 3, .seed = 5, .elapsed_s = 1.5, .traj = t};
     Sample b = {.mode = SAMPLE_FREE, .result = "once upon a time\nthere was a line break", .sampler = "difflm",
                 .steps = 200, .elapsed_s = NAN};
+    /* 3-byte characters: a cut at 100 bytes would fall inside one. */
+    char utf8[400] = "";
+    for (int i = 0; i < 60; i++) strcat(utf8, "\xe2\x82\xac"); /* the euro sign */
+    Sample c = {.mode = SAMPLE_FREE, .result = utf8, .time = 1, .elapsed_s = 1e300};
     store_add_sample(s, &a, NULL, &e);
     store_add_sample(s, &b, NULL, &e);
+    store_add_sample(s, &c, NULL, &e);
     traj_free(&t);
     store_close(s);
 }
 
 int main(void) {
     if (!mkdtemp(dir)) return 2;
+    setenv("TZ", "UTC0", 1); /* times print in local time */
+    tzset();
     snprintf(db, sizeof db, "%s/h.db", dir);
     snprintf(notdb, sizeof notdb, "%s/notes.txt", dir);
     FILE *f = fopen(notdb, "w");
@@ -175,17 +183,24 @@ int main(void) {
     check_ok(rc == 0 && strstr(out, "run 2: running"), "history last -> run 2");
 
     rc = run(cmd_samples, "samples --db DB");
-    check_ok(rc == 0 && count_lines(out) == 3 && find_line("2 ", line, sizeof line) &&
+    check_ok(rc == 0 && count_lines(out) == 4 && find_line("2 ", line, sizeof line) &&
                  strstr(line, "once upon a time there was") && strstr(line, "sample"),
              "samples: newest first, line break flattened: %s", line);
+    const char *euros = find_line("3 ", line, sizeof line) ? strstr(line, "\xe2\x82\xac") : NULL;
+    const char *dots = euros ? strstr(euros, "...") : NULL;
+    check_ok(dots && (dots - euros) % 3 == 0 && (dots - euros) <= 100 && !dots[3],
+             "a long UTF-8 result is cut between characters (%d bytes kept)", dots ? (int)(dots - euros) : -1);
     rc = run(cmd_samples, "samples --search CAT --db DB");
     check_ok(rc == 0 && count_lines(out) == 2 && strstr(out, "the cat sat"), "samples --search CAT");
     rc = run(cmd_samples, "samples --limit 1 --db DB");
-    check_ok(rc == 0 && strstr(out, "(1-1 of 2)"), "samples --limit 1 says which part: %s", out);
+    check_ok(rc == 0 && strstr(out, "(1-1 of 3)"), "samples --limit 1 says which part: %s", out);
     rc = run(cmd_samples, "samples --show 1 --db DB");
     check_ok(rc == 0 && strstr(out, "sample 1: infill") && strstr(out, "the {1} sat") && strstr(out, "1.5s") &&
                  strstr(out, "3 steps x 4 positions") && !strstr(out, "trace:"),
              "samples --show 1");
+    rc = run(cmd_samples, "samples --show 3 --db DB");
+    check_ok(rc == 0 && strstr(out, "1e+300s") && strstr(out, "1970-01-01"),
+             "damaged figures print without overflow (took 1e300 s, time 1 s)");
     rc = run(cmd_samples, "samples --show 1 --trace --db DB");
     check_ok(rc == 0 && strstr(out, "trace: 3 steps x 4 positions (vocab 100), 2 masked") &&
                  find_line("2  ", line, sizeof line) && strstr(line, " 19/50 20/50") && !strstr(line, " 18/"),

@@ -80,6 +80,25 @@ tests: $(TEST_BIN)
 test: sdlm $(TEST_BIN)
 	@BUILD=$(BUILD) tests/run.sh
 
+# libFuzzer harnesses (clang): tests/fuzz/fuzz_NAME.c with the sources it needs.
+# `make fuzz FUZZ_TIME=600` runs each for that many seconds on a scratch corpus
+# seeded from tests/fuzz/corpus/NAME; crashes land in $(BUILD)/fuzz/ and belong
+# in tests/fuzz/regress/ (replayed by test_fuzz_replay in `make test`).
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 60
+FUZZ_SAN := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRC_sample := train/store.c train/store_rows.c train/traj.c src/err.c
+
+$(BUILD)/fuzz/fuzz_sample: tests/fuzz/fuzz_sample.c $(FUZZ_SRC_sample) $(wildcard train/*.h src/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(SDLM_CPPFLAGS) $(CPPFLAGS) -std=c11 -Wall -Wextra $(FUZZ_SAN) -o $@ \
+	    tests/fuzz/fuzz_sample.c $(FUZZ_SRC_sample) $(shell $(PKG_CONFIG) --libs sqlite3) -lm
+
+fuzz: $(BUILD)/fuzz/fuzz_sample
+	@mkdir -p $(BUILD)/fuzz/corpus-sample
+	$(BUILD)/fuzz/fuzz_sample -max_total_time=$(FUZZ_TIME) -max_len=8192 -artifact_prefix=$(BUILD)/fuzz/ \
+	    $(BUILD)/fuzz/corpus-sample tests/fuzz/corpus/sample
+
 check-layers:
 	@tests/check-layers.sh
 
@@ -99,7 +118,7 @@ uninstall:
 clean:
 	rm -rf $(BUILD) sdlm
 
-.PHONY: all test tests check-layers deps install uninstall clean
+.PHONY: all test tests check-layers deps install uninstall clean fuzz
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

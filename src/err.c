@@ -22,6 +22,14 @@ int err_wrap(Err *e, const char *fmt, ...) {
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, e->msg, sizeof old);
-    snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+    /* "prefix: old", cut to fit (written by hand: snprintf would warn about truncation) */
+    size_t np = strlen(prefix), no = strlen(old), cap = sizeof e->msg - 1;
+    if (np > cap) np = cap;
+    memcpy(e->msg, prefix, np);
+    size_t n = np;
+    for (const char *sep = ": "; *sep && n < cap; sep++) e->msg[n++] = *sep;
+    if (no > cap - n) no = cap - n;
+    memcpy(e->msg + n, old, no);
+    e->msg[n + no] = 0;
     return -1;
 }

@@ -81,6 +81,7 @@ typedef struct {
     int nhistory;
     char samples[TRAIN_SAMPLES][256]; /* the latest samples printed (start, each epoch) */
     int nsamples;
+    int samples_round;      /* incremented whenever new samples are made */
     /* probe infills of fixed templates, re-run at each checkpoint */
     char probe_template[TRAIN_PROBES][128], probe_result[TRAIN_PROBES][256];
     int nprobes;

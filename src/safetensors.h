@@ -18,6 +18,7 @@
  * bytes written, fsync, rename, fsync the directory, so an existing file is
  * never damaged. A process that limits file sizes (RLIMIT_FSIZE) should ignore
  * SIGXFSZ, so an oversized write fails with EFBIG instead of killing it.
+ * Reader: safetensors.c; writer: safetensors_write.c.
  *
  * Not here: what the tensors mean (ckpt.c), any dtype beyond the eight below. */
 #ifndef SDLM_SAFETENSORS_H
@@ -62,7 +63,9 @@ typedef struct {
 const char *st_dtype_name(StDtype d);
 size_t st_dtype_size(StDtype d);
 
-/* Maps the file read-only and validates it; st_close releases it. */
+/* Maps the file read-only and validates it; st_close releases it. While it
+ * is open, another program truncating the file in place would make reads
+ * fault (SIGBUS); sdlm's own writer never does that, it renames. */
 int st_open(StFile *f, const char *path, Err *e);
 /* Parses a buffer the caller keeps alive until st_close (used by tests and fuzzers). */
 int st_open_mem(StFile *f, const void *buf, size_t len, Err *e);

@@ -16,7 +16,7 @@ FUZZ_CFLAGS ?= -g -O1
 FUZZ_SANITIZE := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_JANSSON := $(shell $(PKG_CONFIG) --cflags --libs jansson 2>/dev/null)
 
-FUZZ_SRC_ckpt := src/safetensors.c src/ckpt.c src/params.c src/err.c src/rng.c
+FUZZ_SRC_ckpt := src/safetensors.c src/safetensors_write.c src/ckpt.c src/params.c src/err.c src/rng.c
 
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)

@@ -137,6 +137,10 @@ int main(int argc, char **argv) {
     raw("bad-shape.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[-1,4294967296],\"data_offsets\":[0,8]}}", 8);
     raw("bad-past-end.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 9);
     raw("bad-metadata.safetensors", "{\"__metadata__\":{\"V\":\"x\",\"E\":4}," A "}", 8);
+    raw("bad-ndim.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4);
+    raw("bad-overflow.safetensors",
+        "{\"a\":{\"dtype\":\"F64\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,0]}}", 0);
+    raw("bad-array.safetensors", "[{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}]", 8);
     raw("bad-json.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]", 8);
     FILE *f = fopen(path_of("bad-header-length.safetensors"), "wb");
     if (!f || fwrite("\xff\xff\xff\xff\xff\xff\xff\x7f{}", 1, 10, f) != 10 || fclose(f)) return 1;

@@ -415,6 +415,9 @@ long corpus_line(const Corpus *c, long i, char *buf, size_t cap, Err *e) {
             const unsigned char *lf = memchr(p, '\n', (size_t)(end - p));
             scan_feed(&s, p, (size_t)((lf ? lf : end) - p));
             in_line = 1;
+            /* The wanted line, kept for sure and with nothing more to copy:
+             * no need to read the rest of a long line. */
+            if (at == i && s.content && (s.capped || s.out_full)) goto done;
             if (!lf) break;
             scan_finish(&s);
             if (s.content) {

@@ -73,7 +73,8 @@ static void ref_line(RefCorpus *r, const unsigned char *p, size_t n) {
         free(out);
         return;
     }
-    r->line = realloc(r->line, (size_t)(r->n + 1) * sizeof *r->line);
+    if ((r->n & (r->n - 1)) == 0) /* at 0, 1, 2, 4, ...: double */
+        r->line = realloc(r->line, (size_t)(r->n ? 2 * r->n : 1) * sizeof *r->line);
     r->line[r->n++] = out;
     r->crlf += crlf, r->cr += cr, r->nul += nul, r->utf8 += utf8, r->trunc += trunc;
 }

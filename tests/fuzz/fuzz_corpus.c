@@ -22,10 +22,37 @@ static void fail(const char *why, long i) {
     __builtin_trap();
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+/* Inputs whose first byte is odd get plain text appended, nine times their
+ * size in a few long lines, so the 10% binary rule lets even byte soup
+ * through to line reading. */
+static const unsigned char *with_filler(const uint8_t *data, size_t size, size_t *n, unsigned char **owned) {
+    static const char filler[] =
+        "plain filler text keeps odd bytes rare; plain filler text keeps odd bytes rare; plain filler text keeps "
+        "odd bytes rare; plain filler text keeps odd bytes rare; plain filler text keeps odd bytes rare; plain "
+        "filler text keeps odd bytes rare; plain filler text keeps odd bytes rare; plain filler text keeps odd "
+        "bytes rare; plain filler text keeps odd bytes rare; plain filler text keeps odd bytes rare\n";
+    *owned = NULL;
+    *n = size;
+    if (size == 0 || !(data[0] & 1)) return data;
+    size_t want = size + 1 + 9 * size + sizeof filler;
+    unsigned char *b = malloc(want);
+    if (!b) return data;
+    memcpy(b, data, size);
+    size_t at = size;
+    b[at++] = '\n';
+    while (at + sizeof filler - 1 <= want) memcpy(b + at, filler, sizeof filler - 1), at += sizeof filler - 1;
+    *owned = b;
+    *n = at;
+    return b;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *input, size_t input_size) {
     if (!path[0]) {
         snprintf(path, sizeof path, "/tmp/sdlm-fuzz-corpus-%d.txt", (int)getpid());
     }
+    unsigned char *owned;
+    size_t size;
+    const unsigned char *data = with_filler(input, input_size, &size, &owned);
     FILE *f = fopen(path, "wb");
     if (!f) return 0;
     if (size && fwrite(data, 1, size, f) != size) fail("cannot write the input file", -1);
@@ -40,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!opened) {
         if (!e.msg[0] || strchr(e.msg, '\n')) fail("refusal message is not one line", -1);
         ref_free(&r);
+        free(owned);
         return 0;
     }
     if (c.lines != r.n || c.raw_lines != r.raw || c.skipped_empty != r.empty || c.fixed_crlf != r.crlf ||
@@ -57,5 +85,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fail("out-of-range line did not fail", c.lines);
     corpus_close(&c);
     ref_free(&r);
+    free(owned);
     return 0;
 }

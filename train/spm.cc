@@ -319,21 +319,21 @@ fail:
     return err_set(e, "%s %s: %s", step, path.c_str(), strerror(saved));
 }
 
-// Points fd 2 at a temporary file until restore(); the trainer's chatter goes
-// there and is thrown away.
+// Points fd 2 at /dev/null until restore(): the trainer's chatter is thrown
+// away (its errors come back as a Status).
 struct StderrCapture {
     int saved = -1;
-    FILE *sink = nullptr;
     void start() {
         fflush(stderr);
         std::cerr.flush();
-        sink = tmpfile();
-        if (!sink) return;  // cannot redirect: better chatter than no training
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (null < 0) return;  // cannot redirect: better chatter than no training
         saved = dup(2);
-        if (saved < 0 || dup2(fileno(sink), 2) < 0) {
+        if (saved < 0 || dup2(null, 2) < 0) {
             if (saved >= 0) close(saved);
             saved = -1;
         }
+        close(null);
     }
     void restore() {
         fflush(stderr);
@@ -343,8 +343,6 @@ struct StderrCapture {
             close(saved);
             saved = -1;
         }
-        if (sink) fclose(sink);
-        sink = nullptr;
     }
 };
 

@@ -109,8 +109,8 @@ int spm_piece(const Spm *s, int id, char *buf, size_t cap, Err *e);
  *
  * The trainer writes its log to stderr, including a "Running command" line no
  * log level silences; it must never reach a terminal curses owns. So fd 2 is
- * pointed at a temporary file for the duration of the call (for the whole
- * process: keep other threads quiet meanwhile) and restored after; on failure
+ * pointed at /dev/null for the duration of the call (for the whole process:
+ * other threads' stderr is lost meanwhile) and restored after; on failure
  * the message in e is SentencePiece's own error, shortened. Training runs on a
  * fresh thread so SentencePiece's per-thread generator is seeded anew each time
  * (the same input gives the same model bytes). */

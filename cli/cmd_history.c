@@ -8,7 +8,7 @@
  * Output is plain text in aligned columns for reading and for grep/awk; long
  * texts are cut to one line. Only reads (opening may upgrade the schema and
  * mark dead runs crashed, as every sdlm does). Not here: plots (the UI). */
-#include "cmd_history.h"
+#include "commands.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -9,6 +9,7 @@ enum { EXIT_OK = 0, EXIT_CHECK = 1, EXIT_USAGE = 2, EXIT_IO = 3 };
 
 int cmd_parity(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_tokenizer(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_samples(int argc, char **argv);

@@ -15,6 +15,7 @@ typedef struct {
 static const Command commands[] = {
     {"parity", cmd_parity, "check the engine against a PyTorch parity fixture"},
     {"bench", cmd_bench, "time training and sampling steps"},
+    {"tokenizer", cmd_tokenizer, "train a SentencePiece tokenizer on a corpus"},
     {"runs", cmd_runs, "list the training runs in the history"},
     {"history", cmd_history, "show one run's configuration and metrics"},
     {"samples", cmd_samples, "list, search and show saved samples"},

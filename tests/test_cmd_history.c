@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "cmd_history.h"
+#include "commands.h"
 #include "store.h"
 
 static char dir[] = "/tmp/sdlm-test-cmd-XXXXXX";

@@ -15,6 +15,9 @@ typedef struct {
 static const Command commands[] = {
     {"parity", cmd_parity, "check the engine against a PyTorch parity fixture"},
     {"bench", cmd_bench, "time training and sampling steps"},
+    {"train", cmd_train, "train a model on a text file (the seed's train.py)"},
+    {"infill", cmd_infill, "fill the {N} spans of a text"},
+    {"sample", cmd_sample, "draw unconditional samples"},
     {"tokenizer", cmd_tokenizer, "train a SentencePiece tokenizer on a corpus"},
     {"runs", cmd_runs, "list the training runs in the history"},
     {"history", cmd_history, "show one run's configuration and metrics"},

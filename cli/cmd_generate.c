@@ -1,0 +1,248 @@
+/* cmd_generate.c: `sdlm infill` and `sdlm sample`: a model used headless.
+ * Infill fills the {N} spans of a template; sample draws unconditional
+ * sequences as the seed does. Both print the text (one line per candidate),
+ * can trace every step, and save each result with its trajectory to the
+ * history unless --no-save. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "diffusion.h"
+#include "infill.h"
+#include "modelfile.h"
+#include "opts.h"
+#include "paths.h"
+#include "store.h"
+#include "template.h"
+#include "traj.h"
+
+enum { MAX_CANDIDATES = 64 };
+
+typedef struct {
+    const ModelFile *mf;
+    const Template *tmpl;   /* NULL for unconditional samples */
+    const InfillSeq *seq;
+    int B, L, trace, passes;
+    uint32_t *ids;          /* [passes, B, L] the trajectory */
+    float *conf, *t;
+    double t0;
+} GenRun;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Text of sequence b of ids: the filled template, or the decoded sample cut at EOS. */
+static void render(const GenRun *r, const int32_t *ids, char *out, size_t cap) {
+    if (r->tmpl) {
+        infill_render(r->mf->spm, r->tmpl, r->seq, ids, out, cap);
+        return;
+    }
+    int n = 0, eos = spm_eos_id(r->mf->spm);
+    while (n < r->L && ids[n] != eos) n++;
+    if (spm_decode(r->mf->spm, (const int *)ids, n, out, cap, NULL, NULL)) snprintf(out, cap, "(undecodable)");
+}
+
+static int on_step(void *ctx, int step, int total, float t, const int32_t *ids, const float *conf) {
+    GenRun *r = ctx;
+    long n = (long)r->B * r->L;
+    int k = step - 1;
+    for (long i = 0; i < n; i++) r->ids[k * n + i] = (uint32_t)ids[i], r->conf[k * n + i] = conf[i];
+    r->t[k] = t;
+    r->passes = step;
+    if (r->trace) {
+        char text[8192];
+        for (int b = 0; b < r->B; b++) {
+            render(r, ids + (long)b * r->L, text, sizeof text);
+            printf("step %3d/%d t=%.3f%s%d: %s\n", step, total, t, r->B > 1 ? " cand " : "", r->B > 1 ? b : 0, text);
+        }
+        fflush(stdout);
+    }
+    return 0;
+}
+
+/* Saves each candidate with its own trajectory. Failure is a warning, not an error. */
+static void save_history(const GenRun *r, const char *db_arg, const char *template_text, SampleMode mode,
+                         SamplerKind kind, int steps, uint64_t seed, int clamp, const int32_t *final) {
+    char db[1024];
+    Err e;
+    Store *st = NULL;
+    if (db_arg) snprintf(db, sizeof db, "%s", db_arg);
+    else if (paths_default_db(db, sizeof db, &e)) goto fail;
+    if (store_open(&st, db, 0, &e)) goto fail;
+    double elapsed = now_s() - r->t0;
+    for (int b = 0; b < r->B; b++) {
+        char text[8192];
+        render(r, final + (long)b * r->L, text, sizeof text);
+        Sample s = {0};
+        s.time = NAN;
+        s.mode = mode;
+        s.template_text = (char *)template_text;
+        s.result = text;
+        s.candidate = b;
+        s.sampler = (char *)sampler_name(kind);
+        s.steps = steps;
+        s.seed = seed;
+        s.clamp = clamp;
+        s.checkpoint_path = (char *)r->mf->path;
+        s.model = (char *)r->mf->description;
+        s.elapsed_s = elapsed;
+        if (traj_alloc(&s.traj, r->passes, r->L, (uint32_t)r->mf->model.cfg.V, &e)) goto fail;
+        for (int k = 0; k < r->passes; k++) {
+            s.traj.t[k] = r->t[k];
+            for (int i = 0; i < r->L; i++) {
+                long src = ((long)k * r->B + b) * r->L + i;
+                s.traj.ids[(long)k * r->L + i] = r->ids[src];
+                s.traj.conf[(long)k * r->L + i] = r->conf[src];
+            }
+        }
+        for (int i = 0; i < r->L; i++) s.traj.masked[i] = r->seq ? !r->seq->known[i] : 1;
+        int rc = store_add_sample(st, &s, NULL, &e);
+        traj_free(&s.traj);
+        if (rc) goto fail;
+    }
+    store_close(st);
+    return;
+fail:
+    if (st) store_close(st);
+    fprintf(stderr, "sdlm: warning: not saved to the history: %s\n", e.msg);
+}
+
+static int generate(int argc, char **argv, int infill) {
+    const char *ckpt = NULL, *spm = NULL, *sampler = "difflm", *db = NULL;
+    int steps = 200, n = 1, trace = 0, no_save = 0, clamp = 0, length = 0, no_ema = 0, seed_given = 0;
+    uint64_t seed = 0;
+    Opt opts[] = {
+        {"-ckpt|--checkpoint", OPT_STR, &ckpt, "FILE", "the model (required)", 0, 0, NULL},
+        {"-spm|--spm_model", OPT_STR, &spm, "MODEL", "tokenizer, for a checkpoint without one inside", 0, 0, NULL},
+        {"--sampler", OPT_STR, &sampler, "NAME", "difflm, ddim or ddpm (difflm)", 0, 0, NULL},
+        {"--steps", OPT_INT, &steps, "N", "reverse diffusion steps (200)", 1, 100000, NULL},
+        {"--seed", OPT_U64, &seed, "S", "noise seed (default: a fresh one, reported with --trace)", 0, 0, &seed_given},
+        {"-n", OPT_INT, &n, "K", "candidates (1)", 1, MAX_CANDIDATES, NULL},
+        {"--clamp", OPT_FLAG, &clamp, NULL, "snap each estimate to the nearest token embedding", 0, 0, NULL},
+        {"--length", OPT_INT, &length, "L", "sample: tokens per sequence (the training crop length)", 1, 4096, NULL},
+        {"--no-ema", OPT_FLAG, &no_ema, NULL, "use the raw weights even when the checkpoint keeps an EMA", 0, 0, NULL},
+        {"--trace", OPT_FLAG, &trace, NULL, "print every step", 0, 0, NULL},
+        {"--no-save", OPT_FLAG, &no_save, NULL, "do not save to the history", 0, 0, NULL},
+        {"--db", OPT_STR, &db, "PATH", "history database (default $XDG_DATA_HOME/sdlm/sdlm.db)", 0, 0, NULL},
+    };
+    int nopts = sizeof opts / sizeof *opts, npos;
+    if (infill) nopts--, memmove(&opts[7], &opts[8], sizeof *opts * (nopts - 7)); /* no --length for infill */
+    const char *pos[1] = {NULL};
+    const char *cmd = infill ? "sdlm infill" : "sdlm sample";
+    Err e;
+    int rc = opts_parse(opts, nopts, argc, argv, pos, infill ? 1 : 0, &npos, &e);
+    if (rc == 1) {
+        if (infill)
+            opts_usage(stdout, "sdlm infill -ckpt FILE [flags] TEXT",
+                       "Fills the masked spans of TEXT: {N} is a span of N tokens, {} one of 8, {{ and }} are\n"
+                       "literal braces; TEXT - reads standard input. Prints one filled text per candidate.",
+                       opts, nopts);
+        else
+            opts_usage(stdout, "sdlm sample -ckpt FILE [flags]",
+                       "Draws unconditional samples, as the seed does; each is printed up to its EOS.", opts, nopts);
+        return EXIT_OK;
+    }
+    if (rc) return fprintf(stderr, "%s: %s\n", cmd, e.msg), EXIT_USAGE;
+    if (!ckpt) return fprintf(stderr, "%s: needs -ckpt FILE (try %s --help)\n", cmd, cmd), EXIT_USAGE;
+    SamplerKind kind;
+    if (sampler_parse(sampler, &kind))
+        return fprintf(stderr, "%s: --sampler must be difflm, ddim or ddpm, not \"%s\"\n", cmd, sampler), EXIT_USAGE;
+    if (infill && !npos) return fprintf(stderr, "%s: needs the TEXT to fill (try %s --help)\n", cmd, cmd), EXIT_USAGE;
+    if (!seed_given) seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+
+    char *stdin_text = NULL;
+    const char *text = pos[0];
+    if (infill && !strcmp(text, "-")) {
+        size_t cap = 1 << 16, len = 0;
+        stdin_text = malloc(cap);
+        size_t k;
+        while (stdin_text && (k = fread(stdin_text + len, 1, cap - len - 1, stdin)) > 0) {
+            len += k;
+            if (len + 1 == cap) stdin_text = realloc(stdin_text, cap *= 2);
+        }
+        if (!stdin_text) return fprintf(stderr, "%s: out of memory reading standard input\n", cmd), EXIT_IO;
+        while (len && (stdin_text[len - 1] == '\n' || stdin_text[len - 1] == '\r')) len--;
+        stdin_text[len] = 0;
+        text = stdin_text;
+    }
+    Template tmpl = {0};
+    if (infill && template_parse(&tmpl, text, strlen(text), 0, &e)) {
+        free(stdin_text);
+        return fprintf(stderr, "%s: %s\n", cmd, e.msg), EXIT_USAGE;
+    }
+    if (infill && !tmpl.spans) {
+        template_free(&tmpl), free(stdin_text);
+        return fprintf(stderr, "%s: the text has no span to fill: mark one with {N}, e.g. \"The {3} sat.\"\n", cmd),
+               EXIT_USAGE;
+    }
+    ModelFile mf;
+    if (modelfile_open(&mf, ckpt, spm, !no_ema, &e)) {
+        template_free(&tmpl), free(stdin_text);
+        return fprintf(stderr, "%s: %s\n", cmd, e.msg), EXIT_USAGE;
+    }
+    InfillSeq seq = {0};
+    int L = length ? length : mf.crop_len;
+    if (infill) {
+        if (infill_build(mf.spm, &tmpl, 4096, &seq, &e)) {
+            modelfile_close(&mf), template_free(&tmpl), free(stdin_text);
+            return fprintf(stderr, "%s: %s\n", cmd, e.msg), EXIT_USAGE;
+        }
+        L = seq.len;
+    }
+    int B = n;
+    Workspace ws = {0};
+    int32_t *ids = malloc(sizeof(int32_t) * B * L), *final = malloc(sizeof(int32_t) * B * L);
+    uint8_t *known = malloc((size_t)B * L);
+    int *lengths = malloc(sizeof(int) * B);
+    GenRun r = {&mf, infill ? &tmpl : NULL, infill ? &seq : NULL, B, L, trace, 0, NULL, NULL, NULL, now_s()};
+    r.ids = malloc(sizeof(uint32_t) * (size_t)(steps + 1) * B * L);
+    r.conf = malloc(sizeof(float) * (size_t)(steps + 1) * B * L);
+    r.t = malloc(sizeof(float) * (steps + 1));
+    int status = EXIT_OK;
+    if (!ids || !final || !known || !lengths || !r.ids || !r.conf || !r.t ||
+        workspace_alloc(&ws, &mf.model.cfg, B, L, 0, &e)) {
+        fprintf(stderr, "%s: out of memory for %d x %d tokens\n", cmd, B, L);
+        status = EXIT_IO;
+        goto out;
+    }
+    for (int b = 0; b < B; b++) {
+        if (infill) memcpy(ids + (long)b * L, seq.ids, sizeof(int32_t) * L), memcpy(known + (long)b * L, seq.known, L);
+        lengths[b] = L;
+    }
+    if (trace) printf("%s: %s, %s, %d steps, seed %llu\n", mf.path, mf.description, sampler_name(kind), steps,
+                      (unsigned long long)seed);
+    SampleRequest rq = {B, L, infill ? ids : NULL, infill ? known : NULL, infill ? lengths : NULL, kind, steps, clamp, seed,
+                        NULL, NULL};
+    if (diffusion_sample(&mf.model, &ws, &rq, on_step, &r, final, &e) < 0) {
+        fprintf(stderr, "%s: %s\n", cmd, e.msg);
+        status = EXIT_USAGE;
+        goto out;
+    }
+    char out[8192];
+    for (int b = 0; b < B; b++) {
+        render(&r, final + (long)b * L, out, sizeof out);
+        printf("%s\n", out);
+    }
+    fflush(stdout);
+    char normal[8192] = "";
+    if (infill) template_format(&tmpl, normal, sizeof normal); /* "{}" saved as the length it had */
+    if (!no_save) save_history(&r, db, normal, infill ? SAMPLE_INFILL : SAMPLE_FREE, kind, steps, seed, clamp, final);
+out:
+    workspace_free(&ws);
+    free(ids), free(final), free(known), free(lengths), free(r.ids), free(r.conf), free(r.t);
+    infill_seq_free(&seq);
+    template_free(&tmpl);
+    modelfile_close(&mf);
+    free(stdin_text);
+    return status;
+}
+
+int cmd_infill(int argc, char **argv) { return generate(argc, argv, 1); }
+int cmd_sample(int argc, char **argv) { return generate(argc, argv, 0); }

@@ -1,0 +1,149 @@
+/* cmd_train.c: `sdlm train`: the seed's train.py as a thin client of the
+ * trainer library: flags, a tqdm-style progress bar on stderr (one line per
+ * N steps when stderr is not a terminal), samples as they come, and Ctrl-C or
+ * SIGTERM finishing the step, saving and exiting 0. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "opts.h"
+#include "trainer.h"
+
+static volatile sig_atomic_t interrupted;
+static void on_signal(int sig) {
+    (void)sig;
+    interrupted++;
+}
+
+static void hms(double s, char *buf, size_t cap) {
+    if (s < 0 || s != s) s = 0;
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(buf, cap, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else snprintf(buf, cap, "%02ld:%02ld", t / 60, t % 60);
+}
+
+/* tqdm's form: "epoch 0:  12%|█▏        | 120/1000 [00:30<03:40, 4.00it/s, loss=..., lr=...]" */
+static void bar(const TrainProgress *p, char *out, size_t cap) {
+    static const char *eighths[] = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
+    double frac = p->total_steps > 0 ? (double)p->step / p->total_steps : 0;
+    if (frac > 1) frac = 1;
+    char cells[64] = "";
+    int width = 10, full = (int)(frac * width), part = (int)((frac * width - full) * 8);
+    for (int i = 0; i < width; i++) strcat(cells, i < full ? "█" : i == full ? (part ? eighths[part] : " ") : " ");
+    char el[64], eta[64];
+    hms(p->elapsed_s, el, sizeof el);
+    hms(p->eta_s, eta, sizeof eta);
+    snprintf(out, cap,
+             "epoch %d: %3.0f%%|%s| %lld/%lld [%s<%s, %.0f tok/s, loss=%.4f, mse=%.4f, ce=%.4f, accuracy=%.3f, lr=%.2e]",
+             p->epoch, frac * 100, cells, (long long)p->step, (long long)p->total_steps, el, eta,
+             p->last.tokens_per_s, p->last.loss, p->last.mse, p->last.ce, p->last.accuracy, p->last.lr);
+}
+
+int cmd_train(int argc, char **argv) {
+    TrainConfig c = trainer_defaults();
+    const char *recipe = "seed";
+    int log_every = 50;
+    uint64_t steps = 0;
+    float minutes = 0;
+    Opt opts[] = {
+        {"-d|--data_path", OPT_STR, &c.corpus, "FILE", "training text, one example per line (required)", 0, 0, NULL},
+        {"-spm|--spm_model", OPT_STR, &c.spm, "MODEL", "SentencePiece model (default: the checkpoint's, or train one)", 0, 0, NULL},
+        {"-ckpt|--checkpoint", OPT_STR, &c.ckpt, "FILE", "checkpoint to write; resumed when it exists (required)", 0, 0, NULL},
+        {"-ep|--epochs", OPT_INT, &c.epochs, "N", "epochs (100)", 1, 1e9, NULL},
+        {"-b|--batch_size", OPT_INT, &c.batch, "N", "batch size (256)", 1, 1 << 20, NULL},
+        {"-lr|--learning_rate", OPT_FLOAT, &c.lr, "LR", "peak learning rate (1e-4)", 1e-12, 10, NULL},
+        {"-wup|--warmup_steps", OPT_INT, &c.warmup, "N", "linear warm-up updates (2000)", 0, 1e9, NULL},
+        {"-decs|--decay_steps", OPT_INT, &c.decay_steps, "N", "linear decay updates to 0.1 x lr (800000)", 0, 2e9, NULL},
+        {"-wd|--weight_decay", OPT_FLOAT, &c.weight_decay, "W", "AdamW decoupled weight decay (1e-4)", 0, 10, NULL},
+        {"-acc|--accumulation_steps", OPT_INT, &c.accum, "N", "batches per update (1)", 1, 1 << 16, NULL},
+        {"-edim|--embedding_dim", OPT_INT, &c.E, "N", "embedding dim (64)", 2, 4096, NULL},
+        {"-mdim|--model_dim", OPT_INT, &c.D, "N", "model dim, a multiple of 8 (512)", 8, 16384, NULL},
+        {"-numl|--num_layers", OPT_INT, &c.NL, "N", "encoder layers (8)", 1, 256, NULL},
+        {"-do|--dropout_prob", OPT_FLOAT, &c.dropout, "P", "dropout (0.1)", 0, 0.99, NULL},
+        {"-ld|--layerdrop_prob", OPT_FLOAT, &c.layerdrop, "P", "layer-drop (0.0)", 0, 0.99, NULL},
+        {"-cl|--crop_length", OPT_INT, &c.crop_len, "N", "tokens per example, EOS included (64)", 2, 4096, NULL},
+        {"-ngen|--num_examples", OPT_INT, &c.ngen, "N", "samples printed at the start and after each epoch (8)", 0, 8, NULL},
+        {"--seed", OPT_U64, &c.seed, "S", "seed of everything random (0)", 0, 0, NULL},
+        {"--steps", OPT_U64, &steps, "N", "stop after N training steps in all (0: no limit)", 0, 0, NULL},
+        {"--minutes", OPT_FLOAT, &minutes, "M", "stop after M minutes of this session (0: no limit)", 0, 1e7, NULL},
+        {"--db", OPT_STR, &c.db, "PATH", "history database (default $XDG_DATA_HOME/sdlm/sdlm.db; \"\" for none)", 0, 0, NULL},
+        {"--save-every", OPT_INT, &c.save_every, "N", "checkpoint every N steps (500)", 1, 1e9, NULL},
+        {"--ema", OPT_FLOAT, &c.ema, "DECAY", "keep an exponential moving average of the weights (off)", 0, 0.999999, NULL},
+        {"--recipe", OPT_STR, &recipe, "NAME", "seed (the seed's, exactly) or sdlm", 0, 0, NULL},
+        {"--vocab", OPT_INT, &c.vocab, "N", "pieces of the tokenizer trained when none is given (2000)", 260, 1 << 20, NULL},
+        {"--log-every", OPT_INT, &log_every, "N", "when stderr is not a terminal, a line every N steps (50)", 1, 1e9, NULL},
+    };
+    int n = sizeof opts / sizeof *opts, npos;
+    const char *pos[1];
+    Err e;
+    int rc = opts_parse(opts, n, argc, argv, pos, 0, &npos, &e);
+    if (rc == 1) {
+        opts_usage(stdout, "sdlm train -d CORPUS -ckpt FILE [-spm MODEL] [flags]",
+                   "Trains a diffusion LM on CORPUS (the seed's train.py flags), resuming FILE when it exists.\n"
+                   "Ctrl-C or SIGTERM finishes the step, saves and exits 0.",
+                   opts, n);
+        return EXIT_OK;
+    }
+    if (rc) return fprintf(stderr, "sdlm train: %s\n", e.msg), EXIT_USAGE;
+    if (!strcmp(recipe, "seed")) c.recipe = RECIPE_SEED;
+    else if (!strcmp(recipe, "sdlm")) c.recipe = RECIPE_SDLM;
+    else return fprintf(stderr, "sdlm train: --recipe must be seed or sdlm, not \"%s\"\n", recipe), EXIT_USAGE;
+    c.max_steps = (int64_t)steps;
+    c.max_minutes = minutes;
+
+    Trainer *t;
+    if (trainer_start(&t, &c, -1, &e)) return fprintf(stderr, "sdlm train: %s\n", e.msg), EXIT_USAGE;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    int tty = isatty(2), samples_round = 0, stop_sent = 0;
+    int64_t next_log = 0;
+    char msg[512] = "", line[512];
+    TrainProgress *p = malloc(sizeof *p);
+    for (;;) {
+        if (interrupted && !stop_sent) {
+            trainer_stop(t);
+            stop_sent = 1;
+            if (tty) fprintf(stderr, "\n");
+            fprintf(stderr, "sdlm train: stopping after this step (saving %s)\n", c.ckpt);
+        }
+        trainer_progress(t, p);
+        if (strcmp(msg, p->message) && p->state != TRAIN_RUNNING) {
+            snprintf(msg, sizeof msg, "%s", p->message);
+            if (msg[0] && p->state < TRAIN_FINISHED) fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", msg);
+        }
+        if (p->samples_round != samples_round) {
+            samples_round = p->samples_round;
+            if (tty) fprintf(stderr, "\r\033[K");
+            for (int i = 0; i < p->nsamples; i++) printf("%s\n", p->samples[i]);
+            fflush(stdout);
+        }
+        if (p->step > 0 && (p->state == TRAIN_RUNNING || p->state == TRAIN_PAUSED)) {
+            bar(p, line, sizeof line);
+            if (tty) {
+                fprintf(stderr, "\r%s\033[K", line);
+            } else if (p->step >= next_log) { /* the first step, then one line every log_every */
+                fprintf(stderr, "%s\n", line);
+                next_log = (p->step / log_every + 1) * log_every;
+            }
+        }
+        if (p->state >= TRAIN_FINISHED) break;
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (tty && p->step > 0) fprintf(stderr, "\n");
+    TrainState final = trainer_join(t);
+    trainer_progress(t, p);
+    fprintf(stderr, "sdlm train: %s\n", p->message);
+    int64_t done = p->step;
+    free(p);
+    trainer_free(t);
+    if (final == TRAIN_FAILED) return done > 0 ? EXIT_CHECK : EXIT_USAGE;
+    return EXIT_OK;
+}

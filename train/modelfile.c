@@ -1,0 +1,70 @@
+/* modelfile.c: opening a checkpoint with its tokenizer. */
+#include "modelfile.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt.h"
+
+int modelfile_open(ModelFile *mf, const char *ckpt, const char *spm_path, int use_ema, Err *e) {
+    memset(mf, 0, sizeof *mf);
+    Checkpoint ck = {0};
+    if (ckpt_load(ckpt, &ck, e)) return -1;
+    snprintf(mf->path, sizeof mf->path, "%s", ckpt);
+    if (spm_path) {
+        mf->spm = spm_load(spm_path, e);
+        snprintf(mf->spm_source, sizeof mf->spm_source, "%s", spm_path);
+    } else if (ck.spm) {
+        mf->spm = spm_load_bytes(ck.spm, ck.spm_len, e);
+        if (!mf->spm) err_wrap(e, "the tokenizer inside %s", ckpt);
+        snprintf(mf->spm_source, sizeof mf->spm_source, "inside %s", ckpt);
+    } else {
+        err_set(e, "%s has no tokenizer inside: give one with -spm MODEL", ckpt);
+    }
+    if (!mf->spm) {
+        ckpt_free(&ck);
+        return -1;
+    }
+    int V = spm_vocab_size(mf->spm);
+    if (V != ck.table.cfg.V) {
+        err_set(e, "tokenizer %s has %d pieces but %s has a vocabulary of %d: use the tokenizer it was trained with",
+                mf->spm_source, V, ckpt, ck.table.cfg.V);
+        goto fail;
+    }
+    if (spm_eos_id(mf->spm) < 0) {
+        err_set(e, "tokenizer %s has no EOS piece, which sequences end with", mf->spm_source);
+        goto fail;
+    }
+    Config cfg = ck.table.cfg;
+    cfg.dropout = 0;
+    cfg.layerdrop = 0;
+    if (model_alloc(&mf->model, &cfg, e)) goto fail;
+    mf->used_ema = use_ema && ck.ema;
+    memcpy(mf->model.w, mf->used_ema ? ck.ema : ck.weights, sizeof(float) * mf->model.table.total);
+    const char *v = ckpt_meta(&ck, "step");
+    mf->steps = v ? strtoll(v, NULL, 10) : (ck.adam_m ? ck.adam_step : 0);
+    v = ckpt_meta(&ck, "crop_len");
+    mf->crop_len = v && atoi(v) >= 2 ? atoi(v) : 64;
+    double mparams = mf->model.table.total / 1e6;
+    char steps[32];
+    if (mf->steps >= 10000) snprintf(steps, sizeof steps, "%.0fk", mf->steps / 1e3);
+    else if (mf->steps >= 1000) snprintf(steps, sizeof steps, "%.1fk", mf->steps / 1e3);
+    else snprintf(steps, sizeof steps, "%lld", (long long)mf->steps);
+    snprintf(mf->description, sizeof mf->description, "%.1fM params, %d pieces, %d layers x %d, %s steps%s",
+             mparams, cfg.V, cfg.NL, cfg.D, steps, mf->used_ema ? ", EMA" : "");
+    ckpt_free(&ck);
+    return 0;
+fail:
+    ckpt_free(&ck);
+    if (mf->spm) spm_free(mf->spm);
+    model_free(&mf->model);
+    memset(mf, 0, sizeof *mf);
+    return -1;
+}
+
+void modelfile_close(ModelFile *mf) {
+    if (mf->spm) spm_free(mf->spm);
+    model_free(&mf->model);
+    memset(mf, 0, sizeof *mf);
+}

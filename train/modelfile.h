@@ -1,0 +1,30 @@
+/* modelfile.h: a checkpoint opened for use: its weights (the EMA when the
+ * checkpoint keeps one), its tokenizer (inside it, or given), and what it
+ * says about itself. What `sdlm infill`, `sample`, `eval` and the editor
+ * load. The tokenizer must match the model: a vocabulary of another size is
+ * an error naming both. */
+#ifndef SDLM_MODELFILE_H
+#define SDLM_MODELFILE_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "model.h"
+#include "spm.h"
+
+typedef struct {
+    Model model;
+    Spm *spm;
+    char path[1024];
+    char spm_source[1100];
+    int64_t steps;      /* training steps recorded in the checkpoint (0 if unknown) */
+    int used_ema;       /* the weights are the EMA */
+    int crop_len;       /* the length it was trained at (64 when unknown) */
+    char description[160];
+} ModelFile;
+
+/* spm_path NULL: the tokenizer inside the checkpoint. use_ema: prefer EMA weights. */
+int modelfile_open(ModelFile *mf, const char *ckpt, const char *spm_path, int use_ema, Err *e);
+void modelfile_close(ModelFile *mf);
+
+#endif

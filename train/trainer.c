@@ -1,0 +1,763 @@
+/* trainer.c: the training loop on its own thread.
+ *
+ * Prepare (tokenizer, corpus index, model or resume, history), then step:
+ * batches come from the batcher thread; each optimiser step takes `accum`
+ * batches, each cut into chunks of at most CHUNK sequences whose losses are
+ * weighted by their share of the targets, so the gradient is the seed's
+ * whatever the chunking (and the workspace stays small); a non-finite loss
+ * or gradient skips the update. Every step's randomness (t, z, the
+ * self-conditioning coin, dropout) comes from a generator seeded by (seed,
+ * step), and the batches from (seed, epoch, position), so a resumed run
+ * continues exactly as an uninterrupted one. BLAS is taken through
+ * engine_lock for each step. Commands and progress cross under one mutex. */
+#include "trainer.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "adamw.h"
+#include "batcher.h"
+#include "ckpt.h"
+#include "diffusion.h"
+#include "engine_lock.h"
+#include "infill.h"
+#include "model.h"
+#include "paths.h"
+#include "store.h"
+
+enum { CHUNK = 32, MAX_BAD_STEPS = 20, METRIC_FLUSH = 50, INFILL_PROBE_MAX = 256 };
+
+struct Trainer {
+    TrainConfig cfg;
+    char corpus_path[1024], spm_path[1024], ckpt_path[1024], db_path[1024];
+    int wake_fd;
+    pthread_t thread;
+    int started, joined;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    /* commands (under mu) */
+    int want_pause, want_stop, want_save;
+    /* progress (under mu) */
+    TrainProgress prog;
+    int hist_stride, hist_skip;
+    /* the thread's own state */
+    Corpus corpus;
+    int corpus_open;
+    Spm *spm;
+    Model model;
+    Workspace ws, ws_eval;
+    float *grad, *adam_m, *adam_v, *ema;
+    Params g;
+    int64_t step;         /* training steps done (skipped updates included) */
+    int64_t adam_steps_taken; /* optimiser updates applied */
+    int64_t epoch, index; /* next data position */
+    float *zbuf;          /* [CHUNK, crop, E] noise of one chunk */
+    float tbuf[CHUNK];
+    int seq_correct[CHUNK], seq_targets[CHUNK];
+    double tacc_sum[TRAIN_TBUCKETS], tacc_n[TRAIN_TBUCKETS];
+    int bad_in_row;
+    double step_time_avg;
+    double elapsed_before; /* training seconds of earlier sessions of this run */
+    Store *store;
+    int64_t run_id;
+    Metric pending[METRIC_FLUSH];
+    int npending;
+    Batcher *batcher;
+    Batch batch;
+};
+
+TrainConfig trainer_defaults(void) {
+    return (TrainConfig){.epochs = 100, .batch = 256, .lr = 1e-4f, .warmup = 2000, .decay_steps = 800000,
+                         .weight_decay = 1e-4f, .accum = 1, .E = 64, .D = 512, .NL = 8, .dropout = 0.1f,
+                         .layerdrop = 0.0f, .crop_len = 64, .ngen = 8, .seed = 0, .save_every = 500,
+                         .recipe = RECIPE_SEED, .vocab = 2000};
+}
+
+const char *train_state_name(TrainState s) {
+    static const char *names[] = {"idle", "preparing", "running", "paused", "stopping", "finished", "stopped", "failed"};
+    return s >= 0 && s <= TRAIN_FAILED ? names[s] : "?";
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void wake(Trainer *t) {
+    if (t->wake_fd >= 0) {
+        char c = 't';
+        ssize_t rc = write(t->wake_fd, &c, 1);
+        (void)rc; /* a full pipe already holds a wake-up */
+    }
+}
+
+/* Updates the progress under the mutex: call with a function that edits it. */
+static void set_state(Trainer *t, TrainState s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_state(Trainer *t, TrainState s, const char *fmt, ...) {
+    pthread_mutex_lock(&t->mu);
+    t->prog.state = s;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(t->prog.message, sizeof t->prog.message, fmt, ap);
+        va_end(ap);
+    }
+    t->prog.serial++;
+    pthread_mutex_unlock(&t->mu);
+    wake(t);
+}
+
+static int file_exists(const char *p) {
+    struct stat st;
+    return p && !stat(p, &st) && S_ISREG(st.st_mode);
+}
+
+static uint64_t mix64(uint64_t x) {
+    x ^= x >> 30, x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27, x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* A Model struct over another block with the same table (the EMA weights). */
+static void model_view(Model *view, const Model *m, float *block) {
+    *view = *m;
+    view->w = block;
+    params_bind(&view->p, &m->table, block);
+}
+
+/* ---- preparing -------------------------------------------------------------------- */
+
+static int prepare_tokenizer(Trainer *t, const Checkpoint *resume, Err *e) {
+    const TrainConfig *c = &t->cfg;
+    if (c->spm) {
+        if (!(t->spm = spm_load(c->spm, e))) return -1;
+        snprintf(t->spm_path, sizeof t->spm_path, "%s", c->spm);
+    } else if (resume && resume->spm) {
+        if (!(t->spm = spm_load_bytes(resume->spm, resume->spm_len, e)))
+            return err_wrap(e, "the tokenizer inside %s", t->ckpt_path);
+        snprintf(t->spm_path, sizeof t->spm_path, "(inside %.1000s)", t->ckpt_path);
+    } else if (c->vocab > 0) {
+        char prefix[1100];
+        snprintf(prefix, sizeof prefix, "%s.tokenizer", t->ckpt_path);
+        set_state(t, TRAIN_PREPARING, "training a %d-piece tokenizer on %s", c->vocab, t->corpus_path);
+        SpmTrainInfo info;
+        if (spm_train_corpus(&t->corpus, prefix, c->vocab, &info, e)) return -1;
+        snprintf(t->spm_path, sizeof t->spm_path, "%.1000s.model", prefix);
+        if (!(t->spm = spm_load(t->spm_path, e))) return -1;
+    } else {
+        return err_set(e, "no tokenizer: give -spm MODEL (or train one with sdlm tokenizer)");
+    }
+    if (spm_eos_id(t->spm) < 0 || spm_pad_id(t->spm) < 0)
+        return err_set(e, "tokenizer %s has no %s piece; batches need pad and EOS (sdlm tokenizer makes both)",
+                       t->spm_path, spm_eos_id(t->spm) < 0 ? "EOS" : "pad");
+    return 0;
+}
+
+static int64_t meta_i64(const Checkpoint *ck, const char *key, int64_t dflt) {
+    const char *v = ckpt_meta(ck, key);
+    return v ? strtoll(v, NULL, 10) : dflt;
+}
+
+static int prepare_model(Trainer *t, Err *e) {
+    const TrainConfig *c = &t->cfg;
+    Checkpoint ck = {0};
+    int resuming = file_exists(t->ckpt_path);
+    if (resuming && ckpt_load(t->ckpt_path, &ck, e)) return err_wrap(e, "cannot resume");
+    if (prepare_tokenizer(t, resuming ? &ck : NULL, e)) return ckpt_free(&ck), -1;
+    int V = spm_vocab_size(t->spm);
+    Config cfg;
+    if (resuming) {
+        cfg = ck.table.cfg;
+        if (cfg.V != V) {
+            ckpt_free(&ck);
+            return err_set(e, "tokenizer %s has %d pieces but %s was trained with %d: give the tokenizer it was trained with",
+                           t->spm_path, V, t->ckpt_path, cfg.V);
+        }
+    } else {
+        cfg = config_default(V);
+        cfg.E = c->E, cfg.D = c->D, cfg.NL = c->NL, cfg.F = 4 * c->D;
+        cfg.R = c->D / cfg.H < 32 ? c->D / cfg.H - (c->D / cfg.H) % 2 : 32;
+    }
+    cfg.dropout = c->dropout;
+    cfg.layerdrop = c->layerdrop;
+    if (config_validate(&cfg, e) || model_alloc(&t->model, &cfg, e)) return ckpt_free(&ck), -1;
+    size_t P = t->model.table.total;
+    t->grad = calloc(P, sizeof(float));
+    t->adam_m = calloc(P, sizeof(float));
+    t->adam_v = calloc(P, sizeof(float));
+    t->ema = c->ema > 0 ? calloc(P, sizeof(float)) : NULL;
+    if (!t->grad || !t->adam_m || !t->adam_v || (c->ema > 0 && !t->ema)) {
+        ckpt_free(&ck);
+        return err_set(e, "out of memory for a model of %zu parameters", P);
+    }
+    params_bind(&t->g, &t->model.table, t->grad);
+    if (resuming) {
+        memcpy(t->model.w, ck.weights, sizeof(float) * P);
+        if (ck.adam_m) {
+            memcpy(t->adam_m, ck.adam_m, sizeof(float) * P);
+            memcpy(t->adam_v, ck.adam_v, sizeof(float) * P);
+        }
+        t->step = meta_i64(&ck, "step", ck.adam_m ? ck.adam_step : 0);
+        t->epoch = meta_i64(&ck, "epoch", 0);
+        t->index = meta_i64(&ck, "index", 0);
+        const char *el = ckpt_meta(&ck, "elapsed_s");
+        t->elapsed_before = el ? strtod(el, NULL) : 0;
+        if (t->ema) memcpy(t->ema, ck.ema ? ck.ema : ck.weights, sizeof(float) * P);
+    } else {
+        params_init(&t->model.table, t->model.w, c->seed);
+        if (t->ema) memcpy(t->ema, t->model.w, sizeof(float) * P);
+    }
+    t->adam_steps_taken = resuming && ck.adam_m ? ck.adam_step : 0;
+    ckpt_free(&ck);
+    int chunk = c->batch < CHUNK ? c->batch : CHUNK;
+    int ngen = c->ngen > 0 ? c->ngen : 1;
+    if (workspace_alloc(&t->ws, &cfg, chunk, c->crop_len, 1, e) ||
+        workspace_alloc(&t->ws_eval, &cfg, ngen > TRAIN_PROBES ? ngen : TRAIN_PROBES, c->crop_len, 0, e))
+        return -1;
+    if (batch_alloc(&t->batch, c->batch, c->crop_len, e)) return -1;
+    t->zbuf = malloc(sizeof(float) * (size_t)chunk * c->crop_len * cfg.E);
+    if (!t->zbuf) return err_set(e, "out of memory");
+    return 0;
+}
+
+static int prepare_history(Trainer *t, Err *e) {
+    const TrainConfig *c = &t->cfg;
+    if (c->db && !c->db[0]) return 0; /* --db "": no history */
+    if (c->db) snprintf(t->db_path, sizeof t->db_path, "%s", c->db);
+    else if (paths_default_db(t->db_path, sizeof t->db_path, e)) return -1;
+    if (store_open(&t->store, t->db_path, 0, e)) return -1;
+    if (store_readonly(t->store)) {
+        store_close(t->store);
+        t->store = NULL;
+        return err_set(e, "%s is read-only", t->db_path);
+    }
+    int64_t run = 0;
+    if (file_exists(t->ckpt_path) && store_run_resume_find(t->store, t->ckpt_path, &run, e)) return -1;
+    if (run) {
+        if (store_run_resume(t->store, run, e)) return -1;
+    } else {
+        char config[1024];
+        const Config *m = &t->model.cfg;
+        snprintf(config, sizeof config,
+                 "{\"V\":%d,\"E\":%d,\"D\":%d,\"layers\":%d,\"heads\":%d,\"rotary_dim\":%d,\"epochs\":%d,"
+                 "\"batch\":%d,\"lr\":%g,\"warmup\":%d,\"decay_steps\":%d,\"weight_decay\":%g,\"accum\":%d,"
+                 "\"dropout\":%g,\"layerdrop\":%g,\"crop_len\":%d,\"ema\":%g,\"save_every\":%d}",
+                 m->V, m->E, m->D, m->NL, m->H, m->R, c->epochs, c->batch, c->lr, c->warmup, c->decay_steps,
+                 c->weight_decay, c->accum, c->dropout, c->layerdrop, c->crop_len, c->ema, c->save_every);
+        Run spec = {0};
+        spec.config = config;
+        spec.recipe = (char *)(c->recipe == RECIPE_SDLM ? "sdlm" : "seed");
+        spec.corpus_path = t->corpus_path;
+        spec.corpus_bytes = (int64_t)t->corpus.bytes;
+        spec.corpus_lines = corpus_count(&t->corpus);
+        spec.tokenizer_path = t->spm_path;
+        spec.checkpoint_path = t->ckpt_path;
+        spec.seed = c->seed;
+        spec.ranks = 1;
+        spec.notes = (char *)"";
+        if (store_run_begin(t->store, &spec, &run, e)) return -1;
+    }
+    t->run_id = run;
+    return 0;
+}
+
+/* History problems never stop training: they are reported once and recording stops. */
+static void history_failed(Trainer *t, const Err *e) {
+    pthread_mutex_lock(&t->mu);
+    snprintf(t->prog.message, sizeof t->prog.message, "history unavailable: %.480s", e->msg);
+    t->prog.serial++;
+    pthread_mutex_unlock(&t->mu);
+    store_close(t->store);
+    t->store = NULL;
+}
+
+static void flush_metrics(Trainer *t) {
+    if (!t->npending) return;
+    Err e;
+    if (t->store && store_add_metrics(t->store, t->run_id, t->pending, t->npending, &e)) history_failed(t, &e);
+    t->npending = 0;
+}
+
+/* ---- checkpoints, samples, probes -------------------------------------------------- */
+
+static double elapsed_total(Trainer *t, double session_start) { return t->elapsed_before + now_s() - session_start; }
+
+static int save(Trainer *t, double session_start, Err *e) {
+    char kv[16][2][128];
+    int n = 0;
+#define META(k, fmt, ...) (snprintf(kv[n][0], 128, "%s", k), snprintf(kv[n][1], 128, fmt, __VA_ARGS__), n++)
+    META("step", "%lld", (long long)t->step);
+    META("epoch", "%lld", (long long)t->epoch);
+    META("index", "%lld", (long long)t->index);
+    META("seed", "%llu", (unsigned long long)t->cfg.seed);
+    META("recipe", "%s", t->cfg.recipe == RECIPE_SDLM ? "sdlm" : "seed");
+    META("batch", "%d", t->cfg.batch);
+    META("lr", "%g", t->cfg.lr);
+    META("warmup", "%d", t->cfg.warmup);
+    META("decay_steps", "%d", t->cfg.decay_steps);
+    META("weight_decay", "%g", t->cfg.weight_decay);
+    META("accum", "%d", t->cfg.accum);
+    META("crop_len", "%d", t->cfg.crop_len);
+    META("ema_decay", "%g", t->cfg.ema);
+    META("elapsed_s", "%.1f", elapsed_total(t, session_start));
+    META("epochs", "%d", t->cfg.epochs);
+#undef META
+    StMeta meta[16];
+    for (int i = 0; i < n; i++) meta[i].key = kv[i][0], meta[i].value = kv[i][1];
+    Checkpoint ck = {0};
+    ck.table = t->model.table;
+    ck.weights = t->model.w;
+    ck.adam_m = t->adam_m;
+    ck.adam_v = t->adam_v;
+    ck.adam_step = t->adam_steps_taken;
+    ck.ema = t->ema;
+    ck.spm = (unsigned char *)spm_model_bytes(t->spm, &ck.spm_len);
+    ck.meta = meta;
+    ck.nmeta = n;
+    if (ckpt_save(t->ckpt_path, &ck, ST_F32, e)) return -1;
+    struct stat st;
+    CkptRecord rec = {0};
+    rec.run_id = t->run_id;
+    rec.step = t->step;
+    rec.path = t->ckpt_path;
+    rec.time = NAN;
+    rec.bytes = stat(t->ckpt_path, &st) ? -1 : (int64_t)st.st_size;
+    rec.eval_loss = rec.eval_accuracy = NAN;
+    Err he;
+    flush_metrics(t);
+    if (t->store && store_add_checkpoint(t->store, &rec, NULL, &he)) history_failed(t, &he);
+    pthread_mutex_lock(&t->mu);
+    snprintf(t->prog.last_ckpt, sizeof t->prog.last_ckpt, "%s", t->ckpt_path);
+    t->prog.last_ckpt_step = t->step;
+    t->prog.serial++;
+    pthread_mutex_unlock(&t->mu);
+    wake(t);
+    return 0;
+}
+
+/* The weights to sample with: the EMA when kept. */
+static void sampling_model(Trainer *t, Model *view) {
+    if (t->ema) model_view(view, &t->model, t->ema);
+    else model_view(view, &t->model, t->model.w);
+}
+
+/* ngen unconditional samples, as the seed prints at the start and after each epoch. */
+static void make_samples(Trainer *t) {
+    int n = t->cfg.ngen;
+    if (n <= 0) return;
+    if (n > TRAIN_SAMPLES) n = TRAIN_SAMPLES;
+    Model view;
+    sampling_model(t, &view);
+    int L = t->cfg.crop_len;
+    int32_t *ids = malloc(sizeof(int32_t) * n * L);
+    if (!ids) return;
+    SampleRequest rq = {n, L, NULL, NULL, NULL, SAMPLER_DIFFLM, 200, 0, mix64(t->cfg.seed ^ (uint64_t)t->step), NULL, NULL};
+    Err e;
+    engine_lock();
+    int rc = diffusion_sample(&view, &t->ws_eval, &rq, NULL, NULL, ids, &e);
+    engine_unlock();
+    params_unbind(&view.p);
+    if (rc < 0) {
+        free(ids);
+        return;
+    }
+    pthread_mutex_lock(&t->mu);
+    for (int i = 0; i < n; i++) {
+        size_t len;
+        if (spm_decode(t->spm, (int *)ids + i * L, L, t->prog.samples[i], sizeof t->prog.samples[i], &len, NULL))
+            snprintf(t->prog.samples[i], sizeof t->prog.samples[i], "(undecodable)");
+    }
+    t->prog.nsamples = n;
+    t->prog.samples_round++;
+    t->prog.serial++;
+    pthread_mutex_unlock(&t->mu);
+    wake(t);
+    free(ids);
+}
+
+static const char *probe_templates[TRAIN_PROBES] = {
+    "the {2} of the {2}.",
+    "i {3} you.",
+    "{4} is the best {1}.",
+    "when the {3} comes, {4}.",
+};
+
+/* Probe infills of fixed templates with the current weights, at each checkpoint. */
+static void run_probes(Trainer *t) {
+    Model view;
+    sampling_model(t, &view);
+    int done = 0;
+    char tmpl[TRAIN_PROBES][128], result[TRAIN_PROBES][256];
+    for (int p = 0; p < TRAIN_PROBES; p++) {
+        Template tp;
+        InfillSeq seq;
+        Err e;
+        snprintf(tmpl[done], sizeof tmpl[done], "%s", probe_templates[p]);
+        if (template_parse(&tp, probe_templates[p], strlen(probe_templates[p]), 0, &e)) continue;
+        if (infill_build(t->spm, &tp, t->cfg.crop_len, &seq, &e)) {
+            template_free(&tp);
+            continue;
+        }
+        int32_t out[INFILL_PROBE_MAX];
+        int lengths[1] = {seq.len};
+        SampleRequest rq = {1, seq.len, seq.ids, seq.known, lengths, SAMPLER_DIFFLM, 50, 0, 1234, NULL, NULL};
+        engine_lock();
+        int rc = seq.len <= INFILL_PROBE_MAX ? diffusion_sample(&view, &t->ws_eval, &rq, NULL, NULL, out, &e) : -1;
+        engine_unlock();
+        if (rc == 0) {
+            infill_render(t->spm, &tp, &seq, out, result[done], sizeof result[done]);
+            done++;
+        }
+        infill_seq_free(&seq);
+        template_free(&tp);
+    }
+    params_unbind(&view.p);
+    pthread_mutex_lock(&t->mu);
+    for (int i = 0; i < done; i++) {
+        memcpy(t->prog.probe_template[i], tmpl[i], sizeof tmpl[i]);
+        memcpy(t->prog.probe_result[i], result[i], sizeof result[i]);
+    }
+    t->prog.nprobes = done;
+    t->prog.serial++;
+    pthread_mutex_unlock(&t->mu);
+    wake(t);
+}
+
+/* ---- one optimiser step ------------------------------------------------------------ */
+
+typedef struct {
+    LossStats loss;
+    double grad_norm;
+    float lr;
+    long tokens;
+    int skipped, epoch_ended;
+} StepResult;
+
+/* Runs `accum` batches, each in chunks, then clips and updates. Holds BLAS. */
+static int train_step(Trainer *t, StepResult *res, Err *e) {
+    const TrainConfig *c = &t->cfg;
+    const Config *mc = &t->model.cfg;
+    const int E = mc->E;
+    size_t P = t->model.table.total;
+    memset(res, 0, sizeof *res);
+    memset(t->grad, 0, sizeof(float) * P);
+    Rng r;
+    rng_seed(&r, mix64(c->seed ^ 0x7a11ull) ^ mix64((uint64_t)t->step + 1));
+    double loss = 0, mse = 0, ce = 0, acc = 0;
+    long targets_all = 0;
+    for (int a = 0; a < c->accum; a++) {
+        if (batcher_next(t->batcher, &t->batch, e)) return -1;
+        Batch *b = &t->batch;
+        const int L = b->L;
+        long n_total = 0;
+        for (long i = 0; i < (long)b->B * L; i++) n_total += b->len_mask[i] && !b->cond[i];
+        int coin = rng_uniform(&r) < 0.5; /* the seed's self-conditioning coin, one per batch */
+        for (int start = 0; start < b->B; start += CHUNK) {
+            int cb = b->B - start < CHUNK ? b->B - start : CHUNK;
+            long off = (long)start * L;
+            long n_chunk = 0;
+            for (long i = 0; i < (long)cb * L; i++) n_chunk += b->len_mask[off + i] && !b->cond[off + i];
+            for (int i = 0; i < cb; i++) {
+                float tt = (float)rng_uniform(&r);
+                t->tbuf[i] = tt < 1e-5f ? 1e-5f : tt > 1 - 1e-5f ? 1 - 1e-5f : tt;
+            }
+            rng_fill_normal(&r, t->zbuf, (long)cb * L * E, 1.0f);
+            LossInput in = {.B = cb, .L = L, .ids = b->ids + off, .len_mask = b->len_mask + off,
+                            .cond = b->cond + off, .t = t->tbuf, .z = t->zbuf, .selfcond = coin,
+                            .seq_correct = t->seq_correct, .seq_targets = t->seq_targets};
+            float scale = n_total ? (float)n_chunk / (float)n_total / (float)c->accum : 0.0f;
+            LossStats st;
+            diffusion_loss(&t->model, &t->g, &t->ws, &in, scale, &r, &st);
+            loss += st.loss * n_chunk, mse += st.mse * n_chunk, ce += st.ce * n_chunk, acc += st.accuracy * n_chunk;
+            targets_all += n_chunk;
+            for (int i = 0; i < cb; i++)
+                if (t->seq_targets[i]) {
+                    int k = (int)(t->tbuf[i] * TRAIN_TBUCKETS);
+                    k = k >= TRAIN_TBUCKETS ? TRAIN_TBUCKETS - 1 : k;
+                    /* a running mean that forgets slowly, so the curve follows training */
+                    t->tacc_sum[k] = 0.995 * t->tacc_sum[k] + (double)t->seq_correct[i] / t->seq_targets[i];
+                    t->tacc_n[k] = 0.995 * t->tacc_n[k] + 1;
+                }
+        }
+        res->tokens += (long)b->B * L;
+        t->epoch = b->epoch;
+        t->index = b->index + b->B;
+        if (t->index >= corpus_count(&t->corpus)) t->epoch++, t->index = 0, res->epoch_ended = 1;
+    }
+    if (targets_all) loss /= targets_all, mse /= targets_all, ce /= targets_all, acc /= targets_all;
+    res->loss = (LossStats){loss, mse, ce, acc, targets_all};
+    res->grad_norm = grad_norm(t->grad, P);
+    res->lr = lr_at(t->adam_steps_taken, c->lr, c->warmup, c->decay_steps);
+    if (!isfinite(loss) || !isfinite(res->grad_norm)) {
+        res->skipped = 1; /* never let a non-finite update reach the weights */
+        return 0;
+    }
+    grad_clip(t->grad, P, 1.0);
+    AdamW opt = adamw_default(c->weight_decay);
+    adamw_step(&opt, t->model.w, t->grad, t->adam_m, t->adam_v, P, ++t->adam_steps_taken, res->lr);
+    if (t->ema) {
+        float d = c->ema, *w = t->model.w;
+        for (size_t i = 0; i < P; i++) t->ema[i] = d * t->ema[i] + (1 - d) * w[i];
+    }
+    return 0;
+}
+
+/* ---- progress ---------------------------------------------------------------------- */
+
+static int64_t total_steps(const Trainer *t) {
+    int64_t per_epoch = batcher_per_epoch(corpus_count(&t->corpus), t->cfg.batch);
+    int64_t by_epochs = (per_epoch * t->cfg.epochs + t->cfg.accum - 1) / t->cfg.accum;
+    return t->cfg.max_steps > 0 && t->cfg.max_steps < by_epochs ? t->cfg.max_steps : by_epochs;
+}
+
+static void record(Trainer *t, const StepResult *r, double dt, double session_start) {
+    TrainPoint p = {t->step, (int)t->epoch, (float)r->loss.loss, (float)r->loss.mse, (float)r->loss.ce,
+                    (float)r->loss.accuracy, r->lr, (float)r->grad_norm, dt > 0 ? (float)(r->tokens / dt) : 0,
+                    elapsed_total(t, session_start), r->skipped};
+    Metric *m = &t->pending[t->npending++];
+    *m = (Metric){p.step, p.epoch, p.loss, p.mse, p.ce, p.accuracy, p.lr, p.grad_norm, p.tokens_per_s, p.wall_s,
+                  p.skipped};
+    if (t->npending == METRIC_FLUSH) flush_metrics(t);
+    t->step_time_avg = t->step_time_avg ? 0.9 * t->step_time_avg + 0.1 * dt : dt;
+
+    pthread_mutex_lock(&t->mu);
+    TrainProgress *g = &t->prog;
+    g->step = t->step;
+    g->epoch = (int)t->epoch;
+    g->last = p;
+    g->elapsed_s = p.wall_s;
+    g->total_steps = total_steps(t);
+    g->eta_s = (g->total_steps - t->step) * t->step_time_avg;
+    if (t->cfg.max_minutes > 0) {
+        double left = t->cfg.max_minutes * 60 - (now_s() - session_start);
+        if (left < g->eta_s) g->eta_s = left > 0 ? left : 0;
+    }
+    g->nan_skips += r->skipped;
+    for (int k = 0; k < TRAIN_TBUCKETS; k++) g->t_accuracy[k] = t->tacc_n[k] > 0 ? (float)(t->tacc_sum[k] / t->tacc_n[k]) : -1;
+    /* keep every hist_stride-th point; when full, drop every other one and double the stride */
+    if (++t->hist_skip >= t->hist_stride) {
+        t->hist_skip = 0;
+        if (g->nhistory == TRAIN_HISTORY) {
+            for (int i = 0; i < TRAIN_HISTORY / 2; i++) g->history[i] = g->history[2 * i];
+            g->nhistory = TRAIN_HISTORY / 2;
+            t->hist_stride *= 2;
+        }
+        g->history[g->nhistory++] = p;
+    }
+    g->serial++;
+    pthread_mutex_unlock(&t->mu);
+    wake(t);
+}
+
+/* ---- the thread ---------------------------------------------------------------------- */
+
+static void *run(void *arg) {
+    Trainer *t = arg;
+    Err e;
+    double start = now_s();
+    TrainState final = TRAIN_FINISHED;
+    RunStatus status = RUN_FINISHED;
+    char why[600] = "";
+
+    set_state(t, TRAIN_PREPARING, "indexing %s", t->corpus_path);
+    if (corpus_open(&t->corpus, t->corpus_path, &e)) goto failed_early;
+    t->corpus_open = 1;
+    set_state(t, TRAIN_PREPARING, "%s", corpus_summary(&t->corpus));
+    if (prepare_model(t, &e)) goto failed_early;
+    Err he;
+    if (prepare_history(t, &he)) {
+        if (t->store) store_close(t->store);
+        t->store = NULL;
+        snprintf(why, sizeof why, "history unavailable: %s", he.msg);
+    }
+    BatcherConfig bc = {&t->corpus, t->spm, t->cfg.batch, t->cfg.crop_len, t->cfg.seed,
+                        t->cfg.recipe == RECIPE_SDLM ? MASK_INFILL : MASK_SEED, t->epoch, t->index};
+    if (batcher_start(&t->batcher, &bc, &e)) goto failed_early;
+    pthread_mutex_lock(&t->mu);
+    t->prog.run_id = t->run_id;
+    t->prog.examples = corpus_count(&t->corpus);
+    t->prog.epochs = t->cfg.epochs;
+    t->prog.step = t->step;
+    t->prog.epoch = (int)t->epoch;
+    t->prog.total_steps = total_steps(t);
+    pthread_mutex_unlock(&t->mu);
+    set_state(t, TRAIN_RUNNING, "%s", why[0] ? why : "training");
+    make_samples(t);
+
+    for (;;) {
+        pthread_mutex_lock(&t->mu);
+        while (t->want_pause && !t->want_stop && !t->want_save) {
+            if (t->prog.state != TRAIN_PAUSED) {
+                t->prog.state = TRAIN_PAUSED;
+                t->prog.serial++;
+                pthread_mutex_unlock(&t->mu);
+                wake(t);
+                flush_metrics(t);
+                pthread_mutex_lock(&t->mu);
+                continue;
+            }
+            pthread_cond_wait(&t->cv, &t->mu);
+        }
+        int stop = t->want_stop, save_now = t->want_save;
+        t->want_save = 0;
+        if (t->prog.state == TRAIN_PAUSED && !t->want_pause) t->prog.state = TRAIN_RUNNING, t->prog.serial++;
+        pthread_mutex_unlock(&t->mu);
+        if (save_now && save(t, start, &e)) {
+            set_state(t, TRAIN_RUNNING, "saving failed: %s", e.msg);
+        }
+        if (stop) {
+            final = TRAIN_STOPPED, status = RUN_STOPPED;
+            break;
+        }
+        if (t->cfg.max_steps > 0 && t->step >= t->cfg.max_steps) break;
+        if (t->epoch >= t->cfg.epochs) break;
+        if (t->cfg.max_minutes > 0 && now_s() - start >= t->cfg.max_minutes * 60) break;
+        if (save_now) continue;
+
+        StepResult r;
+        double t0 = now_s();
+        engine_lock();
+        int rc = train_step(t, &r, &e);
+        engine_unlock();
+        if (rc) goto failed;
+        t->step++;
+        record(t, &r, now_s() - t0, start);
+        if (r.skipped) {
+            if (++t->bad_in_row >= MAX_BAD_STEPS) {
+                err_set(&e, "stopped after %d steps in a row with a non-finite loss or gradient; %s holds the last good weights",
+                        MAX_BAD_STEPS, t->ckpt_path);
+                final = TRAIN_FAILED, status = RUN_FAILED;
+                snprintf(why, sizeof why, "%s", e.msg);
+                flush_metrics(t);
+                goto end; /* do not save: the weights on disk are the last good ones */
+            }
+        } else {
+            t->bad_in_row = 0;
+        }
+        if ((t->cfg.save_every > 0 && t->step % t->cfg.save_every == 0) || r.epoch_ended) {
+            if (save(t, start, &e)) set_state(t, TRAIN_RUNNING, "saving failed: %s", e.msg);
+            else run_probes(t);
+        }
+        if (r.epoch_ended) make_samples(t);
+    }
+    set_state(t, TRAIN_STOPPING, "saving %s", t->ckpt_path);
+    if (save(t, start, &e)) {
+        final = TRAIN_FAILED, status = RUN_FAILED;
+        snprintf(why, sizeof why, "could not save: %s", e.msg);
+    } else {
+        run_probes(t);
+        snprintf(why, sizeof why, "%s at step %lld; saved %.500s", final == TRAIN_STOPPED ? "stopped" : "finished",
+                 (long long)t->step, t->ckpt_path);
+    }
+    flush_metrics(t);
+    goto end;
+failed:
+    final = TRAIN_FAILED, status = RUN_FAILED;
+    snprintf(why, sizeof why, "%s", e.msg);
+    flush_metrics(t);
+    goto end;
+failed_early:
+    final = TRAIN_FAILED, status = RUN_FAILED;
+    snprintf(why, sizeof why, "%s", e.msg);
+end:
+    batcher_stop(t->batcher);
+    t->batcher = NULL;
+    if (t->store) {
+        Err se;
+        store_run_end(t->store, t->run_id, status, &se);
+    }
+    set_state(t, final, "%s", why);
+    return NULL;
+}
+
+/* ---- the API ---------------------------------------------------------------------------- */
+
+int trainer_start(Trainer **out, const TrainConfig *cfg, int wake_fd, Err *e) {
+    *out = NULL;
+    const TrainConfig *c = cfg;
+    if (!c->corpus || !c->corpus[0]) return err_set(e, "no corpus: give -d FILE (one example per line)");
+    if (!c->ckpt || !c->ckpt[0]) return err_set(e, "no checkpoint path: give -ckpt FILE (created, or resumed when it exists)");
+    if (c->epochs < 1 || c->batch < 1 || c->accum < 1 || c->crop_len < 2 || c->crop_len > 4096)
+        return err_set(e, "epochs, batch and accumulation must be >= 1 and the crop length 2..4096");
+    if (!(c->lr > 0) || c->warmup < 0 || c->decay_steps < 0 || c->weight_decay < 0)
+        return err_set(e, "the learning rate must be positive; warm-up, decay and weight decay not negative");
+    if (c->ema < 0 || c->ema >= 1) return err_set(e, "--ema must be in [0, 1)");
+    if (c->spm && !file_exists(c->spm)) return err_set(e, "tokenizer %s: no such file", c->spm);
+    struct stat st;
+    if (stat(c->corpus, &st)) return err_set(e, "%s: %s", c->corpus, strerror(errno));
+    Trainer *t = calloc(1, sizeof *t);
+    if (!t) return err_set(e, "out of memory");
+    t->cfg = *cfg;
+    snprintf(t->corpus_path, sizeof t->corpus_path, "%s", c->corpus);
+    snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s", c->ckpt);
+    t->cfg.corpus = t->corpus_path;
+    t->cfg.ckpt = t->ckpt_path;
+    t->wake_fd = wake_fd;
+    t->hist_stride = 1;
+    for (int k = 0; k < TRAIN_TBUCKETS; k++) t->prog.t_accuracy[k] = -1;
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->cv, NULL);
+    if (pthread_create(&t->thread, NULL, run, t)) {
+        trainer_free(t);
+        return err_set(e, "cannot start the training thread");
+    }
+    t->started = 1;
+    *out = t;
+    return 0;
+}
+
+static void command(Trainer *t, int *flag, int value) {
+    pthread_mutex_lock(&t->mu);
+    *flag = value;
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+}
+
+void trainer_pause(Trainer *t) { command(t, &t->want_pause, 1); }
+void trainer_resume(Trainer *t) { command(t, &t->want_pause, 0); }
+void trainer_save_now(Trainer *t) { command(t, &t->want_save, 1); }
+void trainer_stop(Trainer *t) { command(t, &t->want_stop, 1); }
+
+void trainer_progress(Trainer *t, TrainProgress *out) {
+    pthread_mutex_lock(&t->mu);
+    *out = t->prog;
+    pthread_mutex_unlock(&t->mu);
+}
+
+TrainState trainer_join(Trainer *t) {
+    if (t->started && !t->joined) {
+        pthread_join(t->thread, NULL);
+        t->joined = 1;
+    }
+    return t->prog.state;
+}
+
+void trainer_free(Trainer *t) {
+    if (!t) return;
+    if (t->started && !t->joined) {
+        trainer_stop(t);
+        trainer_join(t);
+    }
+    batcher_stop(t->batcher);
+    batch_free(&t->batch);
+    workspace_free(&t->ws);
+    workspace_free(&t->ws_eval);
+    params_unbind(&t->g);
+    model_free(&t->model);
+    free(t->grad), free(t->adam_m), free(t->adam_v), free(t->ema), free(t->zbuf);
+    if (t->spm) spm_free(t->spm);
+    if (t->corpus_open) corpus_close(&t->corpus);
+    if (t->store) store_close(t->store);
+    pthread_mutex_destroy(&t->mu);
+    pthread_cond_destroy(&t->cv);
+    free(t);
+}

@@ -292,6 +292,9 @@ static void flush_metrics(Trainer *t) {
 static double elapsed_total(Trainer *t, double session_start) { return t->elapsed_before + now_s() - session_start; }
 
 static int save(Trainer *t, double session_start, Err *e) {
+    for (size_t i = 0; i < t->model.table.total; i++)
+        if (!isfinite(t->model.w[i]))
+            return err_set(e, "not saving: the weights are no longer finite (try a lower learning rate)");
     char kv[16][2][128];
     int n = 0;
 #define META(k, fmt, ...) (snprintf(kv[n][0], 128, "%s", k), snprintf(kv[n][1], 128, fmt, __VA_ARGS__), n++)
@@ -643,7 +646,7 @@ static void *run(void *arg) {
         } else {
             t->bad_in_row = 0;
         }
-        if ((t->cfg.save_every > 0 && t->step % t->cfg.save_every == 0) || r.epoch_ended) {
+        if (!r.skipped && ((t->cfg.save_every > 0 && t->step % t->cfg.save_every == 0) || r.epoch_ended)) {
             if (save(t, start, &e)) set_state(t, TRAIN_RUNNING, "saving failed: %s", e.msg);
             else run_probes(t);
         }

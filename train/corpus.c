@@ -7,12 +7,13 @@
  * toward RSS, the page cache does not.
  *
  * Measured with tests/perf/big-corpus.sh on the 2-core, 24 GB dev machine: a
- * 1,081,245,741-byte file (10,900,011 kept lines, 112,372 blank, 43,427 CRLF,
- * 11 over 16 KB) opened in 0.96 s warm and 1.28 s after its pages were dropped
- * from the cache (posix_fadvise DONTNEED), peak RSS 13 MB for the whole test
- * process, 681,260 marks (10.4 MB); 10,000 random corpus_line calls took
- * 0.037 s. (`sdlm tokenizer` on the same file, sampling 1M lines: 182.5 s and
- * 2.3 GB peak RSS, nearly all of it SentencePiece's trainer.) */
+ * 1,081,368,941-byte file (10,900,011 kept lines, 112,372 blank, 43,427 CRLF,
+ * 11 over 16 KB) opened in 0.79 s with the file in the page cache and 1.53 s
+ * after its pages were dropped (posix_fadvise DONTNEED); peak RSS of the whole
+ * test process 12-13 MB; 681,260 marks (10.4 MB); 10,000 random corpus_line
+ * calls 0.045-0.055 s. `sdlm tokenizer` on a file from the same generator
+ * (1M lines sampled): 182.5 s and 2.3 GB peak RSS, nearly all of it
+ * SentencePiece's trainer. */
 #include "corpus.h"
 
 #include <errno.h>

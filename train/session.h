@@ -43,7 +43,7 @@ typedef struct {
     long params;
     int64_t steps;             /* optimiser steps it was trained for */
     char description[160];     /* "5.0M params, 2000 pieces, 4 layers, 1.8k steps, shipped" */
-    char db_error[256];        /* non-empty when the history is unavailable (read-only, locked, corrupt) */
+    char db_error[512];        /* non-empty when the history is unavailable (read-only, locked, corrupt) */
 } SessionModel;
 
 void session_model(Session *s, SessionModel *out);
@@ -92,7 +92,7 @@ enum { INFILL_MAX_CAND = 8, INFILL_MAX_LEN = 512 };
 typedef struct {
     int active;              /* a run is going */
     int finished, stopped;   /* the last run ended normally / by stop */
-    char error[256];
+    char error[512];
     int step, total;         /* passes done / to do (steps + the final pass) */
     float t;
     double ms_per_step;

@@ -13,6 +13,7 @@ int cmd_tokenizer(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_infill(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_samples(int argc, char **argv);

@@ -18,6 +18,7 @@ static const Command commands[] = {
     {"train", cmd_train, "train a model on a text file (the seed's train.py)"},
     {"infill", cmd_infill, "fill the {N} spans of a text"},
     {"sample", cmd_sample, "draw unconditional samples"},
+    {"eval", cmd_eval, "measure a model on held-out lines"},
     {"tokenizer", cmd_tokenizer, "train a SentencePiece tokenizer on a corpus"},
     {"runs", cmd_runs, "list the training runs in the history"},
     {"history", cmd_history, "show one run's configuration and metrics"},

@@ -1,0 +1,337 @@
+/* eval.c: held-out evaluation: gap fills by size, the one-step curve by t,
+ * the most-frequent-piece baseline, and the fluency of the fills. */
+#include "eval.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "corpus.h"
+#include "infill.h"
+#include "ops.h"
+
+const char *const eval_gap_names[EVAL_GAPS] = {"1 token", "10%", "25%", "50%"};
+
+EvalConfig eval_defaults(void) {
+    return (EvalConfig){.lines = 200, .steps = 50, .sampler = SAMPLER_DIFFLM, .clamp = 0, .seed = 0, .batch = 32};
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- a set of words ------------------------------------------------------------------ */
+
+typedef struct {
+    char **slot;
+    size_t cap, count;
+} WordSet;
+
+static uint64_t hash_str(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    while (*s) h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+    return h;
+}
+
+static int words_has(const WordSet *w, const char *word) {
+    if (!w->cap) return 0;
+    for (size_t i = hash_str(word) & (w->cap - 1);; i = (i + 1) & (w->cap - 1)) {
+        if (!w->slot[i]) return 0;
+        if (!strcmp(w->slot[i], word)) return 1;
+    }
+}
+
+static void words_add(WordSet *w, const char *word) {
+    if (w->count * 2 >= w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 1024;
+        char **slot = calloc(cap, sizeof *slot);
+        if (!slot) return;
+        for (size_t i = 0; i < w->cap; i++)
+            if (w->slot[i]) {
+                size_t j = hash_str(w->slot[i]) & (cap - 1);
+                while (slot[j]) j = (j + 1) & (cap - 1);
+                slot[j] = w->slot[i];
+            }
+        free(w->slot);
+        w->slot = slot, w->cap = cap;
+    }
+    size_t i = hash_str(word) & (w->cap - 1);
+    while (w->slot[i]) {
+        if (!strcmp(w->slot[i], word)) return;
+        i = (i + 1) & (w->cap - 1);
+    }
+    w->slot[i] = strdup(word);
+    w->count++;
+}
+
+static void words_free(WordSet *w) {
+    for (size_t i = 0; i < w->cap; i++) free(w->slot[i]);
+    free(w->slot);
+}
+
+/* A word as compared: ASCII lower case, punctuation at both ends removed. */
+static void normalise(const char *s, size_t n, char *out, size_t cap) {
+    while (n && ispunct((unsigned char)*s)) s++, n--;
+    while (n && ispunct((unsigned char)s[n - 1])) n--;
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 1 < cap; i++) out[k++] = (char)tolower((unsigned char)s[i]);
+    out[k] = 0;
+}
+
+static int load_words(WordSet *w, const char *path, Err *e) {
+    Corpus c;
+    if (corpus_open(&c, path, e)) return -1;
+    char *line = malloc(CORPUS_LINE_MAX + 1);
+    long n = corpus_count(&c);
+    for (long i = 0; line && i < n && w->count < 2000000; i++) {
+        long len = corpus_line(&c, i, line, CORPUS_LINE_MAX + 1, e);
+        if (len < 0) break;
+        for (char *p = line; *p;) {
+            while (*p && isspace((unsigned char)*p)) p++;
+            char *start = p;
+            while (*p && !isspace((unsigned char)*p)) p++;
+            char word[128];
+            normalise(start, (size_t)(p - start), word, sizeof word);
+            if (word[0]) words_add(w, word);
+        }
+    }
+    free(line);
+    corpus_close(&c);
+    return 0;
+}
+
+/* ---- lines and gaps -------------------------------------------------------------------- */
+
+static int gap_size(int m, int g) {
+    static const double frac[EVAL_GAPS] = {0, 0.10, 0.25, 0.50};
+    if (g == 0) return 1;
+    int k = (int)lround(frac[g] * m);
+    return k < 1 ? 1 : k > m ? m : k;
+}
+
+/* The fills of one gap size over every line; accumulates into out. */
+typedef struct {
+    const ModelFile *mf;
+    const EvalConfig *cfg;
+    int n, **ids, *len, **start; /* start[g][line] */
+    int baseline_id;
+    WordSet *words;
+    int crop;
+} Ctx;
+
+static int run_fills(Ctx *c, int g, EvalResult *out, int *done, int total,
+                     void (*progress)(void *, int, int), void *pctx, Err *e) {
+    const int V = c->mf->model.cfg.V, Bmax = c->cfg->batch;
+    long masked = 0, correct = 0, base = 0, word_hits = 0, word_total = 0, repeats = 0;
+    double ce = 0;
+    for (int first = 0; first < c->n; first += Bmax) {
+        int B = c->n - first < Bmax ? c->n - first : Bmax, L = 1;
+        for (int b = 0; b < B; b++) L = c->len[first + b] > L ? c->len[first + b] : L;
+        int32_t *ids = calloc((size_t)B * L, sizeof *ids);
+        uint8_t *known = calloc((size_t)B * L, 1);
+        int *lengths = calloc(B, sizeof *lengths);
+        Workspace ws = {0};
+        if (!ids || !known || !lengths || workspace_alloc(&ws, &c->mf->model.cfg, B, L, 0, e)) {
+            free(ids), free(known), free(lengths);
+            return err_set(e, "out of memory for an evaluation batch of %d x %d", B, L);
+        }
+        for (int b = 0; b < B; b++) {
+            int i = first + b, s = c->start[g][i], k = gap_size(c->len[i] - 1, g);
+            lengths[b] = c->len[i];
+            for (int p = 0; p < L; p++) {
+                ids[(long)b * L + p] = p < c->len[i] ? c->ids[i][p] : 0;
+                known[(long)b * L + p] = !(p >= s && p < s + k);
+            }
+        }
+        SampleRequest rq = {B, L, ids, known, lengths, c->cfg->sampler, c->cfg->steps, c->cfg->clamp,
+                            c->cfg->seed * 7919 + (uint64_t)g * 104729 + (uint64_t)first, NULL, NULL};
+        Sampler sp;
+        if (sampler_begin(&sp, &c->mf->model, &ws, &rq, e)) {
+            workspace_free(&ws), free(ids), free(known), free(lengths);
+            return -1;
+        }
+        while (sampler_step(&sp)) {
+        }
+        for (int b = 0; b < B; b++) {
+            int i = first + b, s = c->start[g][i], k = gap_size(c->len[i] - 1, g);
+            for (int p = s; p < s + k; p++) {
+                long row = (long)b * L + p;
+                int truth = c->ids[i][p], best;
+                float lse = row_logsumexp(ws.logits + row * V, V, &best);
+                ce += lse - ws.logits[row * V + truth];
+                correct += sp.ids[row] == truth;
+                base += truth == c->baseline_id;
+                masked++;
+            }
+            if (g != 2) continue;
+            /* fluency of the 25% fills: render the line, find the word around each filled piece */
+            char text[4096], piece[64];
+            int off[512], tl = 0;
+            for (int p = 0; p < c->len[i] - 1 && p < 512; p++) {
+                off[p] = tl;
+                int n = infill_piece_text(c->mf->spm, sp.ids[(long)b * L + p], piece, sizeof piece);
+                if (tl + n < (int)sizeof text - 1) memcpy(text + tl, piece, n), tl += n;
+            }
+            text[tl] = 0;
+            for (int p = s; p < s + k && p < 512; p++) {
+                int id = sp.ids[(long)b * L + p];
+                int n = infill_piece_text(c->mf->spm, id, piece, sizeof piece);
+                int q = off[p];
+                while (q < off[p] + n && q < tl && isspace((unsigned char)text[q])) q++;
+                if (q >= off[p] + n || q >= tl) continue; /* an empty or space-only piece */
+                word_total++;
+                if (p > s && id == sp.ids[(long)b * L + p - 1]) repeats++;
+                int a = q, z = q;
+                while (a > 0 && !isspace((unsigned char)text[a - 1])) a--;
+                while (z < tl && !isspace((unsigned char)text[z])) z++;
+                char word[128];
+                normalise(text + a, (size_t)(z - a), word, sizeof word);
+                if (!word[0] || words_has(c->words, word)) word_hits++;
+            }
+            if (out->nexamples < 4) {
+                char truth[256], fill[256];
+                if (!spm_decode(c->mf->spm, c->ids[i], c->len[i], truth, sizeof truth, NULL, NULL) &&
+                    !spm_decode(c->mf->spm, (const int *)sp.ids + (long)b * L, c->len[i], fill, sizeof fill, NULL, NULL)) {
+                    snprintf(out->example_truth[out->nexamples], 256, "%s", truth);
+                    snprintf(out->example_fill[out->nexamples], 256, "%s", fill);
+                    out->nexamples++;
+                }
+            }
+        }
+        sampler_end(&sp);
+        workspace_free(&ws);
+        free(ids), free(known), free(lengths);
+        if (progress) progress(pctx, ++*done, total);
+    }
+    out->masked[g] = masked;
+    out->accuracy[g] = masked ? (double)correct / masked : 0;
+    out->cross_entropy[g] = masked ? ce / masked : 0;
+    out->baseline[g] = masked ? (double)base / masked : 0;
+    if (g == 2) {
+        out->filled_pieces = word_total;
+        out->word_share = word_total ? (double)word_hits / word_total : 0;
+        out->repeat_share = word_total ? (double)repeats / word_total : 0;
+    }
+    return 0;
+}
+
+/* One-step denoising of the 25% gaps at each noise level. */
+static int run_curve(Ctx *c, EvalResult *out, int *done, int total, void (*progress)(void *, int, int), void *pctx,
+                     Err *e) {
+    const int E = c->mf->model.cfg.E, Bmax = c->cfg->batch;
+    for (int k = 0; k < EVAL_TBUCKETS; k++) {
+        double acc = 0, ce = 0, base = 0;
+        long n_all = 0;
+        Rng r;
+        rng_seed(&r, c->cfg->seed * 31 + (uint64_t)k);
+        for (int first = 0; first < c->n; first += Bmax) {
+            int B = c->n - first < Bmax ? c->n - first : Bmax, L = 1;
+            for (int b = 0; b < B; b++) L = c->len[first + b] > L ? c->len[first + b] : L;
+            int32_t *ids = calloc((size_t)B * L, sizeof *ids);
+            uint8_t *lm = calloc((size_t)B * L, 1), *cond = calloc((size_t)B * L, 1);
+            float *t = malloc(sizeof(float) * B), *z = malloc(sizeof(float) * B * L * E);
+            Workspace ws = {0};
+            if (!ids || !lm || !cond || !t || !z || workspace_alloc(&ws, &c->mf->model.cfg, B, L, 0, e)) {
+                free(ids), free(lm), free(cond), free(t), free(z);
+                return err_set(e, "out of memory for an evaluation batch");
+            }
+            long nb = 0, nbase = 0;
+            for (int b = 0; b < B; b++) {
+                int i = first + b, s = c->start[2][i], g = gap_size(c->len[i] - 1, 2);
+                t[b] = (k + 0.5f) / EVAL_TBUCKETS;
+                for (int p = 0; p < L; p++) {
+                    long row = (long)b * L + p;
+                    ids[row] = p < c->len[i] ? c->ids[i][p] : 0;
+                    lm[row] = p < c->len[i];
+                    cond[row] = lm[row] && !(p >= s && p < s + g);
+                    if (lm[row] && !cond[row]) nb++, nbase += ids[row] == c->baseline_id;
+                }
+            }
+            rng_fill_normal(&r, z, (long)B * L * E, 1.0f);
+            LossInput in = {.B = B, .L = L, .ids = ids, .len_mask = lm, .cond = cond, .t = t, .z = z};
+            LossStats st;
+            diffusion_loss(&c->mf->model, NULL, &ws, &in, 1.0f, NULL, &st);
+            acc += st.accuracy * nb, ce += st.ce * nb, base += nbase, n_all += nb;
+            workspace_free(&ws);
+            free(ids), free(lm), free(cond), free(t), free(z);
+        }
+        out->t_accuracy[k] = n_all ? acc / n_all : 0;
+        out->t_cross_entropy[k] = n_all ? ce / n_all : 0;
+        out->t_baseline[k] = n_all ? base / n_all : 0;
+        if (progress) progress(pctx, ++*done, total);
+    }
+    return 0;
+}
+
+int eval_run(const ModelFile *mf, const char *heldout, const EvalConfig *cfg, EvalResult *out,
+             void (*progress)(void *ctx, int done, int total), void *pctx, Err *e) {
+    memset(out, 0, sizeof *out);
+    double t0 = now_s();
+    if (cfg->lines < 1 || cfg->steps < 1 || cfg->batch < 1) return err_set(e, "lines, steps and batch must be >= 1");
+    Corpus corpus;
+    if (corpus_open(&corpus, heldout, e)) return -1;
+    int n = (int)(corpus_count(&corpus) < cfg->lines ? corpus_count(&corpus) : cfg->lines);
+    int crop = mf->crop_len, V = mf->model.cfg.V, eos = spm_eos_id(mf->spm);
+    Ctx c = {mf, cfg, 0, calloc(n, sizeof(int *)), calloc(n, sizeof(int)), NULL, 0, NULL, crop};
+    long *freq = calloc(V, sizeof *freq);
+    char *line = malloc(CORPUS_LINE_MAX + 1);
+    int rc = -1;
+    WordSet words = {0};
+    c.words = &words;
+    int *starts[EVAL_GAPS] = {0};
+    c.start = starts;
+    if (!c.ids || !c.len || !freq || !line) {
+        err_set(e, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        long len = corpus_line(&corpus, i, line, CORPUS_LINE_MAX + 1, e);
+        int k = 0;
+        if (len < 0) goto out;
+        if (!c.ids[c.n]) c.ids[c.n] = malloc(sizeof(int) * crop); /* reused when a line is skipped */
+        if (!c.ids[c.n] || spm_encode(mf->spm, line, (size_t)len, c.ids[c.n], crop - 1, &k, e)) goto out;
+        if (k > crop - 1) k = crop - 1;
+        if (k < 1) continue; /* nothing to mask */
+        c.ids[c.n][k] = eos;
+        c.len[c.n] = k + 1;
+        for (int p = 0; p < k; p++) freq[c.ids[c.n][p]]++;
+        c.n++;
+    }
+    if (!c.n) {
+        err_set(e, "%s: no line to evaluate on", heldout);
+        goto out;
+    }
+    for (int v = 0; v < V; v++) c.baseline_id = freq[v] > freq[c.baseline_id] ? v : c.baseline_id;
+    Rng r;
+    rng_seed(&r, cfg->seed ^ 0xe7a1ull);
+    for (int g = 0; g < EVAL_GAPS; g++) {
+        if (!(starts[g] = malloc(sizeof(int) * c.n))) goto out;
+        for (int i = 0; i < c.n; i++) starts[g][i] = (int)rng_below(&r, (uint64_t)(c.len[i] - 1 - gap_size(c.len[i] - 1, g) + 1));
+    }
+    if (!cfg->skip_fill && load_words(&words, cfg->words ? cfg->words : heldout, e)) goto out;
+    int batches = (c.n + cfg->batch - 1) / cfg->batch, done = 0;
+    int total = (cfg->skip_fill ? 0 : EVAL_GAPS * batches) + EVAL_TBUCKETS;
+    for (int g = 0; !cfg->skip_fill && g < EVAL_GAPS; g++)
+        if (run_fills(&c, g, out, &done, total, progress, pctx, e)) goto out;
+    if (run_curve(&c, out, &done, total, progress, pctx, e)) goto out;
+    double sa = 0, sc = 0, sb = 0;
+    for (int g = 0; g < EVAL_GAPS; g++) sa += out->accuracy[g], sc += out->cross_entropy[g], sb += out->baseline[g];
+    out->mean_accuracy = sa / EVAL_GAPS;
+    out->mean_cross_entropy = sc / EVAL_GAPS;
+    out->mean_baseline = sb / EVAL_GAPS;
+    out->lines = c.n;
+    out->seconds = now_s() - t0;
+    rc = 0;
+out:
+    for (int i = 0; i < n && c.ids; i++) free(c.ids[i]);
+    for (int g = 0; g < EVAL_GAPS; g++) free(starts[g]);
+    free(c.ids), free(c.len), free(freq), free(line);
+    words_free(&words);
+    corpus_close(&corpus);
+    return rc;
+}

@@ -153,7 +153,7 @@ int cmd_bench(int argc, char **argv) {
         params_unbind(&gp);
         free(g), free(mo), free(vo), free(ids), free(len_mask), free(cond), free(t), free(z);
     } else {
-        SampleRequest rq = {B, L, NULL, NULL, NULL, SAMPLER_DIFFLM, steps, 0, 3, NULL, NULL};
+        SampleRequest rq = {.B = B, .L = L, .ids = NULL, .known = NULL, .lengths = NULL, .kind = SAMPLER_DIFFLM, .steps = steps, .clamp = 0, .seed = 3, .x_T = NULL, .eps = NULL};
         Sampler s;
         if (sampler_begin(&s, &m, &ws, &rq, &e)) return fprintf(stderr, "sdlm bench: %s\n", e.msg), EXIT_USAGE;
         sampler_step(&s); /* warm-up */

@@ -218,8 +218,7 @@ static int generate(int argc, char **argv, int infill) {
     }
     if (trace) printf("%s: %s, %s, %d steps, seed %llu\n", mf.path, mf.description, sampler_name(kind), steps,
                       (unsigned long long)seed);
-    SampleRequest rq = {B, L, infill ? ids : NULL, infill ? known : NULL, infill ? lengths : NULL, kind, steps, clamp, seed,
-                        NULL, NULL};
+    SampleRequest rq = {.B = B, .L = L, .ids = infill ? ids : NULL, .known = infill ? known : NULL, .lengths = infill ? lengths : NULL, .kind = kind, .steps = steps, .clamp = clamp, .seed = seed, .x_T = NULL, .eps = NULL};
     if (diffusion_sample(&mf.model, &ws, &rq, on_step, &r, final, &e) < 0) {
         fprintf(stderr, "%s: %s\n", cmd, e.msg);
         status = EXIT_USAGE;

@@ -17,6 +17,14 @@ float diffusion_gamma(float t) {
     return c * c;
 }
 
+float diffusion_gamma_shift(float t, float shift) {
+    float g = diffusion_gamma(t);
+    if (shift <= 0 || shift == 1.0f) return g;
+    /* snr' = snr * shift^2;  g' = snr' / (1 + snr') */
+    double snr = (double)g / (1.0 - (double)g) * shift * shift;
+    return (float)(snr / (1.0 + snr));
+}
+
 /* x0 = LN_affine(embedding[ids]) into ws->x0, keeping the raw rows and stats. */
 static void embed(const Model *m, Workspace *ws, const int32_t *ids, int N) {
     const int E = m->cfg.E;
@@ -42,7 +50,7 @@ void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *i
     /* x_t = sqrt(g) x0 + sqrt(1-g) z; x_noised = x_t off the known positions, x_cond = x0 on them */
     for (int b = 0; b < B; b++) {
         ws->t[b] = in->t[b];
-        float gm = diffusion_gamma(in->t[b]), sg = sqrtf(gm), sn = sqrtf(1.0f - gm);
+        float gm = diffusion_gamma_shift(in->t[b], in->shift), sg = sqrtf(gm), sn = sqrtf(1.0f - gm);
         for (int l = 0; l < L; l++) {
             long i = (long)b * L + l;
             const float *x0 = ws->x0 + i * E, *z = in->z + i * E;
@@ -77,6 +85,12 @@ void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *i
     /* mse (mean over E) + cross-entropy, each averaged over the n target positions */
     if (in->seq_correct)
         for (int b = 0; b < B; b++) in->seq_correct[b] = in->seq_targets[b] = 0;
+    if (in->seq_ce)
+        for (int b = 0; b < B; b++) in->seq_ce[b] = 0;
+    /* with weights, each position counts w(sequence) / sum of the weights of all positions */
+    double wsum = 0;
+    if (in->seq_weight)
+        for (long r = 0; r < n; r++) wsum += in->seq_weight[rows[r] / L];
     double mse = 0, ce = 0, correct = 0;
     float inv_n = n ? 1.0f / (float)n : 0.0f;
     if (g) memset(ws->d_x_est, 0, sizeof(float) * N * E);
@@ -84,19 +98,21 @@ void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *i
         long i = ws->lm_rows[r];
         float *row = ws->logits + r * V;
         const float *xe = ws->x_est + i * E, *x0 = (in->target ? in->target : ws->x0) + i * E;
+        float w = in->seq_weight && wsum > 0 ? (float)(in->seq_weight[i / L] * n / wsum) : 1.0f;
         double se = 0;
         for (int c = 0; c < E; c++) {
             float d = xe[c] - x0[c];
             se += (double)d * d;
-            if (g) ws->d_x_est[i * E + c] = 2.0f * d / (float)E * inv_n * grad_scale;
+            if (g) ws->d_x_est[i * E + c] = 2.0f * d / (float)E * inv_n * grad_scale * w;
         }
         mse += se / E;
         int id = in->ids[i], best;
         float lse = row_logsumexp(row, V, &best);
         correct += best == id;
         if (in->seq_correct) in->seq_correct[i / L] += best == id, in->seq_targets[i / L]++;
+        if (in->seq_ce) in->seq_ce[i / L] += lse - row[id];
         ce += (double)lse - row[id];
-        if (g) row_softmax_grad(row, V, lse, id, inv_n * grad_scale); /* d logits = (softmax - onehot) / N */
+        if (g) row_softmax_grad(row, V, lse, id, inv_n * grad_scale * w); /* d logits = (softmax - onehot) / N */
     }
     out->targets = n;
     out->mse = n ? mse / n : 0;
@@ -109,7 +125,7 @@ void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *i
 
     /* x_noised = (sqrt(g) x0 + sqrt(1-g) z) off known;  x_cond = x0 on known;  x0 = LN_affine(emb[ids]) */
     for (int b = 0; b < B; b++) {
-        float sg = sqrtf(diffusion_gamma(in->t[b]));
+        float sg = sqrtf(diffusion_gamma_shift(in->t[b], in->shift));
         for (int l = 0; l < L; l++) {
             long i = (long)b * L + l;
             const float *dh = ws->d_h_in + i * 3 * E;
@@ -155,7 +171,7 @@ int sampler_begin(Sampler *s, const Model *m, Workspace *ws, const SampleRequest
     s->B = B;
     s->L = L;
     s->N = N;
-    s->t = 1.0f;
+    s->t = req->times ? req->times[0] : 1.0f;
     rng_seed(&s->rng, req->seed);
     s->x = calloc((size_t)N * E, sizeof(float));
     s->x_sc = calloc((size_t)N * E, sizeof(float));

@@ -12,6 +12,9 @@
 
 /* gamma(t) = cos(((t + 0.0002) / 1.00025) * pi/2)^2: the signal level at time t. */
 float diffusion_gamma(float t);
+/* The same schedule with its signal-to-noise ratio scaled by shift^2 (Chen
+ * 2023): shift < 1 makes every t noisier. shift == 1 is the seed's, exactly. */
+float diffusion_gamma_shift(float t, float shift);
 
 /* ---- training loss ---- */
 
@@ -26,6 +29,9 @@ typedef struct {
     const float *target;      /* optional [B, L, E] fixed MSE target; NULL: x0 (tests freeze it) */
     int *seq_correct;         /* optional output [B]: correct argmax predictions per sequence */
     int *seq_targets;         /* optional output [B]: loss positions per sequence */
+    float *seq_ce;            /* optional output [B]: summed cross-entropy per sequence (needs seq_correct) */
+    float shift;              /* schedule shift (0 or 1: the seed's schedule) */
+    const float *seq_weight;  /* optional [B]: loss weight of each sequence (recipe: weighting by t) */
 } LossInput;
 
 typedef struct {
@@ -58,6 +64,9 @@ typedef struct {
     uint64_t seed;           /* noise, unless x_T / eps are given */
     const float *x_T;        /* optional [B, L, E] starting noise */
     const float *eps;        /* optional [S, B, L, E] noise of each step */
+    float shift;             /* schedule shift (0 or 1: the seed's schedule) */
+    const float *times;      /* optional [S + 1] the times of the passes, from 1 down to 0
+                              * (a warped spacing); NULL: 1 - s/S as the seed */
 } SampleRequest;
 
 typedef struct {

@@ -150,7 +150,7 @@ static void sampler_contracts(void) {
     int lengths[B] = {5, 4, 5};
     for (int i = 0; i < B * L; i++) ids[i] = (int32_t)(i * 7 % cfg.V), known[i] = 1;
     for (SamplerKind k = 0; k < SAMPLER_COUNT; k++) {
-        SampleRequest rq = {B, L, ids, known, lengths, k, 10, 0, 42, NULL, NULL};
+        SampleRequest rq = {.B = B, .L = L, .ids = ids, .known = known, .lengths = lengths, .kind = k, .steps = 10, .clamp = 0, .seed = 42, .x_T = NULL, .eps = NULL};
         CbCtx cb = {0, -1};
         int rc = diffusion_sample(&m, &ws, &rq, count_cb, &cb, out, &e);
         check_ok(rc == 0 && !memcmp(out, ids, sizeof ids), "%s: a fully known sequence comes back unchanged",
@@ -158,7 +158,7 @@ static void sampler_contracts(void) {
         check_ok(cb.calls == 11, "%s: the callback sees 10 steps and the final pass (%d)", sampler_name(k), cb.calls);
     }
     for (int i = 0; i < B * L; i++) known[i] = i % 3 == 0;
-    SampleRequest rq = {B, L, ids, known, lengths, SAMPLER_DIFFLM, 8, 1, 42, NULL, NULL};
+    SampleRequest rq = {.B = B, .L = L, .ids = ids, .known = known, .lengths = lengths, .kind = SAMPLER_DIFFLM, .steps = 8, .clamp = 1, .seed = 42, .x_T = NULL, .eps = NULL};
     diffusion_sample(&m, &ws, &rq, NULL, NULL, out, &e);
     diffusion_sample(&m, &ws, &rq, NULL, NULL, out2, &e);
     int kept = 1;

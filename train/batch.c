@@ -86,7 +86,7 @@ void batch_collate(Batch *b, const int32_t *const *seqs, const int *n, int B, in
         int len = ni + (int)rng_below(r, (uint64_t)(longest - ni + 1)); /* U{ni..longest} */
         for (int l = 0; l < longest; l++) lm[l] = l < len;
         memset(cm, 0, longest);
-        if (kind == MASK_INFILL) cond_mask_infill(cm, ni, r);
+        if (kind == MASK_INFILL || (kind == MASK_MIXED && rng_uniform(r) < 0.5)) cond_mask_infill(cm, ni, r);
         else cond_mask_seed(cm, ni, r);
         b->ntok[i] = ni;
         b->tokens += len;

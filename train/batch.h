@@ -19,7 +19,7 @@
  * m ~ U{0..n-1} known tokens at a uniform start, shuffled to random positions
  * half of the time. The others are sdlm recipe options (issue: infill-shaped
  * masks): the UNKNOWN part is a prefix, a suffix, a middle gap or several gaps. */
-typedef enum { MASK_SEED, MASK_INFILL, MASK_KINDS } MaskKind;
+typedef enum { MASK_SEED, MASK_INFILL, MASK_MIXED, MASK_KINDS } MaskKind; /* mixed: each example one or the other */
 
 typedef struct {
     int Bcap, Lcap;

@@ -148,8 +148,7 @@ static int run_fills(Ctx *c, int g, EvalResult *out, int *done, int total,
                 known[(long)b * L + p] = !(p >= s && p < s + k);
             }
         }
-        SampleRequest rq = {B, L, ids, known, lengths, c->cfg->sampler, c->cfg->steps, c->cfg->clamp,
-                            c->cfg->seed * 7919 + (uint64_t)g * 104729 + (uint64_t)first, NULL, NULL};
+        SampleRequest rq = {.B = B, .L = L, .ids = ids, .known = known, .lengths = lengths, .kind = c->cfg->sampler, .steps = c->cfg->steps, .clamp = c->cfg->clamp, .seed = c->cfg->seed * 7919 + (uint64_t)g * 104729 + (uint64_t)first, .x_T = NULL, .eps = NULL};
         Sampler sp;
         if (sampler_begin(&sp, &c->mf->model, &ws, &rq, e)) {
             workspace_free(&ws), free(ids), free(known), free(lengths);

@@ -377,7 +377,7 @@ static void run_job(Session *s) {
     pthread_mutex_unlock(&s->mu);
     if (!ok) err_set(&e, "out of memory for an infill of %d x %d", B, L);
     if (ok) ok = !workspace_alloc(&ws, &s->mf.model.cfg, B, L, 0, &e);
-    SampleRequest rq = {B, L, ids, known, lengths, set.sampler, set.steps, set.clamp, set.seed, NULL, NULL};
+    SampleRequest rq = {.B = B, .L = L, .ids = ids, .known = known, .lengths = lengths, .kind = set.sampler, .steps = set.steps, .clamp = set.clamp, .seed = set.seed, .x_T = NULL, .eps = NULL};
     Sampler sp;
     if (ok) {
         engine_lock();

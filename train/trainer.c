@@ -32,6 +32,7 @@
 #include "model.h"
 #include "paths.h"
 #include "store.h"
+#include "timewarp.h"
 
 enum { CHUNK = 32, MAX_BAD_STEPS = 20, METRIC_FLUSH = 50, INFILL_PROBE_MAX = 256 };
 
@@ -62,6 +63,8 @@ struct Trainer {
     float *zbuf;          /* [CHUNK, crop, E] noise of one chunk */
     float tbuf[CHUNK];
     int seq_correct[CHUNK], seq_targets[CHUNK];
+    float seq_ce[CHUNK];
+    TimeWarp warp;
     double tacc_sum[TRAIN_TBUCKETS], tacc_n[TRAIN_TBUCKETS];
     int bad_in_row;
     double step_time_avg;
@@ -78,7 +81,16 @@ TrainConfig trainer_defaults(void) {
     return (TrainConfig){.epochs = 100, .batch = 256, .lr = 1e-4f, .warmup = 2000, .decay_steps = 800000,
                          .weight_decay = 1e-4f, .accum = 1, .E = 64, .D = 512, .NL = 8, .dropout = 0.1f,
                          .layerdrop = 0.0f, .crop_len = 64, .ngen = 8, .seed = 0, .save_every = 500,
-                         .recipe = RECIPE_SEED, .vocab = 2000};
+                         .recipe = RECIPE_SEED, .vocab = 2000, .shift = 1.0f, .masks = MASK_SEED};
+}
+
+void trainer_apply_recipe(TrainConfig *c, Recipe r) {
+    c->recipe = r;
+    if (r == RECIPE_SEED) {
+        c->film_one_plus = 0, c->shift = 1.0f, c->time_warp = 0, c->masks = MASK_SEED;
+    } else {
+        c->film_one_plus = 1, c->shift = 1.0f, c->time_warp = 1, c->masks = MASK_MIXED;
+    }
 }
 
 const char *train_state_name(TrainState s) {
@@ -186,6 +198,7 @@ static int prepare_model(Trainer *t, Err *e) {
         cfg = config_default(V);
         cfg.E = c->E, cfg.D = c->D, cfg.NL = c->NL, cfg.F = 4 * c->D;
         cfg.R = c->D / cfg.H < 32 ? c->D / cfg.H - (c->D / cfg.H) % 2 : 32;
+        cfg.film_one_plus = c->film_one_plus;
     }
     cfg.dropout = c->dropout;
     cfg.layerdrop = c->layerdrop;
@@ -209,6 +222,8 @@ static int prepare_model(Trainer *t, Err *e) {
         t->step = meta_i64(&ck, "step", ck.adam_m ? ck.adam_step : 0);
         t->epoch = meta_i64(&ck, "epoch", 0);
         t->index = meta_i64(&ck, "index", 0);
+        const char *wp = ckpt_meta(&ck, "warp");
+        if (wp && c->time_warp) warp_parse(&t->warp, wp);
         const char *el = ckpt_meta(&ck, "elapsed_s");
         t->elapsed_before = el ? strtod(el, NULL) : 0;
         if (t->ema) memcpy(t->ema, ck.ema ? ck.ema : ck.weights, sizeof(float) * P);
@@ -295,7 +310,7 @@ static int save(Trainer *t, double session_start, Err *e) {
     for (size_t i = 0; i < t->model.table.total; i++)
         if (!isfinite(t->model.w[i]))
             return err_set(e, "not saving: the weights are no longer finite (try a lower learning rate)");
-    char kv[16][2][128];
+    char kv[20][2][128];
     int n = 0;
 #define META(k, fmt, ...) (snprintf(kv[n][0], 128, "%s", k), snprintf(kv[n][1], 128, fmt, __VA_ARGS__), n++)
     META("step", "%lld", (long long)t->step);
@@ -313,9 +328,18 @@ static int save(Trainer *t, double session_start, Err *e) {
     META("ema_decay", "%g", t->cfg.ema);
     META("elapsed_s", "%.1f", elapsed_total(t, session_start));
     META("epochs", "%d", t->cfg.epochs);
+    META("shift", "%g", t->cfg.shift);
+    META("masks", "%d", t->cfg.masks);
+    META("time_warp", "%d", t->cfg.time_warp);
 #undef META
-    StMeta meta[16];
-    for (int i = 0; i < n; i++) meta[i].key = kv[i][0], meta[i].value = kv[i][1];
+    char warp[WARP_BINS * 12];
+    StMeta meta[21];
+    if (t->cfg.time_warp) {
+        warp_format(&t->warp, warp, sizeof warp);
+        meta[n].key = (char *)"warp", meta[n].value = warp, n++;
+    }
+    for (int i = 0; i < n && i < 20; i++)
+        if (!(t->cfg.time_warp && i == n - 1)) meta[i].key = kv[i][0], meta[i].value = kv[i][1];
     Checkpoint ck = {0};
     ck.table = t->model.table;
     ck.weights = t->model.w;
@@ -363,7 +387,7 @@ static void make_samples(Trainer *t) {
     int L = t->cfg.crop_len;
     int32_t *ids = malloc(sizeof(int32_t) * n * L);
     if (!ids) return;
-    SampleRequest rq = {n, L, NULL, NULL, NULL, SAMPLER_DIFFLM, 200, 0, mix64(t->cfg.seed ^ (uint64_t)t->step), NULL, NULL};
+    SampleRequest rq = {.B = n, .L = L, .ids = NULL, .known = NULL, .lengths = NULL, .kind = SAMPLER_DIFFLM, .steps = 200, .clamp = 0, .seed = mix64(t->cfg.seed ^ (uint64_t)t->step), .x_T = NULL, .eps = NULL};
     Err e;
     engine_lock();
     int rc = diffusion_sample(&view, &t->ws_eval, &rq, NULL, NULL, ids, &e);
@@ -412,7 +436,7 @@ static void run_probes(Trainer *t) {
         }
         int32_t out[INFILL_PROBE_MAX];
         int lengths[1] = {seq.len};
-        SampleRequest rq = {1, seq.len, seq.ids, seq.known, lengths, SAMPLER_DIFFLM, 50, 0, 1234, NULL, NULL};
+        SampleRequest rq = {.B = 1, .L = seq.len, .ids = seq.ids, .known = seq.known, .lengths = lengths, .kind = SAMPLER_DIFFLM, .steps = 50, .clamp = 0, .seed = 1234, .x_T = NULL, .eps = NULL};
         engine_lock();
         int rc = seq.len <= INFILL_PROBE_MAX ? diffusion_sample(&view, &t->ws_eval, &rq, NULL, NULL, out, &e) : -1;
         engine_unlock();

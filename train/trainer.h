@@ -41,11 +41,18 @@ typedef struct {
     double max_minutes;     /* --minutes: stop after this much wall-clock time this session (0: no limit) */
     int save_every;         /* --save-every 500 */
     float ema;              /* --ema DECAY (0: off) */
-    Recipe recipe;          /* --recipe sdlm|seed */
+    Recipe recipe;          /* --recipe sdlm|seed (sets the four below unless given) */
+    int film_one_plus;      /* --film one-plus: layers scale by 1 + gamma (seed: gamma, near 0 at init) */
+    float shift;            /* --shift S: the schedule's signal-to-noise scaled by S^2 (1: the seed's) */
+    int time_warp;          /* --time warp: training times drawn by the learned CE curve (CDCD) */
+    int masks;              /* --masks seed|infill|mixed (MaskKind) */
     int vocab;              /* vocabulary when a tokenizer must be trained first (0: do not) */
 } TrainConfig;
 
 TrainConfig trainer_defaults(void);
+/* Sets the recipe's choices (film, shift, time, masks, and for sdlm its
+ * learning-rate and warm-up) on c. */
+void trainer_apply_recipe(TrainConfig *c, Recipe r);
 
 typedef enum {
     TRAIN_IDLE, TRAIN_PREPARING, TRAIN_RUNNING, TRAIN_PAUSED, TRAIN_STOPPING, TRAIN_FINISHED, TRAIN_STOPPED,

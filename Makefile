@@ -102,6 +102,14 @@ fuzz: $(BUILD)/fuzz/fuzz_sample
 check-layers:
 	@tests/check-layers.sh
 
+# sdlm bench beside the PyTorch port (Debian's python3-torch), same shapes, one run.
+bench: sdlm
+	@scripts/bench.sh
+
+# Rebuilds share/ (corpus, tokenizer, default model) from scratch with this trainer.
+model: sdlm
+	@scripts/make-model.sh share
+
 deps:
 	@scripts/deps.sh $(DEB_PKGS)
 
@@ -118,7 +126,7 @@ uninstall:
 clean:
 	rm -rf $(BUILD) sdlm
 
-.PHONY: all test tests check-layers deps install uninstall clean fuzz
+.PHONY: all test tests check-layers deps install uninstall clean fuzz bench model
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

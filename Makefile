@@ -80,25 +80,32 @@ tests: $(TEST_BIN)
 test: sdlm $(TEST_BIN)
 	@BUILD=$(BUILD) tests/run.sh
 
-# libFuzzer harnesses (clang): tests/fuzz/fuzz_NAME.c with the sources it needs.
-# `make fuzz FUZZ_TIME=600` runs each for that many seconds on a scratch corpus
-# seeded from tests/fuzz/corpus/NAME; crashes land in $(BUILD)/fuzz/ and belong
-# in tests/fuzz/regress/ (replayed by test_fuzz_replay in `make test`).
-FUZZ_CC ?= clang
-FUZZ_TIME ?= 60
-FUZZ_SAN := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_SRC_sample := train/store.c train/store_rows.c train/traj.c src/err.c
+# The whole suite under AddressSanitizer + UBSan, built into $(ASAN_BUILD) so
+# the normal ./sdlm is left alone. The tests run ./sdlm from the tree's top, so
+# they run in $(ASAN_BUILD)/tree: a tree of symlinks to this one whose ./sdlm is
+# the sanitized binary (it finds share/ beside itself, as from the source tree).
+ASAN_BUILD ?= build-asan
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ASAN_ENV := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:$(ASAN_OPTIONS) \
+            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1
 
-$(BUILD)/fuzz/fuzz_sample: tests/fuzz/fuzz_sample.c $(FUZZ_SRC_sample) $(wildcard train/*.h src/*.h)
+asan:
+	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) SDLM_OPT= CFLAGS="$(CFLAGS) $(ASAN_FLAGS)" \
+	    CXXFLAGS="$(CXXFLAGS) $(ASAN_FLAGS)" LDFLAGS="$(LDFLAGS) -fsanitize=address,undefined" \
+	    $(ASAN_BUILD)/tree/sdlm tests
+	@for f in * .ci; do case $$f in sdlm|build|build-*) continue;; esac; \
+	    ln -sfn ../../$$f $(ASAN_BUILD)/tree/$$f; done
+	@ln -sfn .. $(ASAN_BUILD)/tree/$(ASAN_BUILD)
+	@cd $(ASAN_BUILD)/tree && $(ASAN_ENV) BUILD=$(ASAN_BUILD) tests/run.sh
+
+$(BUILD)/tree/sdlm: $(MAIN_OBJ) $(BUILD)/libsdlm.a
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(SDLM_CPPFLAGS) $(CPPFLAGS) -std=c11 -Wall -Wextra $(FUZZ_SAN) -o $@ \
-	    tests/fuzz/fuzz_sample.c $(FUZZ_SRC_sample) $(shell $(PKG_CONFIG) --libs sqlite3) -lm
+	$(CXX) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $^ $(SDLM_LDLIBS) $(LDLIBS)
 
-fuzz: $(BUILD)/fuzz/fuzz_sample
-	@mkdir -p $(BUILD)/fuzz/corpus-sample
-	$(BUILD)/fuzz/fuzz_sample -max_total_time=$(FUZZ_TIME) -max_len=8192 -artifact_prefix=$(BUILD)/fuzz/ \
-	    $(BUILD)/fuzz/corpus-sample tests/fuzz/corpus/sample
+# libFuzzer harnesses: make fuzz, fuzz-smoke, fuzz-build (tests/fuzz/fuzz.mk).
+include tests/fuzz/fuzz.mk
 
+# Layering: src/ and train/ include no curses, ui/ no BLAS, src/ no threads.
 check-layers:
 	@tests/check-layers.sh
 
@@ -113,20 +120,26 @@ model: sdlm
 deps:
 	@scripts/deps.sh $(DEB_PKGS)
 
+# Installs the binary, the shipped data (share/*) and the man page. The
+# installed sdlm finds its data in ../share/sdlm beside its bin/, wherever
+# PREFIX put it. uninstall removes exactly those files.
+SHARE_FILES := $(notdir $(wildcard share/*))
+
 install: sdlm
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR)
 	install -m 755 sdlm $(DESTDIR)$(BINDIR)/sdlm
-	for f in $(wildcard share/*); do [ -f $$f ] && install -m 644 $$f $(DESTDIR)$(DATADIR)/; done; true
+	for f in $(SHARE_FILES); do if [ -f share/$$f ]; then install -m 644 share/$$f $(DESTDIR)$(DATADIR)/ || exit 1; fi; done
 	install -m 644 man/sdlm.1 $(DESTDIR)$(MANDIR)/sdlm.1
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/sdlm $(DESTDIR)$(MANDIR)/sdlm.1
-	rm -rf $(DESTDIR)$(DATADIR)
+	for f in $(SHARE_FILES); do rm -f $(DESTDIR)$(DATADIR)/$$f; done
+	rmdir $(DESTDIR)$(DATADIR) 2>/dev/null || true
 
 clean:
-	rm -rf $(BUILD) sdlm
+	rm -rf $(BUILD) $(ASAN_BUILD) sdlm
 
-.PHONY: all test tests check-layers deps install uninstall clean fuzz bench model
+.PHONY: all test tests check-layers deps install uninstall clean asan bench model
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -38,7 +38,7 @@ static inline float expf_inline(float x) {
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
+    int32_t bits = ((int32_t)(n == n ? n : 0.0f) + 127) << 23; /* NaN: r and p are NaN already */
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return x < -87.3365447505531f ? 0.0f : p * scale;

@@ -7,7 +7,10 @@
  *
  * Output is plain text in aligned columns for reading and for grep/awk; long
  * texts are cut to one line. Only reads (opening may upgrade the schema and
- * mark dead runs crashed, as every sdlm does). Not here: plots (the UI). */
+ * mark dead runs crashed, as every sdlm does). Not here: plots (the UI).
+ *
+ * Exit codes (commands.h): 2 for bad usage and for a RUN or ID that is not
+ * there, 3 when the database cannot be opened or read. */
 #include "commands.h"
 
 #include <errno.h>
@@ -90,7 +93,7 @@ typedef struct {
 
 static int usage_error(const Cmd *c, const char *what, const char *arg) {
     fprintf(stderr, "%s: %s '%s' (see %s --help)\n", c->cmd, what, arg, c->cmd);
-    return 2;
+    return EXIT_USAGE;
 }
 
 /* If argv[*i] is `name VALUE` or `name=VALUE`, stores VALUE and returns 1;
@@ -127,7 +130,7 @@ static int open_db(const Cmd *c, const char *db, Store **s, int *missing) {
     if (!db) {
         if (paths_default_db(def, sizeof def, &e)) {
             fprintf(stderr, "%s: %s\n", c->cmd, e.msg);
-            return 1;
+            return EXIT_IO;
         }
         db = def;
     }
@@ -138,7 +141,7 @@ static int open_db(const Cmd *c, const char *db, Store **s, int *missing) {
     }
     if (store_open(s, db, 0, &e)) {
         fprintf(stderr, "%s: %s\n", c->cmd, e.msg);
-        return 1;
+        return EXIT_IO;
     }
     return 0;
 }
@@ -166,7 +169,7 @@ int cmd_runs(int argc, char **argv) {
     }
     Store *s;
     int missing;
-    if (open_db(&c, db, &s, &missing)) return 1;
+    if (open_db(&c, db, &s, &missing)) return EXIT_IO;
     if (missing) {
         printf("no runs recorded yet\n");
         return 0;
@@ -177,7 +180,7 @@ int cmd_runs(int argc, char **argv) {
     if (store_list_runs(s, &runs, &n, &e)) {
         fprintf(stderr, "%s: %s\n", c.cmd, e.msg);
         store_close(s);
-        return 1;
+        return EXIT_IO;
     }
     if (!n) printf("no runs recorded yet\n");
     else
@@ -252,7 +255,7 @@ int cmd_history(int argc, char **argv) {
     long long every = 1, run = 0;
     if (!run_s) {
         fprintf(stderr, "%s: which run? (see sdlm runs)\n", c.cmd);
-        return 2;
+        return EXIT_USAGE;
     }
     if (strcmp(run_s, "last") && parse_count(run_s, 1, &run)) return usage_error(&c, "not a run id", run_s);
     if (every_s && (parse_count(every_s, 1, &every) || every > INT_MAX))
@@ -260,12 +263,12 @@ int cmd_history(int argc, char **argv) {
     Store *s;
     int missing;
     Err e;
-    if (open_db(&c, db, &s, &missing)) return 1;
+    if (open_db(&c, db, &s, &missing)) return EXIT_IO;
     if (missing) {
         fprintf(stderr, "%s: no runs recorded yet\n", c.cmd);
-        return 1;
+        return EXIT_USAGE;
     }
-    int status = 1, n = 0;
+    int status = EXIT_USAGE, n = 0; /* until the run is found and shown */
     Run r = {0};
     CkptRecord *ck = NULL;
     Metric *m = NULL;
@@ -355,7 +358,7 @@ static int show_sample(const Cmd *c, Store *s, long long id, int trace) {
     char t[32], d[32];
     if (store_get_sample(s, id, &x, &e)) {
         fprintf(stderr, "%s: %s\n", c->cmd, e.msg);
-        return 1;
+        return EXIT_USAGE; /* almost always: no such sample */
     }
     printf("sample %lld: %s, candidate %d\n", (long long)x.id, sample_mode_name(x.mode), x.candidate);
     printf("  %-11s %s\n", "time", fmt_time(x.time, t, sizeof t));
@@ -418,11 +421,11 @@ int cmd_samples(int argc, char **argv) {
 
     Store *s;
     int missing;
-    if (open_db(&c, db, &s, &missing)) return 1;
+    if (open_db(&c, db, &s, &missing)) return EXIT_IO;
     if (missing) {
         if (show_s) {
             fprintf(stderr, "%s: no samples saved yet\n", c.cmd);
-            return 1;
+            return EXIT_USAGE;
         }
         printf("no samples saved yet\n");
         return 0;
@@ -439,7 +442,7 @@ int cmd_samples(int argc, char **argv) {
             store_count_samples(s, search, &total, &e)) {
             fprintf(stderr, "%s: %s\n", c.cmd, e.msg);
             store_close(s);
-            return 1;
+            return EXIT_IO;
         }
         if (!n) printf(search ? "no samples match\n" : "no samples saved yet\n");
         else printf("%6s  %-16s  %-6s  %4s  %-7s  %5s  %s\n", "ID", "TIME", "MODE", "CAND", "SAMPLER", "STEPS", "RESULT");

@@ -3,7 +3,8 @@
  * Opens the corpus (one example per line; see corpus.h for the cleaning),
  * prints its summary, trains a unigram SentencePiece model on the cleaned
  * lines (spm.h) and writes PREFIX.model and PREFIX.vocab. Every failure is one
- * line on stderr and a non-zero exit. Not for use while curses owns the
+ * line on stderr and exit 2 (commands.h): a corpus or vocabulary size that
+ * cannot make a tokenizer is bad input. Not for use while curses owns the
  * terminal (it prints). */
 #include "commands.h"
 
@@ -58,26 +59,26 @@ int cmd_tokenizer(int argc, char **argv) {
         int m;
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
-            return 0;
+            return EXIT_OK;
         }
         if ((m = opt_value(argc, argv, &i, "-d", "--data", &v)) != 0) {
-            if (m < 0) return 2;
+            if (m < 0) return EXIT_USAGE;
             data = v;
         } else if ((m = opt_value(argc, argv, &i, "-o", "--out", &v)) != 0) {
-            if (m < 0) return 2;
+            if (m < 0) return EXIT_USAGE;
             out = v;
         } else if ((m = opt_value(argc, argv, &i, "-v", "--vocab", &v)) != 0) {
-            if (m < 0) return 2;
+            if (m < 0) return EXIT_USAGE;
             vocab_s = v;
         } else {
             fprintf(stderr, "sdlm tokenizer: unknown argument '%s' (see sdlm tokenizer --help)\n", argv[i]);
-            return 2;
+            return EXIT_USAGE;
         }
     }
     if (!data || !out) {
         fprintf(stderr, "sdlm tokenizer: %s (see sdlm tokenizer --help)\n",
                 !data ? "no corpus given: -d CORPUS" : "no output given: -o PREFIX");
-        return 2;
+        return EXIT_USAGE;
     }
     int vocab = SPM_DEFAULT_VOCAB;
     if (vocab_s) {
@@ -86,7 +87,7 @@ int cmd_tokenizer(int argc, char **argv) {
         long n = strtol(vocab_s, &end, 10);
         if (errno || end == vocab_s || *end || n < 1 || n > 1000000) {
             fprintf(stderr, "sdlm tokenizer: --vocab '%s': give a whole number from 1 to 1000000\n", vocab_s);
-            return 2;
+            return EXIT_USAGE;
         }
         vocab = (int)n;
     }
@@ -95,16 +96,16 @@ int cmd_tokenizer(int argc, char **argv) {
     Corpus c;
     if (corpus_open(&c, data, &e) < 0) {
         fprintf(stderr, "sdlm tokenizer: %s\n", e.msg);
-        return 1;
+        return EXIT_USAGE;
     }
     printf("%s\n", corpus_summary(&c));
     fflush(stdout);
     SpmTrainInfo info;
     int rc = spm_train_corpus(&c, out, vocab, &info, &e);
     corpus_close(&c);
-    if (rc < 0) {
+    if (rc < 0) { /* a corpus or --vocab that cannot make a tokenizer: bad input */
         fprintf(stderr, "sdlm tokenizer: %s\n", e.msg);
-        return 1;
+        return EXIT_USAGE;
     }
     printf("tokenizer: %s.model, %d pieces, trained on %ld of %ld lines in %.2f s\n", out, info.pieces,
            info.lines_used, info.lines_total, info.seconds);

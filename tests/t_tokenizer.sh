@@ -22,11 +22,11 @@ check "no arguments: status 2" run 2
 check "no arguments: one line on stderr" lines "$tmp/err" 1
 check "bad --vocab: status 2" run 2 -d tests/data/tiny-corpus.txt -o "$tmp/t" --vocab 12x
 check "unknown option: status 2" run 2 --frobnicate
-check "missing corpus: status 1" run 1 -d "$tmp/none.txt" -o "$tmp/t"
+check "missing corpus: status 2" run 2 -d "$tmp/none.txt" -o "$tmp/t"
 check "missing corpus: one line" lines "$tmp/err" 1
 check "missing corpus: names the file" grep -q none.txt "$tmp/err"
-check "directory as corpus: status 1" run 1 -d tests -o "$tmp/t"
-check "vocab too small: status 1" run 1 -d tests/data/tiny-corpus.txt -o "$tmp/t" --vocab 100
+check "directory as corpus: status 2" run 2 -d tests -o "$tmp/t"
+check "vocab too small: status 2" run 2 -d tests/data/tiny-corpus.txt -o "$tmp/t" --vocab 100
 check "vocab too small: says how large" grep -q "needs at least" "$tmp/err"
 check "training: status 0" run 0 -d tests/data/tiny-corpus.txt -o "$tmp/tok" --vocab=800
 check "training: nothing on stderr" lines "$tmp/err" 0

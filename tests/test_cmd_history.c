@@ -135,7 +135,7 @@ int main(void) {
     rc = run(cmd_samples, "samples --db=DB");
     check_ok(rc == 0 && strstr(out, "no samples saved yet"), "samples on a missing database: %s", out);
     rc = run(cmd_history, "history 1 --db DB");
-    check_ok(rc == 1 && count_lines(err) == 1 && strstr(err, "no runs recorded"), "history on a missing database: %s",
+    check_ok(rc == 2 && count_lines(err) == 1 && strstr(err, "no runs recorded"), "history on a missing database: %s",
              err);
     fill();
 
@@ -212,16 +212,16 @@ int main(void) {
         const char *args, *want;
         int rc;
     } bad[] = {
-        {cmd_history, "history 99 --db DB", "run 99 not found", 1},
+        {cmd_history, "history 99 --db DB", "run 99 not found", 2},
         {cmd_history, "history x --db DB", "not a run id", 2},
         {cmd_history, "history 1 --every 0 --db DB", "--every", 2},
         {cmd_history, "history 1 2 --db DB", "unexpected argument", 2},
-        {cmd_samples, "samples --show 77 --db DB", "sample 77 not found", 1},
+        {cmd_samples, "samples --show 77 --db DB", "sample 77 not found", 2},
         {cmd_samples, "samples --trace --db DB", "--trace needs --show", 2},
         {cmd_samples, "samples --limit -3 --db DB", "--limit", 2},
         {cmd_samples, "samples --db", "missing value", 2},
         {cmd_runs, "runs --frobnicate", "unknown option", 2},
-        {cmd_runs, "runs --db NOTDB", "file is not a database", 1},
+        {cmd_runs, "runs --db NOTDB", "file is not a database", 3},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         rc = run(bad[i].fn, bad[i].args);

@@ -1,0 +1,239 @@
+#!/bin/sh
+# t_badinput.sh: every bad input we could think of, given to the commands that
+# read it. Each must get one clear line on stderr (starting "sdlm") and the
+# documented non-zero exit (2: bad usage or input), and never a crash: an exit
+# of 128 or more, or a sanitizer report, fails. Inputs that are damaged but
+# usable (invalid UTF-8 in a corpus, a 10 MB line) must be accepted with the
+# damage repaired. A refused resume must leave the checkpoint untouched.
+#
+# Each check's line says what the input got, so this output is the README's
+# bad-input table: "ok - CASE: exit N: MESSAGE".
+cd "$(dirname "$0")/.." || exit 2
+SDLM=./sdlm
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export XDG_DATA_HOME="$tmp/xdg" TZ=UTC
+corpus=tests/data/tiny-corpus.txt
+
+crashed() { # crashed RC ERRFILE: true when it crashed, could not run, or a sanitizer spoke
+    [ "$1" -ge 126 ] || grep -qE "AddressSanitizer|LeakSanitizer|runtime error:|Segmentation|Aborted|core dumped" "$2"
+}
+# refuse NAME WANT CMD...: CMD must exit WANT (any non-zero for "x") and its
+# last line on stderr must start with "sdlm" (train may print its corpus
+# summary first: at most two lines).
+refuse() {
+    name=$1 want=$2
+    shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+    rc=$?
+    msg=$(tail -1 "$tmp/err" | cut -c1-300)
+    if crashed $rc "$tmp/err"; then
+        echo "not ok - $name: crashed (exit $rc): $(head -5 "$tmp/err")"
+    elif [ $rc -eq 0 ] || { [ "$want" != x ] && [ $rc -ne "$want" ]; }; then
+        echo "not ok - $name: exit $rc, want $want: $msg"
+    elif [ "$(wc -l <"$tmp/err")" -gt 2 ] || ! tail -1 "$tmp/err" | grep -q '^sdlm'; then
+        echo "not ok - $name: want one line starting \"sdlm\" on stderr, got: $(head -3 "$tmp/err")"
+    else
+        echo "ok - $name: exit $rc: $msg"
+    fi
+}
+# warn NAME CMD...: the command does its work (exit 0) but says, in one line,
+# what it could not do.
+warn() {
+    name=$1
+    shift
+    "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+    rc=$?
+    if crashed $rc "$tmp/err"; then
+        echo "not ok - $name: crashed (exit $rc): $(head -5 "$tmp/err")"
+    elif [ $rc -ne 0 ] || [ "$(wc -l <"$tmp/err")" -ne 1 ] || ! grep -q '^sdlm' "$tmp/err"; then
+        echo "not ok - $name: want exit 0 and one warning line, got exit $rc: $(head -3 "$tmp/err")"
+    else
+        echo "ok - $name: exit 0, warns: $(cat "$tmp/err")"
+    fi
+}
+# accept NAME CMD...: a damaged but usable input; CMD must succeed.
+accept() {
+    name=$1
+    shift
+    "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+    rc=$?
+    if crashed $rc "$tmp/err"; then
+        echo "not ok - $name: crashed (exit $rc): $(head -5 "$tmp/err")"
+    elif [ $rc -ne 0 ]; then
+        echo "not ok - $name: exit $rc: $(head -3 "$tmp/err")"
+    else
+        echo "ok - $name: exit 0: $(head -1 "$tmp/out" | cut -c1-160)"
+    fi
+}
+check() { # check NAME COND...
+    name=$1
+    shift
+    if "$@"; then echo "ok - $name"; else echo "not ok - $name"; fi
+}
+
+# ---- a tiny model to damage ----
+$SDLM tokenizer -d $corpus -o "$tmp/tok" --vocab 400 >/dev/null 2>"$tmp/err" &&
+    $SDLM tokenizer -d $corpus -o "$tmp/tok350" --vocab 350 >/dev/null 2>>"$tmp/err" &&
+    $SDLM train -d $corpus -spm "$tmp/tok.model" -ckpt "$tmp/m.safetensors" -edim 8 -mdim 16 -numl 1 \
+        -b 8 -cl 16 --steps 4 --save-every 4 -ngen 0 --db "" >/dev/null 2>>"$tmp/err"
+if [ ! -s "$tmp/m.safetensors" ]; then
+    echo "not ok - a tiny model to damage: $(head -3 "$tmp/err")"
+    exit 1
+fi
+m="$tmp/m.safetensors"
+size=$(wc -c <"$m")
+infill() { $SDLM infill --steps 3 --seed 1 --no-save "$@"; }
+
+# ---- checkpoints ----
+refuse "checkpoint: missing file" 2 infill -ckpt "$tmp/none.safetensors" "a {2}"
+: >"$tmp/empty.safetensors"
+refuse "checkpoint: empty file" 2 infill -ckpt "$tmp/empty.safetensors" "a {2}"
+refuse "checkpoint: a directory" 2 infill -ckpt "$tmp" "a {2}"
+head -c $((size / 2)) "$m" >"$tmp/trunc.safetensors"
+refuse "checkpoint: truncated to half" 2 infill -ckpt "$tmp/trunc.safetensors" "a {2}"
+head -c 100 "$m" >"$tmp/trunc100.safetensors"
+refuse "checkpoint: truncated inside the header" 2 infill -ckpt "$tmp/trunc100.safetensors" "a {2}"
+head -c 4000 /dev/urandom >"$tmp/random.safetensors"
+refuse "checkpoint: random bytes" 2 infill -ckpt "$tmp/random.safetensors" "a {2}"
+printf '\020\000\000\000\000\000\000\000{"a":1}        ' >"$tmp/json.safetensors"
+refuse "checkpoint: valid header, no tensors" 2 infill -ckpt "$tmp/json.safetensors" "a {2}"
+# Same bytes, shapes swapped: the header is valid but does not fit the model.
+perl -0777 -pe 's/"estimator\.project\.0\.weight":\{"dtype":"F32","shape":\[16,24\]/"estimator.project.0.weight":{"dtype":"F32","shape":[24,16]/' \
+    "$m" >"$tmp/shape.safetensors"
+if cmp -s "$m" "$tmp/shape.safetensors"; then
+    echo "not ok - checkpoint: wrong shape (could not make the fixture)"
+else
+    refuse "checkpoint: a tensor of the wrong shape" 2 infill -ckpt "$tmp/shape.safetensors" "a {2}"
+fi
+perl -0777 -pe 's/"embedding\.weight":\{"dtype":"F32","shape":\[400,8\]/"embedding.weight":{"dtype":"F32","shape":[200,16]/' \
+    "$m" >"$tmp/shape2.safetensors"
+refuse "checkpoint: embedding of the wrong shape" 2 infill -ckpt "$tmp/shape2.safetensors" "a {2}"
+perl -0777 -pe 's/"F32","shape":\[8\]/"F16","shape":[8]/' "$m" >"$tmp/dtype.safetensors"
+refuse "checkpoint: a tensor of the wrong dtype" 2 infill -ckpt "$tmp/dtype.safetensors" "a {2}"
+refuse "checkpoint: random bytes (sample)" 2 $SDLM sample -ckpt "$tmp/random.safetensors" --steps 3 --no-save
+refuse "checkpoint: random bytes (eval)" 2 $SDLM eval -d $corpus -ckpt "$tmp/random.safetensors" --quick --lines 4
+refuse "checkpoint: the parity fixture's state dict, no tokenizer" 2 \
+    infill -ckpt tests/fixtures/torch-state-dict.safetensors "a {2}"
+
+# ---- tokenizers ----
+refuse "tokenizer: vocabulary of 350 for a 400-token checkpoint" 2 infill -ckpt "$m" -spm "$tmp/tok350.model" "a {2}"
+refuse "tokenizer: missing file" 2 infill -ckpt "$m" -spm "$tmp/none.model" "a {2}"
+refuse "tokenizer: random bytes" 2 infill -ckpt "$m" -spm "$tmp/random.safetensors" "a {2}"
+refuse "tokenizer: vocabulary mismatch when resuming training" 2 $SDLM train -d $corpus -spm "$tmp/tok350.model" \
+    -ckpt "$m" --steps 6 -ngen 0 --db ""
+
+# ---- resuming from a damaged checkpoint loses nothing ----
+cp "$tmp/random.safetensors" "$tmp/resume.safetensors"
+refuse "train: resume from random bytes" 2 $SDLM train -d $corpus -spm "$tmp/tok.model" -ckpt "$tmp/resume.safetensors" \
+    -edim 8 -mdim 16 -numl 1 -b 8 -cl 16 --steps 2 -ngen 0 --db ""
+check "train: the damaged checkpoint is left as it was" cmp -s "$tmp/random.safetensors" "$tmp/resume.safetensors"
+refuse "train: checkpoint in a missing directory" x $SDLM train -d $corpus -spm "$tmp/tok.model" \
+    -ckpt "$tmp/no/such/dir/m.safetensors" -edim 8 -mdim 16 -numl 1 -b 8 -cl 16 --steps 2 -ngen 0 --db ""
+
+# ---- corpora ----
+refuse "corpus: missing file (train)" 2 $SDLM train -d "$tmp/none.txt" -ckpt "$tmp/c.safetensors" --db ""
+: >"$tmp/empty.txt"
+refuse "corpus: empty file (train)" 2 $SDLM train -d "$tmp/empty.txt" -ckpt "$tmp/c.safetensors" --db ""
+printf '\n\n   \n\n' >"$tmp/blank.txt"
+refuse "corpus: only blank lines (tokenizer)" x $SDLM tokenizer -d "$tmp/blank.txt" -o "$tmp/t"
+head -c 200000 "$SDLM" >"$tmp/binary.txt"
+refuse "corpus: a binary file (tokenizer)" x $SDLM tokenizer -d "$tmp/binary.txt" -o "$tmp/t"
+refuse "corpus: a binary file (train)" 2 $SDLM train -d "$tmp/binary.txt" -ckpt "$tmp/c.safetensors" --db ""
+refuse "corpus: a directory (eval)" 2 $SDLM eval -d "$tmp" -ckpt "$m" --quick
+check "corpus: no checkpoint written by the refused runs" test ! -e "$tmp/c.safetensors"
+# invalid UTF-8 sprinkled through real text: repaired, counted, trained on
+LC_ALL=C awk '{ if (NR % 3 == 0) printf "%s \377\376 caf\303 \300\257\n", $0; else print }' $corpus >"$tmp/badutf8.txt"
+accept "corpus: invalid UTF-8 in every third line (tokenizer)" $SDLM tokenizer -d "$tmp/badutf8.txt" -o "$tmp/tu" --vocab 400
+check "corpus: invalid UTF-8 is reported as repaired" grep -qiE "repair|fixed|invalid|utf" "$tmp/out"
+accept "corpus: invalid UTF-8 (train 2 steps)" $SDLM train -d "$tmp/badutf8.txt" -spm "$tmp/tok.model" \
+    -ckpt "$tmp/u.safetensors" -edim 8 -mdim 16 -numl 1 -b 8 -cl 16 --steps 2 -ngen 0 --db ""
+# one line of 10 MB (plus the real corpus, so there is something to learn)
+{ head -c 10485760 /dev/zero | tr '\0' 'a'; echo; cat $corpus; } >"$tmp/long.txt"
+accept "corpus: one 10 MB line (tokenizer)" $SDLM tokenizer -d "$tmp/long.txt" -o "$tmp/tl" --vocab 400
+check "corpus: the 10 MB line is reported cut" grep -qiE "cut|trunc|long" "$tmp/out"
+{ head -c 10485760 /dev/zero | tr '\0' 'a'; echo; } >"$tmp/longonly.txt"
+accept "corpus: nothing but one 10 MB line (tokenizer)" $SDLM tokenizer -d "$tmp/longonly.txt" -o "$tmp/tl2" --vocab 400
+
+# ---- infill templates ----
+for t in "{" "}" "a {x} b" "{0}" "{257}" "{99999999999999999999}" "a {3"; do
+    refuse "template: \"$t\"" 2 infill -ckpt "$m" "$t"
+done
+refuse "template: no span to fill" 2 infill -ckpt "$m" "nothing masked here"
+refuse "template: empty" 2 infill -ckpt "$m" ""
+accept "template: longer than the training crop (200 slots, crop 16)" infill -ckpt "$m" "{200}"
+long=$(for i in $(seq 40); do printf '{256}'; done)
+refuse "template: 40 spans of 256 tokens" 2 infill -ckpt "$m" "$long"
+printf 'a {2} \000 b' >"$tmp/nul.txt"
+$SDLM infill --steps 3 --no-save -ckpt "$m" - <"$tmp/nul.txt" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if crashed $rc "$tmp/err"; then echo "not ok - template: a NUL byte on stdin: crashed (exit $rc)"
+else echo "ok - template: a NUL byte on stdin: exit $rc: $(head -1 "$tmp/err" "$tmp/out" | grep -v '^==>' | head -1)"; fi
+printf 'caf\303 {2} \377' >"$tmp/bad.txt"
+$SDLM infill --steps 3 --no-save -ckpt "$m" - <"$tmp/bad.txt" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if crashed $rc "$tmp/err"; then echo "not ok - template: invalid UTF-8 on stdin: crashed (exit $rc)"
+else echo "ok - template: invalid UTF-8 on stdin: exit $rc: $(cat "$tmp/err" "$tmp/out" | head -1)"; fi
+refuse "infill: no template" 2 $SDLM infill -ckpt "$m"
+
+# ---- flags ----
+refuse "flag: unknown" 2 $SDLM infill -ckpt "$m" --frobnicate "a {2}"
+refuse "flag: number expected" 2 $SDLM infill -ckpt "$m" --steps many "a {2}"
+refuse "flag: out of range" 2 $SDLM train -d $corpus -ckpt "$tmp/c.safetensors" -mdim 3
+refuse "flag: value missing" 2 $SDLM sample -ckpt
+refuse "command: unknown" 2 $SDLM frobnicate
+
+# ---- history database ----
+refuse "history: a run that does not exist" x $SDLM history 4242 --db "$tmp/h.db"
+refuse "samples: a sample that does not exist" x $SDLM samples --show 4242 --db "$tmp/h.db"
+cp "$tmp/random.safetensors" "$tmp/random.db"
+refuse "database: random bytes (runs)" x $SDLM runs --db "$tmp/random.db"
+warn "database: random bytes (infill saving to it)" $SDLM infill --steps 3 -ckpt "$m" --db "$tmp/random.db" "a {2}"
+check "database: the damaged file is left as it was" cmp -s "$tmp/random.safetensors" "$tmp/random.db"
+warn "database: in a missing directory" $SDLM infill --steps 3 -ckpt "$m" --db "$tmp/no/such/h.db" "a {2}"
+
+# ---- locale and terminal ----
+accept "locale: LC_ALL=C, UTF-8 template" env LC_ALL=C $SDLM infill --steps 3 --no-save -ckpt "$m" "café {2} €"
+accept "locale: an unknown locale (LANG=xx_YY.ISO-8859-1)" env LC_ALL= LANG=xx_YY.ISO-8859-1 \
+    $SDLM infill --steps 3 --no-save -ckpt "$m" "café {2} €"
+accept "locale: LC_ALL=C tokenizer on UTF-8 text" env LC_ALL=C $SDLM tokenizer -d $corpus -o "$tmp/tc" --vocab 400
+
+# The editor: `sdlm` with no command. While it is not there yet (sdlm prints
+# its usage instead), only the no-crash part is checked.
+$SDLM </dev/null >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if grep -q "^usage: sdlm" "$tmp/out" "$tmp/err"; then
+    if crashed $rc "$tmp/err"; then echo "not ok - editor: sdlm with no command crashed"
+    else echo "ok - editor: not built yet (sdlm prints its usage, exit $rc); TERM=dumb checks skipped"; fi
+else
+    # No terminal at all (stdin not a tty): one line, non-zero.
+    refuse "editor: stdin is not a terminal" x $SDLM
+    if command -v tmux >/dev/null 2>&1; then
+        for case in "dumb 80 24" "xterm-256color 10 4"; do
+            set -- $case
+            sock="sdlm-bad-$$-$2"
+            rm -f "$tmp/rc"
+            tmux -L "$sock" new-session -d -x "$2" -y "$3" \
+                "cd '$PWD' && XDG_DATA_HOME='$tmp/xdg' TERM=$1 $SDLM 2>'$tmp/err'; echo \$? >'$tmp/rc'; sleep 5"
+            i=0
+            while [ ! -s "$tmp/rc" ] && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
+            screen=$(tmux -L "$sock" capture-pane -p 2>/dev/null)
+            rc=$(cat "$tmp/rc" 2>/dev/null)
+            if [ -z "$rc" ]; then # still running: it must quit on Ctrl-Q
+                tmux -L "$sock" send-keys C-q 2>/dev/null
+                i=0
+                while [ ! -s "$tmp/rc" ] && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
+                rc=$(cat "$tmp/rc" 2>/dev/null)
+                shown=$(echo "$screen" | tr -s ' \n' '  ' | cut -c1-60)
+                if [ -z "$rc" ]; then echo "not ok - editor: TERM=$1 ${2}x$3: does not quit on Ctrl-Q"
+                elif crashed "$rc" "$tmp/err"; then echo "not ok - editor: TERM=$1 ${2}x$3: crashed (exit $rc)"
+                else echo "ok - editor: TERM=$1 ${2}x$3: opens (shows \"$shown\"), Ctrl-Q quits with exit $rc"; fi
+            elif crashed "$rc" "$tmp/err"; then echo "not ok - editor: TERM=$1 ${2}x$3: crashed (exit $rc)"
+            elif [ "$rc" -eq 0 ] || [ "$(wc -l <"$tmp/err")" -ne 1 ]; then
+                echo "not ok - editor: TERM=$1 ${2}x$3: exit $rc, stderr: $(head -3 "$tmp/err")"
+            else echo "ok - editor: TERM=$1 ${2}x$3: refused, exit $rc: $(cat "$tmp/err")"; fi
+            tmux -L "$sock" kill-server >/dev/null 2>&1
+        done
+    fi
+fi
+exit 0

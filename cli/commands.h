@@ -17,5 +17,6 @@ int cmd_eval(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_samples(int argc, char **argv);
+int cmd_keys(int argc, char **argv); /* the editor's keymap, for the man page */
 
 #endif

@@ -1,0 +1,191 @@
+#!/bin/sh
+# The editor from the outside, in a real terminal: tmux on a private socket
+# types into ./sdlm and reads the screen back. A tiny model is trained first
+# (seconds). Covers: typing, a span, an infill filling it, the history and
+# its search, help, settings, resize during a run, the too-small screen,
+# NO_COLOR, training started and stopped from the UI, a bad TERM, signals
+# and quitting with the terminal restored.
+cd "$(dirname "$0")/.." || exit 2
+tmp=$(mktemp -d)
+sock=sdlm-test-$$
+T="tmux -L $sock -f /dev/null"
+cleanup() {
+    $T kill-server 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+check() { # check NAME COND...
+    name=$1
+    shift
+    if "$@"; then echo "ok - $name"; else echo "not ok - $name"; fi
+    [ -n "$SDLM_UI_TIMES" ] && date +"# %T.%N $name"
+    return 0
+}
+if ! command -v tmux >/dev/null; then
+    echo "not ok - tmux is needed for the editor tests (apt-get install tmux)"
+    exit 1
+fi
+export XDG_DATA_HOME="$tmp/xdg"
+mkdir -p "$XDG_DATA_HOME"
+unset NO_COLOR
+
+./sdlm tokenizer -d tests/data/tiny-corpus.txt -o "$tmp/tok" --vocab 400 >/dev/null 2>&1
+./sdlm train -d tests/data/tiny-corpus.txt -spm "$tmp/tok.model" -ckpt "$tmp/m.safetensors" -edim 16 -mdim 64 \
+    -numl 2 -b 8 --steps 30 --db "$tmp/train.db" >/dev/null 2>&1
+check "a tiny test model" test -s "$tmp/m.safetensors"
+
+# wait_for TEXT [SECONDS]: polls the screen until it shows TEXT
+wait_for() {
+    i=0
+    n=$((${2:-10} * 20))
+    while [ $i -lt $n ]; do
+        $T capture-pane -p -t ui >"$tmp/screen" 2>/dev/null
+        grep -qF -- "$1" "$tmp/screen" && return 0
+        sleep 0.05
+        i=$((i + 1))
+    done
+    echo "# screen while waiting for \"$1\":"
+    sed 's/^/#   /' "$tmp/screen"
+    return 1
+}
+# prompt_back: the last line on screen is the shell's prompt again
+prompt_back() {
+    i=0
+    while [ $i -lt 200 ]; do
+        $T capture-pane -p -t ui | grep . | tail -n 1 >"$tmp/last"
+        [ "$(cat "$tmp/last")" = 'prompt$' ] && return 0
+        sleep 0.05
+        i=$((i + 1))
+    done
+    return 1
+}
+gone() { ! grep -qF -- "$1" "$tmp/screen"; }
+keys() { $T send-keys -t ui "$@"; }
+# a shell in a 100x30 terminal; sdlm is started from it, so quitting shows its prompt again
+$T new-session -d -s ui -x 100 -y 30 "env PS1='prompt$ ' sh"
+run_sdlm() { # run_sdlm ENV...: starts the editor on the test model; EXIT=status when it ends
+    keys -l "env $* ./sdlm -ckpt $tmp/m.safetensors --db $tmp/db.sqlite; echo EXIT=\$?"
+    keys Enter
+}
+
+run_sdlm
+check "the editor opens" wait_for "F1 Help"
+check "the status bar names the model" wait_for "400 pieces, 2 layers"
+keys -l "The cat sat on the mat."
+check "typed text shows" wait_for "The cat sat on the mat."
+keys C-Left C-Left S-Right S-Right S-Right C-t
+check "a selection becomes a span with its slot count" wait_for "The cat sat on [_"
+keys End C-t
+check "an empty span of 4 slots" wait_for "[____ 4]"
+keys C-r
+check "the infill runs to its end" wait_for "✓ filled" 20
+check "the spans' placeholders are replaced by text" gone "[____ 4]"
+check "the progress line names the sampler" grep -q "difflm seed" "$tmp/screen"
+cp "$tmp/screen" "$tmp/editor-filled.txt"
+
+# settings: 10000 steps and 8 candidates, so a run lasts long enough to resize during it
+keys F6
+check "F6 opens the settings" wait_for "Infill settings"
+keys Down 1 0 0 0 0 Down Down 8
+check "settings take typed numbers" wait_for "‹ 10000"
+keys Enter
+check "closing the settings names them" wait_for "10000 steps"
+keys C-r
+check "a long run shows its progress line" wait_for "▶ step" 10
+$T resize-window -t ui -x 70 -y 20
+check "resized during the run: the screen draws at the new size" wait_for "F1 Help"
+$T resize-window -t ui -x 40 -y 10
+check "below the minimum: the too-small screen" wait_for "terminal too small"
+$T resize-window -t ui -x 100 -y 30
+check "back to full size: the editor again" wait_for "F1 Help"
+keys Escape
+check "Esc stops the run at once" wait_for "stopped at step" 5
+keys F6 Down 2 0 0 Enter
+check "settings: back to 200 steps" wait_for "200 steps"
+
+# the history: the filled sample is there and can be searched and replayed
+keys F3
+check "F3 shows the history with the sample" wait_for "The cat sat on {"
+keys / c a t Enter
+check "the search filters by text" wait_for 'matching "cat"'
+keys Enter
+check "Enter replays a sample's trajectory" wait_for "step 201/201" 10
+cp "$tmp/screen" "$tmp/history.txt"
+keys e
+check "e loads its template into the editor" wait_for "template loaded"
+
+# help: every key, from the keymap
+keys F1
+check "F1 lists the keys" wait_for "editor: move"
+keys PgDn PgDn
+check "help scrolls to the infill keys" wait_for "trajectory: one step back"
+keys q
+check "q closes the help" wait_for "Ctrl-T span"
+
+# training from the UI on the tiny corpus
+keys F4
+check "F4 opens the training screen" wait_for "Preset"
+keys c C-u
+keys -l "$PWD/tests/data/tiny-corpus.txt"
+keys Enter n
+check "the step limit cycles" wait_for "step limit: 100"
+keys s
+check "s starts training" wait_for "running  step" 30
+keys x
+check "x stops training" wait_for "stopped" 30
+check "the stopped run left a checkpoint" wait_for "checkpoint: "
+cp "$tmp/screen" "$tmp/training.txt"
+keys l
+check "l hands the checkpoint to the editor" wait_for "the editor uses"
+
+# quitting: asks when the text is unsaved; the shell prompt comes back
+keys F2
+keys -l " more"
+keys C-q
+check "Ctrl-Q asks when the text is unsaved" wait_for "Quit? y/n"
+keys y
+check "quitting exits 0" wait_for "EXIT=0"
+check "the prompt is back" prompt_back
+check "the terminal left the alternate screen" test "$($T display -p -t ui '#{alternate_on}')" = 0
+
+# NO_COLOR: attributes only, no colour escapes
+keys -l "clear"
+keys Enter
+run_sdlm NO_COLOR=1
+wait_for "F1 Help" >/dev/null
+$T capture-pane -e -p -t ui >"$tmp/nocolor"
+check "NO_COLOR: no colour codes on screen" sh -c "! grep -q \"$(printf '\033')\[[0-9;]*3[0-7]m\" '$tmp/nocolor'"
+check "NO_COLOR: the bars still stand out (reverse video)" grep -q "$(printf '\033')\[7m" "$tmp/nocolor"
+keys C-q
+wait_for "EXIT=0" >/dev/null
+run_sdlm
+wait_for "F1 Help" >/dev/null
+$T capture-pane -e -p -t ui >"$tmp/color"
+check "with colours: colour codes on screen" grep -q "$(printf '\033')\[[0-9;]*3[0-7]m" "$tmp/color"
+keys C-q
+check "quit with nothing to lose: no question" wait_for "EXIT=0"
+
+# a signal restores the terminal too
+keys -l "clear; sh -c 'echo \$\$ > $tmp/pid; exec ./sdlm -ckpt $tmp/m.safetensors --db $tmp/db.sqlite'; echo EXIT=\$?"
+keys Enter
+wait_for "F1 Help" >/dev/null
+kill -TERM "$(cat "$tmp/pid")"
+check "SIGTERM: the editor exits cleanly" wait_for "EXIT=0"
+check "SIGTERM: the terminal is restored" test "$($T display -p -t ui '#{alternate_on}')" = 0
+
+# a terminal curses cannot drive: one line, status 3
+keys -l "clear; TERM=no-such-term ./sdlm 2>$tmp/err; echo EXIT=\$?"
+keys Enter
+check "a bad TERM exits 3" wait_for "EXIT=3"
+check "a bad TERM: one line on stderr" test "$(wc -l <"$tmp/err")" -eq 1
+./sdlm </dev/null >/dev/null 2>"$tmp/err2"
+check "no terminal: status 3 and one line" test $? -eq 3 -a "$(wc -l <"$tmp/err2")" -eq 1
+
+# sdlm keys: the keymap as GROUP<TAB>KEY<TAB>DESCRIPTION
+./sdlm keys >"$tmp/keys"
+check "sdlm keys prints the table" test "$(wc -l <"$tmp/keys")" -gt 50
+check "sdlm keys: three tab-separated fields a line" sh -c "! awk -F'\t' 'NF != 3' '$tmp/keys' | grep -q ."
+check "sdlm keys: the infill key" grep -q "$(printf 'editor: infill\tCtrl-R\t')" "$tmp/keys"
+
+if [ -n "$SDLM_UI_CAPTURES" ]; then cp "$tmp"/editor-filled.txt "$tmp"/history.txt "$tmp"/training.txt "$SDLM_UI_CAPTURES"/; fi
+exit 0

@@ -1,0 +1,607 @@
+/* app.c: the one UI loop and the terminal around it.
+ *
+ * The loop poll()s the keyboard and the session's wake pipe, turns bytes into
+ * keys (ui/app.h codes), dispatches them through the keymap (ui/keymap.c) to
+ * the current screen, refreshes the session's snapshots when woken, and
+ * repaints from state at most ~60 times a second. Resizing is handled here,
+ * once, and so is the "terminal too small" screen and the status bar.
+ *
+ * The terminal is restored whatever happens: at exit (atexit), on
+ * SIGINT/SIGTERM/SIGHUP (a flag the loop sees: a clean shutdown) and on
+ * crashes (SIGSEGV, SIGBUS, SIGFPE, SIGABRT: the saved termios and reset
+ * sequences are written straight to the tty, then the signal is re-raised).
+ * While curses is up, stderr goes to a log file so nothing tears the screen. */
+#include <curses.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <term.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "paths.h"
+#include "ui.h"
+
+enum { MIN_COLS = 60, MIN_ROWS = 14 };
+#define FRAME_S (1.0 / 120) /* at most this often: steps faster than that are merged */
+
+/* ---- the terminal, restored whatever happens ---- */
+
+static struct termios saved_tio;
+static int saved_tio_ok, curses_up, saved_stderr = -1;
+static volatile sig_atomic_t got_signal;
+static const char reset_seq[] = "\033[?1002l\033[?1006l\033[?1000l\033[?2004l\033[0m\033[?25h\033[?1049l\r\n";
+
+static void restore_terminal(void) {
+    if (curses_up) {
+        fputs("\033[?1002l\033[?2004l", stdout);
+        fflush(stdout);
+        endwin();
+        curses_up = 0;
+    }
+    if (saved_stderr >= 0) {
+        dup2(saved_stderr, 2);
+        close(saved_stderr);
+        saved_stderr = -1;
+    }
+}
+
+static void on_quit_signal(int sig) { got_signal = sig; }
+
+static void on_crash(int sig) {
+    /* async-signal-safe only: termios and write */
+    if (saved_tio_ok) tcsetattr(0, TCSANOW, &saved_tio);
+    ssize_t r = write(1, reset_seq, sizeof reset_seq - 1);
+    (void)r;
+    if (saved_stderr >= 0) dup2(saved_stderr, 2);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_signals(void) {
+    struct sigaction sa = {0};
+    sa.sa_handler = on_quit_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    struct sigaction cr = {0};
+    cr.sa_handler = on_crash;
+    sigemptyset(&cr.sa_mask);
+    cr.sa_flags = SA_RESETHAND;
+    sigaction(SIGSEGV, &cr, NULL);
+    sigaction(SIGBUS, &cr, NULL);
+    sigaction(SIGFPE, &cr, NULL);
+    sigaction(SIGABRT, &cr, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Keys ncurses may not know by name: xterm's modifier sequences and
+ * bracketed paste. Each gets a code above KEY_MAX mapped to ours. */
+enum { OWN_BASE = 0x400 };
+static const struct {
+    const char *cap, *seq;
+    int key;
+} own_keys[] = {
+    {"kLFT5", "\033[1;5D", K_CLEFT}, {"kRIT5", "\033[1;5C", K_CRIGHT}, {"kLFT3", "\033[1;3D", K_ALEFT},
+    {"kRIT3", "\033[1;3C", K_ARIGHT}, {"kLFT", "\033[1;2D", K_SLEFT}, {"kRIT", "\033[1;2C", K_SRIGHT},
+    {"kUP", "\033[1;2A", K_SUP}, {"kDN", "\033[1;2B", K_SDOWN}, {"kHOM", "\033[1;2H", K_SHOME},
+    {"kEND", "\033[1;2F", K_SEND}, {NULL, "\033[200~", K_PASTE_BEGIN}, {NULL, "\033[201~", K_PASTE_END},
+};
+enum { NOWN = sizeof own_keys / sizeof *own_keys };
+static int own_code[NOWN][2]; /* ncurses code(s) for each */
+
+static void define_keys(void) {
+    for (int i = 0; i < NOWN; i++) {
+        own_code[i][0] = own_code[i][1] = -1;
+        if (own_keys[i].cap) {
+            char *s = tigetstr((char *)own_keys[i].cap);
+            if (s && s != (char *)-1) {
+                int k = key_defined(s);
+                if (k > 0) own_code[i][0] = k;
+            }
+        }
+        int k = key_defined(own_keys[i].seq);
+        if (k > 0) own_code[i][1] = k;
+        else if (define_key(own_keys[i].seq, OWN_BASE + i) == OK) own_code[i][1] = OWN_BASE + i;
+    }
+}
+
+static int map_fn_key(int ch) {
+    for (int i = 0; i < NOWN; i++)
+        if (ch == own_code[i][0] || ch == own_code[i][1]) return own_keys[i].key;
+    switch (ch) {
+    case KEY_BACKSPACE: return K_BACKSPACE;
+    case KEY_ENTER: return K_ENTER;
+    case KEY_SLEFT: return K_SLEFT;
+    case KEY_SRIGHT: return K_SRIGHT;
+    case KEY_SR: return K_SUP;
+    case KEY_SF: return K_SDOWN;
+    case KEY_SHOME: return K_SHOME;
+    case KEY_SEND: return K_SEND;
+    }
+    return K_FN | ch;
+}
+
+/* One key from ncurses' queue (non-blocking); 0 when none. */
+static int read_key(void) {
+    wint_t ch;
+    int r = get_wch(&ch);
+    if (r == ERR) return 0;
+    if (r == KEY_CODE_YES) return map_fn_key((int)ch);
+    if (ch == 27) { /* Alt-x arrives as Esc x, together */
+        wint_t c2;
+        int r2 = get_wch(&c2);
+        if (r2 == OK && c2 >= 0x20 && c2 != 0x7f) return KALT((int)c2);
+        if (r2 == KEY_CODE_YES) {
+            int k = map_fn_key((int)c2);
+            if (k == (K_FN | KEY_LEFT)) return K_ALEFT;
+            if (k == (K_FN | KEY_RIGHT)) return K_ARIGHT;
+            return k;
+        }
+        return K_ESC;
+    }
+    if (ch == 8 || ch == 127) return K_BACKSPACE;
+    if (ch == 10) return K_ENTER;
+    return (int)ch;
+}
+
+/* ---- messages, snapshots ---- */
+
+double app_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void app_message(App *a, int error, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->msg, sizeof a->msg, fmt, ap);
+    va_end(ap);
+    a->msg_time = app_now();
+    a->msg_error = error;
+    a->redraw = 1;
+    fprintf(stderr, "%s%s\n", error ? "error: " : "", a->msg); /* the log */
+}
+
+void app_show(App *a, ScreenId s) {
+    if (s == a->screen) return;
+    if (s == SCR_HELP || s == SCR_SETTINGS) {
+        if (a->screen != SCR_HELP && a->screen != SCR_SETTINGS) a->back = a->screen;
+    }
+    a->screen = s;
+    if (a->screens[s]->enter) a->screens[s]->enter(a);
+    a->redraw = 1;
+}
+
+int app_run_busy(const App *a) { return a->view->active; }
+
+int app_text_unsaved(const App *a) { return a->doc.n > 0 && a->doc.version != a->doc_saved_version; }
+
+static int training_busy(const App *a) {
+    TrainState st = a->train->state;
+    return st == TRAIN_PREPARING || st == TRAIN_RUNNING || st == TRAIN_PAUSED || st == TRAIN_STOPPING;
+}
+
+void app_ask_quit(App *a) {
+    if (app_run_busy(a) || app_text_unsaved(a) || training_busy(a)) a->asking_quit = 1;
+    else a->quit = 1;
+    a->redraw = 1;
+}
+
+static void free_pieces(App *a) {
+    for (int i = 0; i < a->npieces; i++) free(a->pieces[i]);
+    free(a->pieces);
+    a->pieces = NULL;
+    a->npieces = 0;
+}
+
+const char *app_piece(App *a, int32_t id) {
+    if (!a->pieces && a->model.loaded && a->model.V > 0) {
+        a->pieces = calloc((size_t)a->model.V, sizeof *a->pieces);
+        if (a->pieces) a->npieces = a->model.V;
+    }
+    if (id < 0 || id >= a->npieces) return "";
+    if (!a->pieces[id]) {
+        char buf[256];
+        session_piece(a->s, id, buf, sizeof buf);
+        a->pieces[id] = strdup(buf);
+        if (!a->pieces[id]) return "";
+    }
+    return a->pieces[id];
+}
+
+void app_model_changed(App *a) {
+    free_pieces(a);
+    session_model(a->s, &a->model);
+    a->redraw = 1;
+}
+
+/* ---- the global actions ---- */
+
+void act_help(App *a) { app_show(a, a->screen == SCR_HELP ? a->back : SCR_HELP); }
+void act_editor(App *a) { app_show(a, SCR_EDITOR); }
+void act_history(App *a) { app_show(a, SCR_HISTORY); }
+void act_train(App *a) { app_show(a, SCR_TRAIN); }
+void act_settings(App *a) { app_show(a, a->screen == SCR_SETTINGS ? a->back : SCR_SETTINGS); }
+void act_quit(App *a) { app_ask_quit(a); }
+void act_back(App *a) { app_show(a, a->screen == SCR_HELP || a->screen == SCR_SETTINGS ? a->back : SCR_EDITOR); }
+void act_redraw(App *a) {
+    clearok(curscr, TRUE);
+    a->redraw = 1;
+}
+
+/* ---- drawing ---- */
+
+static void draw_title(App *a) {
+    int attr = color_attr(C_TITLE);
+    draw_fill(0, 0, a->cols, attr);
+    int x = draw_text(0, 0, " sdlm ", a->cols, attr | A_BOLD);
+    static const struct {
+        ScreenId s;
+        const char *action, *label;
+    } tabs[] = {{SCR_EDITOR, "editor", "Editor"}, {SCR_HISTORY, "history", "History"}, {SCR_TRAIN, "training", "Training"},
+                {SCR_SETTINGS, "settings", "Settings"}, {SCR_HELP, "help", "Help"}};
+    for (size_t i = 0; i < sizeof tabs / sizeof *tabs && x < a->cols; i++) {
+        char buf[64];
+        snprintf(buf, sizeof buf, " %s %s ", keymap_name_of(tabs[i].action), tabs[i].label);
+        int on = a->screen == tabs[i].s;
+        x += draw_text(0, x, buf, a->cols - x, on ? color_attr(C_TAB) : attr);
+    }
+}
+
+/* The status bar: the model and the training state on the left, the latest
+ * message on the right (it wins the room when both do not fit), fading. */
+static void draw_status(App *a) {
+    int y = a->rows - 1, attr = color_attr(C_STATUS);
+    draw_fill(y, 0, a->cols, attr);
+    const TrainProgress *p = a->train;
+    char tr[128] = "idle", left[512];
+    if (p->state != TRAIN_IDLE) {
+        if (p->total_steps > 0)
+            snprintf(tr, sizeof tr, "%s %lld/%lld", train_state_name(p->state), (long long)p->step,
+                     (long long)p->total_steps);
+        else snprintf(tr, sizeof tr, "%s %lld", train_state_name(p->state), (long long)p->step);
+    }
+    double age = a->now - a->msg_time;
+    const char *msg = NULL;
+    int mattr = attr;
+    if (a->asking_quit) {
+        msg = app_run_busy(a) ? "An infill is running. Quit? y/n"
+              : training_busy(a) ? "Training is running (it will be saved). Quit? y/n"
+                                 : "The text was not infilled or saved. Quit? y/n";
+        mattr = color_attr(C_ERROR);
+    } else if (a->msg[0] && age < 6) {
+        msg = a->msg;
+        mattr = a->msg_error ? color_attr(C_ERROR) : age < 3 ? color_attr(C_MSG) : attr | (int)A_DIM;
+    } else if (a->model.db_error[0]) {
+        msg = a->model.db_error;
+        mattr = color_attr(C_ERROR);
+    }
+    char model[200];
+    if (a->model.loaded) snprintf(model, sizeof model, "%s", a->model.description);
+    else snprintf(model, sizeof model, "no model");
+    snprintf(left, sizeof left, " %s │ training: %s ", model, tr);
+    int lw = text_width(left), mw = msg ? text_width(msg) + 2 : 0;
+    int room = a->cols - mw; /* what the left part may use: at least half when the message is long */
+    if (room < a->cols / 2) room = a->cols / 2;
+    if (room > lw) room = lw;
+    draw_text(y, 0, left, room, attr);
+    if (msg) {
+        int mx = room;
+        draw_fill(y, mx, a->cols - mx, mattr);
+        draw_text(y, mx + 1, msg, a->cols - mx - 2, mattr);
+    }
+}
+
+static void draw_too_small(App *a) {
+    char buf[128];
+    snprintf(buf, sizeof buf, "terminal too small: %dx%d", a->cols, a->rows);
+    char need[64];
+    snprintf(need, sizeof need, "needs at least %dx%d", MIN_COLS, MIN_ROWS);
+    int y = a->rows / 2 - 1;
+    if (y < 0) y = 0;
+    draw_text(y, 0, buf, a->cols, A_BOLD);
+    if (y + 1 < a->rows) draw_text(y + 1, 0, need, a->cols, 0);
+    if (y + 2 < a->rows) draw_text(y + 2, 0, "Ctrl-Q quits", a->cols, 0);
+}
+
+static void draw(App *a) {
+    erase();
+    getmaxyx(stdscr, a->rows, a->cols);
+    a->too_small = a->cols < MIN_COLS || a->rows < MIN_ROWS;
+    curs_set(0);
+    if (a->too_small) {
+        draw_too_small(a);
+    } else {
+        draw_title(a);
+        draw_status(a);
+        a->screens[a->screen]->draw(a, 1, a->rows - 2); /* may place the cursor and show it */
+    }
+    refresh();
+    a->last_draw = app_now();
+    a->draws++;
+    a->redraw = 0;
+}
+
+/* ---- keys ---- */
+
+static void on_mouse(App *a) {
+    MEVENT ev;
+    if (getmouse(&ev) != OK || a->too_small) return;
+    int press = (ev.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)) != 0;
+    int release = (ev.bstate & BUTTON1_RELEASED) != 0;
+    int drag = (ev.bstate & REPORT_MOUSE_POSITION) != 0;
+    int wheel = ev.bstate & BUTTON4_PRESSED ? -1 : 0;
+#ifdef BUTTON5_PRESSED
+    if (ev.bstate & BUTTON5_PRESSED) wheel = 1;
+#endif
+    if (ev.y == 0 && press) { /* the tabs */
+        static const ScreenId order[] = {SCR_EDITOR, SCR_HISTORY, SCR_TRAIN, SCR_SETTINGS, SCR_HELP};
+        int x = 6;
+        static const char *const labels[] = {"editor", "history", "training", "settings", "help"};
+        static const char *const names[] = {"Editor", "History", "Training", "Settings", "Help"};
+        for (int i = 0; i < 5; i++) {
+            int w = text_width(keymap_name_of(labels[i])) + (int)strlen(names[i]) + 3;
+            if (ev.x >= x && ev.x < x + w) app_show(a, order[i]);
+            x += w;
+        }
+        return;
+    }
+    if (a->screen == SCR_EDITOR) editor_mouse(a, ev.y, ev.x, press, drag, release, wheel);
+    a->redraw = 1;
+}
+
+static void dispatch(App *a, int key) {
+    a->redraw = 1;
+    if (key == (K_FN | KEY_RESIZE)) return; /* draw() reads the new size */
+    if (key == (K_FN | KEY_MOUSE)) {
+        on_mouse(a);
+        return;
+    }
+    if (a->asking_quit) {
+        a->asking_quit = 0;
+        if (key == 'y' || key == 'Y') a->quit = 1;
+        else app_message(a, 0, "not quitting");
+        return;
+    }
+    if (key == K_PASTE_BEGIN) {
+        a->pasting = 1, a->npaste = 0;
+        return;
+    }
+    if (a->pasting) { /* bracketed paste: text, whatever the keys */
+        if (key == K_PASTE_END || a->npaste + 8 >= sizeof a->paste) {
+            a->pasting = key != K_PASTE_END;
+            if (a->screen == SCR_EDITOR) {
+                doc_insert_utf8(&a->doc, a->paste, a->npaste);
+            } else {
+                for (size_t i = 0; i < a->npaste;) { /* into a text field */
+                    uint32_t cp;
+                    i += utf8_decode(a->paste + i, a->npaste - i, &cp);
+                    if (cp >= 0x20 && a->screens[a->screen]->modal) a->screens[a->screen]->modal(a, (int)cp);
+                }
+            }
+            a->npaste = 0;
+            if (key == K_PASTE_END) return;
+        }
+        if (key == K_ENTER) key = '\n';
+        if (key < K_FN && (key >= 0x20 || key == '\n')) a->npaste += utf8_encode((uint32_t)key, a->paste + a->npaste);
+        return;
+    }
+    if (a->too_small) {
+        if (key == KCTRL('q') || key == KCTRL('c')) app_ask_quit(a);
+        return;
+    }
+    const Screen *sc = a->screens[a->screen];
+    if (sc->modal && sc->modal(a, key)) return;
+    const KeyBinding *b = keymap_find(a->screen, key);
+    if (b) {
+        b->fn(a);
+        return;
+    }
+    if (sc->key && sc->key(a, key)) return;
+}
+
+/* ---- start, loop, end ---- */
+
+static int start_curses(App *a, const char **why) {
+    if (!isatty(0) || !isatty(1)) {
+        *why = "the editor needs a terminal (stdin and stdout must be one); see sdlm --help for the commands";
+        return -1;
+    }
+    tcgetattr(0, &saved_tio);
+    saved_tio_ok = 1;
+    const char *term = getenv("TERM");
+    if (!term || !*term) {
+        *why = "TERM is not set: the editor cannot drive this terminal";
+        return -1;
+    }
+    SCREEN *scr = newterm(NULL, stdout, stdin);
+    if (!scr) {
+        *why = "the terminal type in TERM is unknown to curses (try TERM=xterm-256color)";
+        return -1;
+    }
+    set_term(scr);
+    curses_up = 1;
+    raw();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    nodelay(stdscr, TRUE);
+    set_escdelay(25);
+    const char *nc = getenv("NO_COLOR");
+    a->colors = !(nc && *nc);
+    colors_init(a->colors);
+    mousemask(BUTTON1_PRESSED | BUTTON1_RELEASED | BUTTON4_PRESSED |
+#ifdef BUTTON5_PRESSED
+                  BUTTON5_PRESSED |
+#endif
+                  REPORT_MOUSE_POSITION,
+              NULL);
+    mouseinterval(0);
+    define_keys();
+    fputs("\033[?1002h\033[?2004h", stdout); /* drags, bracketed paste */
+    fflush(stdout);
+    return 0;
+}
+
+/* stderr goes to <data dir>/ui.log (else /dev/null) while curses is up. */
+static void redirect_stderr(App *a) {
+    char path[1100];
+    int fd = -1;
+    if (a->data_dir[0]) {
+        snprintf(path, sizeof path, "%s/ui.log", a->data_dir);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    }
+    if (fd < 0) fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    fflush(stderr);
+    saved_stderr = dup(2);
+    dup2(fd, 2);
+    close(fd);
+    setvbuf(stderr, NULL, _IOLBF, 0);
+}
+
+static void refresh_snapshots(App *a) {
+    uint64_t vs = a->view->serial;
+    session_infill_view(a->s, a->view);
+    if (a->view->serial != vs) a->redraw = 1;
+    session_train_view(a->s, a->train);
+    if (a->train->serial != a->train_serial) a->train_serial = a->train->serial, a->redraw = 1;
+    SessionModel m;
+    session_model(a->s, &m);
+    if (strcmp(m.path, a->model.path) || m.loaded != a->model.loaded || strcmp(m.db_error, a->model.db_error)) {
+        a->model = m;
+        free_pieces(a);
+        a->redraw = 1;
+    }
+}
+
+static int event_loop(App *a) {
+    struct pollfd fds[2] = {{0, POLLIN, 0}, {a->wake_rd, POLLIN, 0}};
+    double last_snap = 0;
+    while (!a->quit) {
+        if (got_signal) {
+            app_message(a, 0, "signal %d: quitting", (int)got_signal);
+            break;
+        }
+        int key;
+        while ((key = read_key())) dispatch(a, key);
+        a->now = app_now();
+        int woken = 0;
+        if (fds[1].revents & POLLIN) {
+            char buf[256];
+            while (read(a->wake_rd, buf, sizeof buf) > 0) woken = 1;
+        }
+        if (woken || a->now - last_snap > 0.5) {
+            refresh_snapshots(a);
+            last_snap = a->now;
+        }
+        int animating = 0;
+        for (int i = 0; i < SCR_COUNT; i++)
+            if (a->screens[i]->tick && a->screens[i]->tick(a)) animating = 1;
+        if (a->msg[0] && a->now - a->msg_time < 7) a->redraw = 1; /* the message fades */
+        if (a->quit) break;
+        double since = a->now - a->last_draw;
+        int timeout = 1000;
+        if (a->redraw && since >= FRAME_S) {
+            draw(a);
+            while ((key = read_key())) dispatch(a, key); /* a resize queued during refresh */
+            if (a->redraw) timeout = 0;
+        }
+        if (a->redraw) timeout = (int)((FRAME_S - (app_now() - a->last_draw)) * 1000) + 1;
+        if (timeout < 0) timeout = 0;
+        if (animating && timeout > 16) timeout = 16;
+        if (a->msg[0] && a->now - a->msg_time < 7 && timeout > 250) timeout = 250;
+        if (poll(fds, 2, timeout) < 0 && errno != EINTR) return -1;
+    }
+    return 0;
+}
+
+static App *the_app;
+
+static void at_exit(void) { restore_terminal(); }
+
+int ui_main(const UiOptions *o) {
+    App *a = calloc(1, sizeof *a);
+    if (!a) return fprintf(stderr, "sdlm: out of memory\n"), 3;
+    the_app = a;
+    a->view = calloc(1, sizeof *a->view);
+    a->train = calloc(1, sizeof *a->train);
+    if (!a->view || !a->train) return fprintf(stderr, "sdlm: out of memory\n"), 3;
+    Err e;
+    if (paths_data_dir(a->data_dir, sizeof a->data_dir, &e)) a->data_dir[0] = 0;
+    else snprintf(a->conf_path, sizeof a->conf_path, "%.1000s/ui.conf", a->data_dir);
+    if (o->db) snprintf(a->db_path, sizeof a->db_path, "%s", o->db);
+    else if (paths_default_db(a->db_path, sizeof a->db_path, &e)) a->db_path[0] = 0;
+    conf_defaults(&a->conf);
+    conf_load(a);
+    doc_init(&a->doc);
+    a->screens[SCR_EDITOR] = &screen_editor;
+    a->screens[SCR_HISTORY] = &screen_history;
+    a->screens[SCR_TRAIN] = &screen_train;
+    a->screens[SCR_SETTINGS] = &screen_settings;
+    a->screens[SCR_HELP] = &screen_help;
+
+    const char *why = NULL;
+    atexit(at_exit);
+    install_signals();
+    if (start_curses(a, &why)) {
+        restore_terminal();
+        fprintf(stderr, "sdlm: %s\n", why);
+        return 3;
+    }
+    redirect_stderr(a);
+
+    int pfd[2];
+    if (pipe(pfd)) {
+        restore_terminal();
+        fprintf(stderr, "sdlm: cannot make a pipe: %s\n", strerror(errno));
+        return 3;
+    }
+    fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+    a->wake_rd = pfd[0];
+    SessionConfig sc = {.ckpt = o->ckpt, .spm = o->spm, .db = a->db_path[0] ? a->db_path : NULL, .wake_fd = pfd[1]};
+    if (session_open(&a->s, &sc, &e)) {
+        restore_terminal();
+        fprintf(stderr, "sdlm: %s\n", e.msg);
+        return 3;
+    }
+    session_model(a->s, &a->model);
+    session_train_view(a->s, a->train);
+    for (int i = 0; i < SCR_COUNT; i++)
+        if (a->screens[i]->init) a->screens[i]->init(a);
+    if (!a->model.loaded) {
+        app_message(a, 1, "%s", a->model.error);
+    } else {
+        app_message(a, 0, "%s: gap, %s: fill, %s: help", keymap_name_of("span"), keymap_name_of("infill-run"),
+                     keymap_name_of("help"));
+    }
+    a->screen = SCR_EDITOR;
+    a->back = SCR_EDITOR;
+    a->redraw = 1;
+    int rc = event_loop(a);
+    conf_save(a);
+    if (training_busy(a) || app_run_busy(a)) {
+        app_message(a, 0, "stopping: saving the training run...");
+        draw(a);
+    }
+    fprintf(stderr, "%ld redraws\n", a->draws);
+    session_close(a->s); /* still with stderr in the log: the trainer may speak while it saves */
+    restore_terminal();
+    close(pfd[0]), close(pfd[1]);
+    doc_free(&a->doc);
+    free_pieces(a);
+    free(a->view), free(a->train);
+    free(a);
+    the_app = NULL;
+    return rc ? 3 : 0;
+}

@@ -1,0 +1,110 @@
+/* draw.c: colours from one table, and UTF-8 text drawn by display columns.
+ *
+ * Every role has a colour form (the 8 basic colours only, so 8-colour
+ * terminals look the same) and a form without colour (attributes only), used
+ * when NO_COLOR is set or the terminal has no colours. So spans, confidence
+ * and selections stay visible either way. */
+#include <curses.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "app.h"
+
+typedef struct {
+    ColorRole role;
+    short fg, bg;
+    int attr;      /* with colour */
+    int mono;      /* without */
+} ColorSpec;
+
+static const ColorSpec palette[C_COUNT] = {
+    {C_NORMAL, -1, -1, 0, 0},
+    {C_TITLE, COLOR_BLACK, COLOR_CYAN, 0, A_REVERSE},
+    {C_TAB, COLOR_WHITE, COLOR_BLUE, A_BOLD, A_BOLD},
+    {C_STATUS, COLOR_BLACK, COLOR_WHITE, 0, A_REVERSE},
+    {C_MSG, COLOR_BLUE, COLOR_WHITE, A_BOLD, A_REVERSE | A_BOLD},
+    {C_ERROR, COLOR_WHITE, COLOR_RED, A_BOLD, A_REVERSE | A_BOLD},
+    {C_HINT, COLOR_CYAN, -1, 0, A_DIM},
+    {C_SPAN, COLOR_MAGENTA, -1, A_UNDERLINE | A_BOLD, A_UNDERLINE | A_BOLD},
+    {C_LOW, COLOR_RED, -1, A_UNDERLINE, A_UNDERLINE | A_DIM},
+    {C_MID, COLOR_YELLOW, -1, A_UNDERLINE, A_UNDERLINE},
+    {C_HIGH, COLOR_GREEN, -1, A_UNDERLINE | A_BOLD, A_UNDERLINE | A_BOLD},
+    {C_SELECT, COLOR_BLACK, COLOR_YELLOW, 0, A_REVERSE},
+    {C_KEY, COLOR_YELLOW, -1, A_BOLD, A_BOLD},
+    {C_PLOT, COLOR_GREEN, -1, 0, 0},
+    {C_DIM, COLOR_BLUE, -1, A_BOLD, A_DIM},
+    {C_FIELD, COLOR_WHITE, COLOR_BLUE, 0, A_UNDERLINE},
+};
+
+static int use_color;
+
+void colors_init(int enabled) {
+    use_color = enabled && has_colors() && start_color() == OK;
+    if (!use_color) return;
+    use_default_colors();
+    for (int r = 1; r < C_COUNT; r++) init_pair((short)r, palette[r].fg, palette[r].bg);
+}
+
+int color_attr(ColorRole r) {
+    if (r <= C_NORMAL || r >= C_COUNT) return A_NORMAL;
+    return use_color ? (int)COLOR_PAIR(r) | palette[r].attr : palette[r].mono;
+}
+
+int text_width(const char *s) {
+    int w = 0;
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        i += utf8_decode(s + i, len - i, &cp);
+        int cw = wcwidth((wchar_t)cp);
+        w += cw < 0 ? 1 : cw;
+    }
+    return w;
+}
+
+int draw_text(int y, int x, const char *s, int maxw, int attr) {
+    int w = 0;
+    size_t len = strlen(s);
+    attr_t old;
+    short pair;
+    attr_get(&old, &pair, NULL);
+    attrset(attr);
+    move(y, x);
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        i += utf8_decode(s + i, len - i, &cp);
+        if (cp < 0x20 || cp == 0x7f) cp = ' ';
+        int cw = wcwidth((wchar_t)cp);
+        if (cw < 0) cp = 0xfffd, cw = 1;
+        if (w + cw > maxw) break;
+        wchar_t wc[2] = {(wchar_t)cp, 0};
+        addnwstr(wc, 1);
+        w += cw;
+    }
+    attr_set(old, pair, NULL);
+    return w;
+}
+
+void draw_fill(int y, int x, int w, int attr) {
+    if (w <= 0) return;
+    attr_t old;
+    short pair;
+    attr_get(&old, &pair, NULL);
+    attrset(attr);
+    mvhline(y, x, ' ', w);
+    attr_set(old, pair, NULL);
+}
+
+void draw_box_title(int y, int x, int w, const char *title, int attr) {
+    attr_t old;
+    short pair;
+    attr_get(&old, &pair, NULL);
+    attrset(color_attr(C_DIM));
+    mvhline(y, x, ACS_HLINE, w);
+    attr_set(old, pair, NULL);
+    if (title && w > 4) {
+        mvaddch(y, x + 1, ' ');
+        int n = draw_text(y, x + 2, title, w - 4, attr);
+        mvaddch(y, x + 2 + n, ' ');
+    }
+}

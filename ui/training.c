@@ -1,0 +1,300 @@
+/* training.c: the training screen: a corpus, a size preset and a step
+ * limit; start, pause, resume, stop and save through the session; live
+ * curves of loss, mse, ce, accuracy and learning rate from the trainer's
+ * progress snapshots; tokens/s, ETA, the last checkpoint and the probe
+ * infills; one key hands the newest checkpoint to the editor.
+ *
+ * Training runs on the trainer's thread: this file only sends commands and
+ * draws snapshots, so the editor keeps working while it trains. */
+#include <curses.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "app.h"
+#include "paths.h"
+#include "plot.h"
+
+static struct {
+    int editing;           /* typing the corpus path */
+    char field[1024];
+    size_t flen;
+    /* strings the trainer keeps pointers to while it runs */
+    char ckpt[1200], spm[1200], corpus[1024];
+    double *series;
+    int cap;
+    int64_t loaded_step;   /* checkpoint step last handed to the editor */
+} T;
+
+static int file_exists(const char *p) {
+    struct stat st;
+    return !stat(p, &st) && S_ISREG(st.st_mode);
+}
+
+static void train_init(App *a) {
+    if (!a->conf.corpus[0]) {
+        char share[1024];
+        Err e;
+        if (!paths_share_dir(share, sizeof share, &e))
+            snprintf(a->conf.corpus, sizeof a->conf.corpus, "%.1000s/corpus.txt", share);
+    }
+}
+
+static const char *fmt_dur(double s, char *buf, size_t cap) {
+    if (!(s >= 0) || s > 1e9) return "-";
+    long n = (long)(s + 0.5);
+    if (n >= 3600) snprintf(buf, cap, "%ldh%02ldm", n / 3600, n / 60 % 60);
+    else if (n >= 60) snprintf(buf, cap, "%ldm%02lds", n / 60, n % 60);
+    else snprintf(buf, cap, "%lds", n);
+    return buf;
+}
+
+static void series(const TrainProgress *p, int which) {
+    if (T.cap < p->nhistory) {
+        double *s = realloc(T.series, sizeof(double) * (p->nhistory + 1));
+        if (!s) return;
+        T.series = s, T.cap = p->nhistory;
+    }
+    for (int i = 0; i < p->nhistory; i++) {
+        const TrainPoint *q = &p->history[i];
+        double v = which == 0 ? q->loss : which == 1 ? q->mse : which == 2 ? q->ce : which == 3 ? q->accuracy : q->lr;
+        T.series[i] = q->skipped ? NAN : v;
+    }
+}
+
+static void train_draw(App *a, int top, int rows) {
+    const TrainProgress *p = a->train;
+    int n;
+    const TrainPreset *pr = train_presets(&n);
+    const TrainPreset *cur = &pr[a->conf.preset < n ? a->conf.preset : 0];
+    int y = top + 1, x = 2, W = a->cols - 4;
+    char line[1400], d1[32], d2[32];
+    draw_text(y, x, "Corpus  ", 8, A_BOLD);
+    if (T.editing) {
+        draw_fill(y, x + 8, W - 8, color_attr(C_FIELD));
+        int start = (int)T.flen > W - 10 ? (int)T.flen - (W - 10) : 0;
+        int w = draw_text(y, x + 8, T.field + start, W - 9, color_attr(C_FIELD));
+        move(y, x + 8 + w);
+        curs_set(1);
+    } else {
+        snprintf(line, sizeof line, "%s%s", a->conf.corpus, file_exists(a->conf.corpus) ? "" : "  (not found)");
+        draw_text(y, x + 8, line, W - 8, file_exists(a->conf.corpus) ? 0 : color_attr(C_ERROR));
+    }
+    y++;
+    char lim[32];
+    if (a->conf.train_steps) snprintf(lim, sizeof lim, "%lld", (long long)a->conf.train_steps);
+    else snprintf(lim, sizeof lim, "none");
+    snprintf(line, sizeof line, "‹ %s › %s, lr %g   │ step limit: %s", cur->name, cur->about, (double)cur->lr, lim);
+    draw_text(y, x, "Preset  ", 8, A_BOLD);
+    draw_text(y, x + 8, line, W - 8, 0);
+    y++;
+    if (p->state == TRAIN_IDLE) {
+        snprintf(line, sizeof line, "not training: %s starts", keymap_name_of("train-start"));
+    } else {
+        char stp[64];
+        if (p->total_steps > 0) snprintf(stp, sizeof stp, "%lld/%lld", (long long)p->step, (long long)p->total_steps);
+        else snprintf(stp, sizeof stp, "%lld", (long long)p->step);
+        snprintf(line, sizeof line, "%s  step %s  epoch %d/%d  %.0f tok/s  elapsed %s  ETA %s", train_state_name(p->state),
+                 stp, p->epoch, p->epochs, p->last.tokens_per_s, fmt_dur(p->elapsed_s, d1, sizeof d1),
+                 fmt_dur(p->eta_s, d2, sizeof d2));
+    }
+    draw_text(y, x, "State   ", 8, A_BOLD);
+    int attr = p->state == TRAIN_FAILED ? color_attr(C_ERROR) : p->state == TRAIN_RUNNING ? color_attr(C_KEY) : 0;
+    draw_text(y, x + 8, line, W - 8, attr);
+    y++;
+    if (p->message[0] && p->state != TRAIN_IDLE) draw_text(y, x + 8, p->message, W - 8, color_attr(C_HINT));
+    y++;
+    if (p->last_ckpt[0]) {
+        snprintf(line, sizeof line, "checkpoint: %s (step %lld)  %s: the editor uses it", p->last_ckpt,
+                 (long long)p->last_ckpt_step, keymap_name_of("train-load"));
+        draw_text(y, x + 8, line, W - 8, 0);
+    }
+    y++;
+    /* the plots, two columns, and the probes */
+    int hints = top + rows - 1;
+    int probes = p->nprobes > 0 ? p->nprobes + 1 : 0;
+    int avail = hints - y - probes;
+    if (avail >= 6) {
+        int cols = 2, pw = (W - 2) / cols, nplots = 5, prow = (nplots + cols - 1) / cols;
+        int ph = avail / prow;
+        if (ph > 10) ph = 10;
+        static const char *const names[] = {"loss", "mse", "ce", "accuracy", "lr"};
+        for (int i = 0; i < nplots; i++) {
+            series(p, i);
+            int r = i / cols, c = i % cols;
+            plot_draw(y + r * ph, x + c * (pw + 2), ph - 1, pw, names[i], T.series, T.series ? p->nhistory : 0, i == 4 ? 0 : 0);
+        }
+        y += prow * ph;
+    }
+    if (p->nprobes > 0 && y < hints) {
+        draw_text(y++, x, "probe infills at the last checkpoint:", W, A_BOLD);
+        for (int i = 0; i < p->nprobes && y < hints; i++, y++) {
+            snprintf(line, sizeof line, "%s  →  %s", p->probe_template[i], p->probe_result[i]);
+            draw_text(y, x + 2, line, W - 2, 0);
+        }
+    }
+    snprintf(line, sizeof line, "%s start  %s pause/resume  %s stop  %s save now  %s editor uses newest  %s corpus  %s/%s preset  %s step limit",
+             keymap_name_of("train-start"), keymap_name_of("train-pause"), keymap_name_of("train-stop"),
+             keymap_name_of("train-save"), keymap_name_of("train-load"), keymap_name_of("corpus"),
+             keymap_name_of("preset-prev"), keymap_name_of("preset-next"), keymap_name_of("steps"));
+    draw_text(hints, 1, line, a->cols - 2, color_attr(C_HINT));
+}
+
+static int running(const App *a) {
+    TrainState s = a->train->state;
+    return s == TRAIN_PREPARING || s == TRAIN_RUNNING || s == TRAIN_PAUSED || s == TRAIN_STOPPING;
+}
+
+void tr_start(App *a) {
+    if (running(a)) {
+        app_message(a, 0, "already training: %s stops", keymap_name_of("train-stop"));
+        return;
+    }
+    int n;
+    const TrainPreset *pr = &train_presets(&n)[a->conf.preset < n ? a->conf.preset : 0];
+    TrainConfig c = trainer_defaults();
+    trainer_apply_recipe(&c, RECIPE_SDLM);
+    c.E = pr->E, c.D = pr->D, c.NL = pr->NL, c.batch = pr->batch, c.lr = pr->lr;
+    c.max_steps = a->conf.train_steps;
+    c.ngen = 4;
+    snprintf(T.corpus, sizeof T.corpus, "%s", a->conf.corpus);
+    c.corpus = T.corpus;
+    /* a new checkpoint under the data dir, named by time and preset */
+    char dir[1100];
+    Err e;
+    snprintf(dir, sizeof dir, "%s/models", a->data_dir[0] ? a->data_dir : ".");
+    if (paths_mkdir_p(dir, 0700, &e)) {
+        app_message(a, 1, "%s", e.msg);
+        return;
+    }
+    time_t now = time(NULL);
+    struct tm tm;
+    char stamp[32];
+    localtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    snprintf(T.ckpt, sizeof T.ckpt, "%.1100s/%s-%s.safetensors", dir, stamp, pr->name);
+    c.ckpt = T.ckpt;
+    /* the shipped tokenizer fits the shipped corpus; another corpus gets its own */
+    char share[1024];
+    c.spm = NULL;
+    if (!paths_share_dir(share, sizeof share, &e)) {
+        snprintf(T.spm, sizeof T.spm, "%.1000s/tokenizer.model", share);
+        char shipped[1100];
+        snprintf(shipped, sizeof shipped, "%.1000s/corpus.txt", share);
+        if (file_exists(T.spm) && !strcmp(shipped, T.corpus)) c.spm = T.spm;
+    }
+    if (a->db_path[0]) c.db = a->db_path;
+    if (session_train_start(a->s, &c, &e)) {
+        app_message(a, 1, "%s", e.msg);
+        return;
+    }
+    app_message(a, 0, "training %s on %s", pr->name, T.corpus);
+    fprintf(stderr, "training: %s -> %s\n", T.corpus, T.ckpt);
+}
+
+void tr_pause(App *a) {
+    if (a->train->state == TRAIN_PAUSED) {
+        session_train_command(a->s, TRAIN_CMD_RESUME);
+        app_message(a, 0, "resumed");
+    } else if (running(a)) {
+        session_train_command(a->s, TRAIN_CMD_PAUSE);
+        app_message(a, 0, "paused (%s resumes)", keymap_name_of("train-pause"));
+    } else {
+        app_message(a, 0, "not training");
+    }
+}
+
+void tr_stop(App *a) {
+    if (!running(a)) {
+        app_message(a, 0, "not training");
+        return;
+    }
+    session_train_command(a->s, TRAIN_CMD_STOP);
+    app_message(a, 0, "stopping: saving a checkpoint");
+}
+
+void tr_save(App *a) {
+    if (!running(a)) {
+        app_message(a, 0, "not training");
+        return;
+    }
+    session_train_command(a->s, TRAIN_CMD_SAVE);
+    app_message(a, 0, "saving a checkpoint");
+}
+
+void tr_load(App *a) {
+    const char *p = a->train->last_ckpt;
+    if (!p[0]) {
+        app_message(a, 0, "no checkpoint yet (%s saves one now)", keymap_name_of("train-save"));
+        return;
+    }
+    Err e;
+    if (session_load(a->s, p, &e)) {
+        app_message(a, 1, "%s", e.msg);
+        return;
+    }
+    T.loaded_step = a->train->last_ckpt_step;
+    app_model_changed(a);
+    editor_after_model_change(a);
+    app_message(a, 0, "the editor uses %s (step %lld)", p, (long long)a->train->last_ckpt_step);
+}
+
+void tr_corpus(App *a) {
+    T.editing = 1;
+    snprintf(T.field, sizeof T.field, "%s", a->conf.corpus);
+    T.flen = strlen(T.field);
+    a->redraw = 1;
+}
+
+void tr_preset_next(App *a) {
+    int n;
+    train_presets(&n);
+    a->conf.preset = (a->conf.preset + 1) % n;
+    a->redraw = 1;
+}
+
+void tr_preset_prev(App *a) {
+    int n;
+    train_presets(&n);
+    a->conf.preset = (a->conf.preset + n - 1) % n;
+    a->redraw = 1;
+}
+
+void tr_steps(App *a) {
+    static const int64_t ladder[] = {0, 100, 1000, 10000, 100000};
+    int i = 0;
+    while (i < 5 && ladder[i] != a->conf.train_steps) i++;
+    a->conf.train_steps = ladder[(i + 1) % 5];
+    a->redraw = 1;
+}
+
+/* the corpus field */
+static int train_modal(App *a, int key) {
+    if (!T.editing) return 0;
+    a->redraw = 1;
+    if (key == K_ENTER) {
+        snprintf(a->conf.corpus, sizeof a->conf.corpus, "%s", T.field);
+        T.editing = 0;
+        conf_save(a);
+        if (!file_exists(a->conf.corpus)) app_message(a, 1, "%s: no such file", a->conf.corpus);
+    } else if (key == K_ESC) {
+        T.editing = 0;
+    } else if (key == K_BACKSPACE) {
+        while (T.flen > 0 && ((unsigned char)T.field[T.flen - 1] & 0xc0) == 0x80) T.flen--;
+        if (T.flen > 0) T.flen--;
+        T.field[T.flen] = 0;
+    } else if (key == KCTRL('u')) {
+        T.flen = 0, T.field[0] = 0;
+    } else if (key >= 0x20 && key < K_FN && T.flen + 5 < sizeof T.field) {
+        T.flen += utf8_encode((uint32_t)key, T.field + T.flen);
+        T.field[T.flen] = 0;
+    } else if (key == KCTRL('q') || key == KCTRL('c')) {
+        T.editing = 0;
+        return 0;
+    }
+    return 1;
+}
+
+const Screen screen_train = {"Training", train_init, NULL, train_draw, train_modal, NULL, NULL};

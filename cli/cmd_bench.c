@@ -107,7 +107,6 @@ int cmd_bench(int argc, char **argv) {
     Rng r;
     rng_seed(&r, 2);
     const long N = (long)B * L;
-    double fwd = model_forward_flops(&cfg, B, L);
     char shape[160];
     snprintf(shape, sizeof shape, "\"V\":%d,\"E\":%d,\"D\":%d,\"layers\":%d,\"B\":%d,\"L\":%d,\"params\":%zu", V, E, D,
              NL, B, L, m.table.total);
@@ -121,13 +120,18 @@ int cmd_bench(int argc, char **argv) {
         Params gp;
         params_bind(&gp, &m.table, g);
         AdamW opt = adamw_default(1e-4f);
+        double peak = sgemm_peak(2048); /* the machine's pace moments before the timed steps */
         double total_s = 0, total_flops = 0;
         for (int it = 0; it <= iters; it++) { /* iteration 0 is the untimed warm-up */
             for (long i = 0; i < N; i++) ids[i] = 3 + (int32_t)rng_below(&r, V - 3), len_mask[i] = 1;
             for (int b = 0; b < B; b++) bench_cond_mask(cond + (long)b * L, L, &r);
             for (int b = 0; b < B; b++) t[b] = fminf(fmaxf((float)rng_uniform(&r), 1e-5f), 1 - 1e-5f);
             rng_fill_normal(&r, z, N * E, 1.0f);
-            int selfcond = it % 2 == 1; /* half the steps, as the seed's coin on average */
+            /* The coin as bench_torch.py throws it: on for the warm-up, then on for the odd
+             * timed iterations (0-based), so both time the same passes. */
+            int selfcond = it == 0 || (it - 1) % 2 == 1;
+            long n = 0; /* the loss's positions: lm_head runs on these rows only */
+            for (long i = 0; i < N; i++) n += len_mask[i] && !cond[i];
             LossInput in = {.B = B, .L = L, .ids = ids, .len_mask = len_mask, .cond = cond, .t = t, .z = z, .selfcond = selfcond};
             LossStats st;
             double t0 = now_s();
@@ -138,39 +142,45 @@ int cmd_bench(int argc, char **argv) {
             double dt = now_s() - t0;
             if (it > 0) {
                 total_s += dt;
-                /* forward + backward (2x) of the main pass, plus the self-conditioning forward and interpolation */
-                total_flops += 3 * fwd + (selfcond ? fwd + 2.0 * N * V * E : 0);
+                /* the main pass forward and backward; the self-conditioning pass is a forward and interp */
+                total_flops += model_step_flops(&cfg, B, L, (int)n, 1);
+                if (selfcond) total_flops += model_step_flops(&cfg, B, L, (int)n, 0) + 2.0 * n * V * E;
             }
         }
         double ms = total_s / iters * 1e3, tps = N * iters / total_s, gflops = total_flops / total_s / 1e9;
         if (json)
             printf("{\"impl\":\"sdlm\",\"what\":\"train\",%s,\"iters\":%d,\"ms_per_step\":%.2f,\"tokens_per_s\":%.0f,"
-                   "\"gflops\":%.1f,\"peak_rss_mb\":%.1f,\"threads\":%d}\n",
-                   shape, iters, ms, tps, gflops, peak_rss_mb(), openblas_get_num_threads());
+                   "\"gflops\":%.1f,\"sgemm_gflops\":%.1f,\"peak_rss_mb\":%.1f,\"threads\":%d}\n",
+                   shape, iters, ms, tps, gflops, peak, peak_rss_mb(), openblas_get_num_threads());
         else
-            printf("train %s: %.1f ms/step, %.0f tokens/s, %.1f GFLOP/s, peak RSS %.1f MB\n", shape, ms, tps, gflops,
-                   peak_rss_mb());
+            printf("train %s: %.1f ms/step, %.0f tokens/s, %.1f GFLOP/s (sgemm %.1f), peak RSS %.1f MB\n", shape, ms,
+                   tps, gflops, peak, peak_rss_mb());
         params_unbind(&gp);
         free(g), free(mo), free(vo), free(ids), free(len_mask), free(cond), free(t), free(z);
     } else {
-        SampleRequest rq = {.B = B, .L = L, .ids = NULL, .known = NULL, .lengths = NULL, .kind = SAMPLER_DIFFLM, .steps = steps, .clamp = 0, .seed = 3, .x_T = NULL, .eps = NULL};
+        SampleRequest rq = {.B = B, .L = L, .kind = SAMPLER_DIFFLM, .steps = steps, .seed = 3};
         Sampler s;
+        /* as bench_torch.py: one untimed warm-up step, then all S reverse steps timed, then the
+         * final t = 0 pass (counted in tokens_per_s only) */
         if (sampler_begin(&s, &m, &ws, &rq, &e)) return fprintf(stderr, "sdlm bench: %s\n", e.msg), EXIT_USAGE;
-        sampler_step(&s); /* warm-up */
-        double t0 = now_s();
-        int n = 0;
-        while (sampler_step(&s)) n++;
-        n++; /* the final pass */
-        double dt = now_s() - t0;
+        sampler_step(&s);
         sampler_end(&s);
-        double ms = dt / n * 1e3, gflops = (fwd + 2.0 * N * V * E) * n / dt / 1e9;
+        if (sampler_begin(&s, &m, &ws, &rq, &e)) return fprintf(stderr, "sdlm bench: %s\n", e.msg), EXIT_USAGE;
+        double t0 = now_s();
+        for (int i = 0; i < steps; i++) sampler_step(&s);
+        double t1 = now_s();
+        sampler_step(&s); /* the final pass */
+        double t2 = now_s();
+        sampler_end(&s);
+        double ms = (t1 - t0) / steps * 1e3, tps = N / (t2 - t0);
+        double gflops = (model_step_flops(&cfg, B, L, (int)N, 0) + 2.0 * N * V * E) * steps / (t1 - t0) / 1e9;
         if (json)
-            printf("{\"impl\":\"sdlm\",\"what\":\"sample\",%s,\"steps\":%d,\"ms_per_step\":%.3f,\"gflops\":%.1f,"
-                   "\"peak_rss_mb\":%.1f,\"threads\":%d}\n",
-                   shape, steps, ms, gflops, peak_rss_mb(), openblas_get_num_threads());
+            printf("{\"impl\":\"sdlm\",\"what\":\"sample\",%s,\"steps\":%d,\"ms_per_step\":%.3f,\"tokens_per_s\":%.2f,"
+                   "\"gflops\":%.1f,\"peak_rss_mb\":%.1f,\"threads\":%d}\n",
+                   shape, steps, ms, tps, gflops, peak_rss_mb(), openblas_get_num_threads());
         else
-            printf("sample %s: %.3f ms/step (%d steps), %.1f GFLOP/s, peak RSS %.1f MB\n", shape, ms, n, gflops,
-                   peak_rss_mb());
+            printf("sample %s: %.3f ms/step (%d steps), %.2f tokens/s, %.1f GFLOP/s, peak RSS %.1f MB\n", shape, ms,
+                   steps, tps, gflops, peak_rss_mb());
     }
     workspace_free(&ws);
     model_free(&m);

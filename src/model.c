@@ -21,6 +21,14 @@ int model_alloc(Model *m, const Config *cfg, Err *e) {
         model_free(m);
         return err_set(e, "out of memory for a model of %zu parameters", m->table.total);
     }
+    /* The forward and backward treat w_q, w_k, w_v as one [3D, D] matrix: the table lists them
+     * one after the other, so they are (in weights, gradients and moments alike). */
+    const long DD = (long)cfg->D * cfg->D;
+    for (int l = 0; l < cfg->NL; l++)
+        if (m->p.layer[l].wk != m->p.layer[l].wq + DD || m->p.layer[l].wv != m->p.layer[l].wk + DD) {
+            model_free(m);
+            return err_set(e, "internal: w_q, w_k, w_v of layer %d are not one block", l);
+        }
     return 0;
 }
 
@@ -48,9 +56,7 @@ void model_free(Model *m) {
     X(ln1_rstd, PL * N, float)                                                 \
     X(ln2_mean, PL * N, float)                                                 \
     X(ln2_rstd, PL * N, float)                                                 \
-    X(q, PL * N * D, float)                                                    \
-    X(k, PL * N * D, float)                                                    \
-    X(v, PL * N * D, float)                                                    \
+    X(qkv, PL * N * 3 * D, float)                                              \
     X(probs, PL * B * H * L * L, float)                                        \
     X(att, PL * N * D, float)                                                  \
     X(x_mid, PL * N * D, float)                                                \
@@ -79,9 +85,7 @@ void model_free(Model *m) {
     X(d_x_est, T * N * E, float)                                               \
     X(d_res, T * N * D, float)                                                 \
     X(d_a, T * N * D, float)                                                   \
-    X(dq, T * N * D, float)                                                    \
-    X(dk, T * N * D, float)                                                    \
-    X(dv, T * N * D, float)                                                    \
+    X(d_qkv, T * N * 3 * D, float)                                             \
     X(d_gl, T * N * F, float)                                                  \
     X(d_att_scratch, T * L * L, float)                                         \
     X(d_h_in, T * N * 3 * E, float)                                            \
@@ -118,6 +122,7 @@ int workspace_alloc(Workspace *ws, const Config *c, int Bcap, int Lcap, int trai
                        workspace_bytes(c, Bcap, Lcap, train) / 1e6);                  \
     }
     WS_BUFFERS(WS_ALLOC)
+    rotary_tables(ws->rot_cos, ws->rot_sin, Lcap, c->R); /* position p's row is the same for every L */
     return 0;
 }
 
@@ -127,11 +132,12 @@ void workspace_free(Workspace *ws) {
     memset(ws, 0, sizeof *ws);
 }
 
-double model_forward_flops(const Config *c, int B, int L) {
+double model_step_flops(const Config *c, int B, int L, int lm_rows, int backward) {
     double N = (double)B * L, D = c->D, F = c->F, E = c->E, V = c->V, G = 4.0 * c->NL * c->D;
-    double per_layer = N * (4 * D * D + 2 * D * F) + 2.0 * B * L * L * D; /* linears + scores + P v */
-    double macs = c->NL * per_layer + N * (3 * E * D + D * E + D * V) + B * (128.0 * 128 + 128 * G);
-    return 2 * macs;
+    double per_layer = N * (4 * D * D + 2 * D * F) /* q k v o, ffn */ + 2.0 * B * L * L * D /* q k^T, P v */;
+    double macs = c->NL * per_layer + N * (3 * E * D + D * E) /* project, out */ + (double)lm_rows * D * V +
+                  B * (2.0 * TIME_FREQS * TIME_HIDDEN + TIME_HIDDEN * G) /* time MLP */;
+    return 2 * macs * (backward ? 3 : 1);
 }
 
 /* ---- forward ---------------------------------------------------------------- */
@@ -183,7 +189,6 @@ void model_forward(const Model *m, Workspace *ws, int B, int L, const uint8_t *l
     /* x = dropout(project([x_noised, x_cond, x_sc])) */
     linear_forward(ws->x_res, ws->h_in, p->proj_w, p->proj_b, N, 3 * E, D);
     if (drop) dropout_apply(ws->x_res, (long)N * D, pd, ws->drop_key[KEY_PROJ]);
-    rotary_tables(ws->rot_cos, ws->rot_sin, L, c->R);
 
     for (int l = 0; l < c->NL; l++) {
         const LayerParams *lp = &p->layer[l];
@@ -196,19 +201,17 @@ void model_forward(const Model *m, Workspace *ws, int B, int L, const uint8_t *l
         }
         const float *gamma1 = ws->tg + 4L * l * D, *gamma2 = gamma1 + D, *beta1 = gamma1 + 2 * D,
                     *beta2 = gamma1 + 3 * D;
-        float *q = PER_LAYER(ws, q, l, N * D), *k = PER_LAYER(ws, k, l, N * D), *v = PER_LAYER(ws, v, l, N * D);
+        float *qkv = PER_LAYER(ws, qkv, l, 3L * N * D), *q = qkv, *k = qkv + D, *v = qkv + 2 * D; /* rows [q|k|v] */
         float *probs = PER_LAYER(ws, probs, l, (long)B * H * L * L), *att = PER_LAYER(ws, att, l, N * D);
         float *x_mid = PER_LAYER(ws, x_mid, l, N * D), *f1 = PER_LAYER(ws, f1, l, (long)N * F);
 
         /* a = gamma1 * LN(x) + beta1;  x = x + dropout(MHA(a)) */
         norm_film(ws, ws->act, PER_LAYER(ws, ln1_mean, l, N), PER_LAYER(ws, ln1_rstd, l, N), x, gamma1, beta1, G, B,
                   L, D, c->film_one_plus);
-        linear_forward(q, ws->act, lp->wq, NULL, N, D, D);
-        linear_forward(k, ws->act, lp->wk, NULL, N, D, D);
-        linear_forward(v, ws->act, lp->wv, NULL, N, D, D);
-        rotary_forward(q, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R);
-        rotary_forward(k, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R);
-        attention_forward(att, probs, q, k, v, len_mask, B, L, H, HD);
+        linear_forward(qkv, ws->act, lp->wq, NULL, N, D, 3 * D); /* [q|k|v] = a [Wq; Wk; Wv]^T */
+        rotary_forward(q, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R, 3 * D);
+        rotary_forward(k, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R, 3 * D);
+        attention_forward(att, probs, q, k, v, len_mask, B, L, H, HD, 3 * D);
         linear_forward(ws->tmp, att, lp->wo, lp->bo, N, D, D);
         if (drop) dropout_apply(ws->tmp, (long)N * D, pd, ws->drop_key[KEY_ATTN(l)]);
         for (long i = 0; i < (long)N * D; i++) x_mid[i] = x[i] + ws->tmp[i];
@@ -292,9 +295,11 @@ void model_backward(const Model *m, Params *g, Workspace *ws, const uint8_t *len
                     *beta2 = gamma1 + 3 * D;
         float *dgamma1 = ws->d_tg + 4L * l * D, *dgamma2 = dgamma1 + D, *dbeta1 = dgamma1 + 2 * D,
               *dbeta2 = dgamma1 + 3 * D;
-        const float *q = PER_LAYER(ws, q, l, N * D), *k = PER_LAYER(ws, k, l, N * D), *v = PER_LAYER(ws, v, l, N * D);
+        const float *qkv = PER_LAYER(ws, qkv, l, 3L * N * D), *q = qkv, *k = qkv + D, *v = qkv + 2 * D;
         const float *probs = PER_LAYER(ws, probs, l, (long)B * H * L * L), *att = PER_LAYER(ws, att, l, N * D);
-        const float *x_mid = PER_LAYER(ws, x_mid, l, N * D), *f1 = PER_LAYER(ws, f1, l, (long)N * F);
+        const float *x_mid = PER_LAYER(ws, x_mid, l, N * D);
+        float *f1 = PER_LAYER(ws, f1, l, (long)N * F); /* becomes GELU'(f1) below */
+        float *dq = ws->d_qkv, *dk = ws->d_qkv + D, *dv = ws->d_qkv + 2 * D;
         const float *mean1 = PER_LAYER(ws, ln1_mean, l, N), *rstd1 = PER_LAYER(ws, ln1_rstd, l, N);
         const float *mean2 = PER_LAYER(ws, ln2_mean, l, N), *rstd2 = PER_LAYER(ws, ln2_rstd, l, N);
 
@@ -302,9 +307,9 @@ void model_backward(const Model *m, Params *g, Workspace *ws, const uint8_t *len
         memcpy(ws->tmp, d_res, sizeof(float) * N * D);
         if (drop) dropout_apply(ws->tmp, (long)N * D, pd, ws->drop_key[KEY_FFN(l)]);
         norm_film(ws, ws->act, NULL, NULL, x_mid, gamma2, beta2, G, B, L, D, c->film_one_plus); /* recompute c */
-        gelu_forward(ws->gl, f1, (long)N * F);
+        gelu_forward_deriv(ws->gl, f1, f1, (long)N * F); /* recompute GELU(f1); f1 := GELU'(f1) */
         linear_backward(ws->d_gl, lg->ffn_w2, lg->ffn_b2, ws->tmp, ws->gl, lp->ffn_w2, N, F, D, 0);
-        gelu_backward(ws->d_gl, ws->d_gl, f1, (long)N * F);
+        mul_inplace(ws->d_gl, f1, (long)N * F);
         linear_backward(ws->d_a, lg->ffn_w1, lg->ffn_b1, ws->d_gl, ws->act, lp->ffn_w1, N, D, F, 0);
         film_backward(ws->d_a, dgamma2, dbeta2, ws->d_a, ws->xhat, gamma2, G, B, L, D, c->film_one_plus);
         layernorm_backward(d_res, NULL, NULL, ws->d_a, x_mid, mean2, rstd2, NULL, N, D);
@@ -313,14 +318,11 @@ void model_backward(const Model *m, Params *g, Workspace *ws, const uint8_t *len
         memcpy(ws->tmp, d_res, sizeof(float) * N * D);
         if (drop) dropout_apply(ws->tmp, (long)N * D, pd, ws->drop_key[KEY_ATTN(l)]);
         linear_backward(ws->d_a, lg->wo, lg->bo, ws->tmp, att, lp->wo, N, D, D, 0);
-        attention_backward(ws->dq, ws->dk, ws->dv, ws->d_att_scratch, ws->d_a, probs, q, k, v, len_mask, B, L, H,
-                           HD);
-        rotary_backward(ws->dq, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R);
-        rotary_backward(ws->dk, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R);
+        attention_backward(dq, dk, dv, ws->d_att_scratch, ws->d_a, probs, q, k, v, len_mask, B, L, H, HD, 3 * D);
+        rotary_backward(dq, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R, 3 * D);
+        rotary_backward(dk, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R, 3 * D);
         norm_film(ws, ws->act, NULL, NULL, x, gamma1, beta1, G, B, L, D, c->film_one_plus); /* recompute a */
-        linear_backward(ws->d_a, lg->wq, NULL, ws->dq, ws->act, lp->wq, N, D, D, 0);
-        linear_backward(ws->d_a, lg->wk, NULL, ws->dk, ws->act, lp->wk, N, D, D, 1);
-        linear_backward(ws->d_a, lg->wv, NULL, ws->dv, ws->act, lp->wv, N, D, D, 1);
+        linear_backward(ws->d_a, lg->wq, NULL, ws->d_qkv, ws->act, lp->wq, N, D, 3 * D, 0); /* Wq|Wk|Wv as one */
         film_backward(ws->d_a, dgamma1, dbeta1, ws->d_a, ws->xhat, gamma1, G, B, L, D, c->film_one_plus);
         layernorm_backward(d_res, NULL, NULL, ws->d_a, x, mean1, rstd1, NULL, N, D);
     }

@@ -45,11 +45,11 @@ typedef struct {
     float *x_res;     /* [(NL+1), N, D] */
     /* per layer (NL of each when train, else 1) */
     float *ln1_mean, *ln1_rstd, *ln2_mean, *ln2_rstd; /* [N] */
-    float *q, *k, *v;  /* [N, D], q and k after rotary */
+    float *qkv;        /* [N, 3D] rows q | k | v, q and k after rotary */
     float *probs;      /* [B, H, L, L] */
     float *att;        /* [N, D] heads concatenated, before w_o */
     float *x_mid;      /* [N, D] after the attention residual */
-    float *f1;         /* [N, F] before GELU */
+    float *f1;         /* [N, F] before GELU (the backward turns it into GELU') */
     uint32_t *drop_key;  /* [3 + 2 NL] dropout mask keys: time, project, lm_head, then attn/ffn per layer */
     uint8_t *skip;       /* [NL] layer-drop */
     int dropout_on;      /* the keys hold this pass's masks */
@@ -68,12 +68,13 @@ typedef struct {
     /* scratch */
     float *xhat, *act, *tmp, *lat; /* [N, D] */
     float *gl;                     /* [N, F] */
-    float *rot_cos, *rot_sin;      /* [L, R/2] */
+    float *rot_cos, *rot_sin;      /* [Lcap, R/2], filled by workspace_alloc */
     float *emb_norm;               /* [V, E] LN_affine(embedding.weight) for interp */
     float *interp;                 /* [N, E] interpolated rows before they are scattered */
     /* backward */
     float *d_x_est;   /* [N, E] input of model_backward */
-    float *d_res, *d_a, *dq, *dk, *dv; /* [N, D] */
+    float *d_res, *d_a; /* [N, D] */
+    float *d_qkv;       /* [N, 3D] */
     float *d_gl;      /* [N, F] */
     float *d_att_scratch; /* [L, L] */
     float *d_h_in;    /* [N, 3E] output of model_backward */
@@ -98,7 +99,8 @@ void model_logits(const Model *m, Workspace *ws, const int32_t *rows, int nrows)
 
 /* Backward of the last model_forward + model_logits (train workspace) from
  * ws->d_x_est [N, E] and the gradient of the logits held in ws->logits:
- * accumulates parameter gradients into g and writes ws->d_h_in. */
+ * accumulates parameter gradients into g and writes ws->d_h_in. It uses up
+ * some saved activations (f1), so it runs once per forward. */
 void model_backward(const Model *m, Params *g, Workspace *ws, const uint8_t *len_mask);
 
 /* ws->emb_norm = LN_affine(embedding.weight), for interpolation. */
@@ -108,7 +110,11 @@ void model_norm_table(const Model *m, Workspace *ws);
  * probabilities in ws->logits. Call model_norm_table first. */
 void model_interp(const Model *m, Workspace *ws, float *out, int out_stride);
 
-/* Multiply-adds of one forward of the estimator + lm_head for (B, L), for GFLOP/s. */
-double model_forward_flops(const Config *c, int B, int L);
+/* Floating-point operations (2 per multiply-add) of the matrix products of
+ * one pass over B x L tokens with lm_head on lm_rows of them: the forward, or
+ * with backward = 1 the forward and its backward (each product twice more:
+ * the input and the weight gradients). Elementwise work is not counted. For
+ * the benchmark's GFLOP/s. */
+double model_step_flops(const Config *c, int B, int L, int lm_rows, int backward);
 
 #endif

@@ -11,14 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Hot elementwise kernels are compiled for AVX-512, AVX2 and baseline x86-64
- * and the best is picked at load time (GCC function multiversioning), so one
- * binary runs everywhere and vectorises where it can. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(SDLM_NO_CLONES)
-#define KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define KERNEL
-#endif
+#define KERNEL SDLM_KERNEL
 
 /* ---- elementary functions ------------------------------------------------ */
 
@@ -93,6 +86,22 @@ void linear_backward(float *dx, float *dw, float *db, const float *dy, const flo
 KERNEL void gelu_forward(float *y, const float *x, long n) {
     const float inv_sqrt2 = 0.70710678118654752f;
     for (long i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erff_inline(x[i] * inv_sqrt2));
+}
+
+KERNEL void gelu_forward_deriv(float *y, float *dydx, const float *x, long n) {
+    /* y = 0.5 x (1 + erf(x/sqrt2)), dydx = 0.5 (1 + erf(x/sqrt2)) + x phi(x), one erf for both */
+    const float inv_sqrt2 = 0.70710678118654752f, inv_sqrt_2pi = 0.39894228040143268f;
+    for (long i = 0; i < n; i++) {
+        float v = x[i];
+        float cdf = 0.5f * (1.0f + erff_inline(v * inv_sqrt2));
+        float pdf = inv_sqrt_2pi * expf_inline(-0.5f * v * v);
+        y[i] = v * cdf;
+        dydx[i] = cdf + v * pdf;
+    }
+}
+
+KERNEL void mul_inplace(float *x, const float *y, long n) {
+    for (long i = 0; i < n; i++) x[i] *= y[i];
 }
 
 KERNEL void gelu_backward(float *dx, const float *dy, const float *x, long n) {
@@ -209,13 +218,13 @@ void rotary_tables(float *cosv, float *sinv, int L, int R) {
     }
 }
 
-static void rotate(float *x, const float *cosv, const float *sinv, int B, int L, int H, int HD, int R,
+static void rotate(float *x, const float *cosv, const float *sinv, int B, int L, int H, int HD, int R, int ld,
                    float sign) {
-    int half = R / 2, D = H * HD;
+    int half = R / 2;
     for (int b = 0; b < B; b++)
         for (int p = 0; p < L; p++) {
             const float *cs = cosv + p * half, *sn = sinv + p * half;
-            float *row = x + ((long)b * L + p) * D;
+            float *row = x + ((long)b * L + p) * ld;
             for (int h = 0; h < H; h++) {
                 float *hx = row + h * HD;
                 for (int j = 0; j < half; j++) {
@@ -227,13 +236,13 @@ static void rotate(float *x, const float *cosv, const float *sinv, int B, int L,
         }
 }
 
-void rotary_forward(float *x, const float *cosv, const float *sinv, int B, int L, int H, int HD, int R) {
-    rotate(x, cosv, sinv, B, L, H, HD, R, 1.0f);
+void rotary_forward(float *x, const float *cosv, const float *sinv, int B, int L, int H, int HD, int R, int ld) {
+    rotate(x, cosv, sinv, B, L, H, HD, R, ld, 1.0f);
 }
 
-void rotary_backward(float *dx, const float *cosv, const float *sinv, int B, int L, int H, int HD, int R) {
+void rotary_backward(float *dx, const float *cosv, const float *sinv, int B, int L, int H, int HD, int R, int ld) {
     /* x' = Rot(p) x is orthogonal, so dx = Rot(p)^T dx' = Rot(-p) dx' */
-    rotate(dx, cosv, sinv, B, L, H, HD, R, -1.0f);
+    rotate(dx, cosv, sinv, B, L, H, HD, R, ld, -1.0f);
 }
 
 /* ---- softmax and attention -------------------------------------------------- */
@@ -255,10 +264,13 @@ KERNEL void softmax_rows(float *x, int N, int C) {
 }
 
 KERNEL float row_logsumexp(const float *row, int C, int *argmax) {
+    /* the max as a vector reduction, then the first index that holds it */
     float mx = row[0];
+#pragma omp simd reduction(max : mx)
+    for (int c = 0; c < C; c++) mx = row[c] > mx ? row[c] : mx;
     int best = 0;
-    for (int c = 1; c < C; c++)
-        if (row[c] > mx) mx = row[c], best = c;
+    while (best < C && row[best] != mx) best++;
+    if (best == C) best = 0; /* a NaN in the row: nothing equals the max */
     float sum = 0;
 #pragma omp simd reduction(+ : sum)
     for (int c = 0; c < C; c++) sum += expf_inline(row[c] - mx);
@@ -292,61 +304,64 @@ KERNEL void dropout_apply(float *x, long n, float p, uint32_t key) {
     }
 }
 
+/* dS = P * (dP - rowsum(dP * P)), zero at masked pairs; dS holds dP on entry. */
+KERNEL static void softmax_backward_rows(float *dS, const float *P, const uint8_t *lm, int L) {
+    for (int i = 0; i < L; i++) {
+        float *row = dS + (long)i * L;
+        const float *prow = P + (long)i * L;
+        float dot = 0;
+#pragma omp simd reduction(+ : dot)
+        for (int j = 0; j < L; j++) dot += row[j] * prow[j];
+        for (int j = 0; j < L; j++) row[j] = prow[j] * (row[j] - dot);
+        if (lm)
+            for (int j = 0; j < L; j++)
+                if (!(lm[i] && lm[j])) row[j] = 0.0f;
+    }
+}
+
 void attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
-                       const uint8_t *len_mask, int B, int L, int H, int HD) {
+                       const uint8_t *len_mask, int B, int L, int H, int HD, int ld) {
     int D = H * HD;
     float scale = 1.0f / sqrtf((float)HD);
     for (int b = 0; b < B; b++) {
         const uint8_t *lm = len_mask ? len_mask + (long)b * L : NULL;
         for (int h = 0; h < H; h++) {
-            long off = (long)b * L * D + h * HD;
+            long in = (long)b * L * ld + h * HD, o = (long)b * L * D + h * HD;
             float *P = probs + ((long)b * H + h) * L * L;
             /* S = q k^T / sqrt(HD) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, HD, scale, q + off, D, k + off, D, 0.0f, P, L);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, HD, scale, q + in, ld, k + in, ld, 0.0f, P, L);
             if (lm)
                 for (int i = 0; i < L; i++)
                     for (int j = 0; j < L; j++)
                         if (!(lm[i] && lm[j])) P[i * L + j] = -1e9f;
             softmax_rows(P, L, L);
             /* out = P v */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, HD, L, 1.0f, P, L, v + off, D, 0.0f, out + off,
-                        D);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, HD, L, 1.0f, P, L, v + in, ld, 0.0f, out + o, D);
         }
     }
 }
 
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout, const float *probs,
                         const float *q, const float *k, const float *v, const uint8_t *len_mask, int B, int L,
-                        int H, int HD) {
+                        int H, int HD, int ld) {
     int D = H * HD;
     float scale = 1.0f / sqrtf((float)HD);
     for (int b = 0; b < B; b++) {
         const uint8_t *lm = len_mask ? len_mask + (long)b * L : NULL;
         for (int h = 0; h < H; h++) {
-            long off = (long)b * L * D + h * HD;
+            long in = (long)b * L * ld + h * HD, o = (long)b * L * D + h * HD;
             const float *P = probs + ((long)b * H + h) * L * L;
             float *dS = scratch;
             /* out = P v:  dP = dout v^T,  dv = P^T dout */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, HD, 1.0f, dout + off, D, v + off, D, 0.0f, dS,
-                        L);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, HD, L, 1.0f, P, L, dout + off, D, 0.0f, dv + off,
-                        D);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, HD, 1.0f, dout + o, D, v + in, ld, 0.0f, dS, L);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, HD, L, 1.0f, P, L, dout + o, D, 0.0f, dv + in, ld);
             /* P = softmax(S):  dS = P * (dP - sum_j dP P);  masked scores were constants: dS = 0 there */
-            for (int i = 0; i < L; i++) {
-                float *row = dS + (long)i * L;
-                const float *prow = P + (long)i * L;
-                float dot = 0;
-                for (int j = 0; j < L; j++) dot += row[j] * prow[j];
-                for (int j = 0; j < L; j++) row[j] = prow[j] * (row[j] - dot);
-                if (lm)
-                    for (int j = 0; j < L; j++)
-                        if (!(lm[i] && lm[j])) row[j] = 0.0f;
-            }
+            softmax_backward_rows(dS, P, lm, L);
             /* S = q k^T * scale:  dq = dS k * scale,  dk = dS^T q * scale */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, HD, L, scale, dS, L, k + off, D, 0.0f, dq + off,
-                        D);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, HD, L, scale, dS, L, q + off, D, 0.0f, dk + off,
-                        D);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, HD, L, scale, dS, L, k + in, ld, 0.0f, dq + in,
+                        ld);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, HD, L, scale, dS, L, q + in, ld, 0.0f, dk + in,
+                        ld);
         }
     }
 }

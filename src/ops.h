@@ -15,6 +15,15 @@
 
 #include <stdint.h>
 
+/* Hot elementwise kernels (here and in adamw.c) are compiled for AVX-512,
+ * AVX2 and baseline x86-64 and the best is picked at load time (GCC function
+ * multiversioning), so one binary runs everywhere and vectorises where it can. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(SDLM_NO_CLONES)
+#define SDLM_KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define SDLM_KERNEL
+#endif
+
 /* y[N,OUT] = x[N,IN] W^T + b, W stored [OUT,IN] as in PyTorch; b may be NULL. */
 void linear_forward(float *y, const float *x, const float *w, const float *b, int N, int IN, int OUT);
 /* dx[N,IN] (= or += per accumulate_dx), dw[OUT,IN] +=, db[OUT] += (db may be NULL; dx may be NULL). */
@@ -23,6 +32,10 @@ void linear_backward(float *dx, float *dw, float *db, const float *dy, const flo
 
 /* Exact GELU: 0.5 x (1 + erf(x / sqrt 2)), in place or out of place. */
 void gelu_forward(float *y, const float *x, long n);
+/* y = gelu(x) and dydx = gelu'(x) in one pass (one erf for both); dydx may alias x. */
+void gelu_forward_deriv(float *y, float *dydx, const float *x, long n);
+/* x *= y elementwise (a gradient times a saved derivative). */
+void mul_inplace(float *x, const float *y, long n);
 /* dx = dy * gelu'(x); dx may alias dy. */
 void gelu_backward(float *dx, const float *dy, const float *x, long n);
 
@@ -46,24 +59,25 @@ void film_backward(float *dxhat, float *dgamma, float *dbeta, const float *dy, c
                    int gstride, int B, int L, int C, int one_plus);
 
 /* Rotary position embedding on the first R features of each of H heads (head
- * dim HD, row stride D = H*HD), positions 0..L-1 within each of B sequences,
+ * dim HD, row stride ld >= H*HD), positions 0..L-1 within each of B sequences,
  * adjacent pairs (2j, 2j+1) rotated by p * 10000^(-2j/R). In place. The
  * backward rotates by the opposite angle (inverse = transpose). cos/sin
  * tables are [L, R/2], from rotary_tables. */
 void rotary_tables(float *cosv, float *sinv, int L, int R);
-void rotary_forward(float *x, const float *cosv, const float *sinv, int B, int L, int H, int HD, int R);
-void rotary_backward(float *dx, const float *cosv, const float *sinv, int B, int L, int H, int HD, int R);
+void rotary_forward(float *x, const float *cosv, const float *sinv, int B, int L, int H, int HD, int R, int ld);
+void rotary_backward(float *dx, const float *cosv, const float *sinv, int B, int L, int H, int HD, int R, int ld);
 
-/* Multi-head attention core on q, k, v [B*L, D] (heads side by side):
+/* Multi-head attention core on q, k, v [B*L, D] with row stride ld (heads
+ * side by side; ld = 3D when they are the thirds of one [B*L, 3D] block):
  * per sequence b and head h, S = q k^T / sqrt(HD); S = -1e9 where
  * !(len_mask[b,i] && len_mask[b,j]) (len_mask NULL: nothing masked);
- * P = softmax(S) saved in probs[B,H,L,L]; out[B*L, D] = P v. */
+ * P = softmax(S) saved in probs[B,H,L,L]; out[B*L, D] (stride D) = P v. */
 void attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
-                       const uint8_t *len_mask, int B, int L, int H, int HD);
-/* dq, dk, dv (=) from dout; scratch holds L*L floats. */
+                       const uint8_t *len_mask, int B, int L, int H, int HD, int ld);
+/* dq, dk, dv (=, row stride ld) from dout (stride D); scratch holds L*L floats. */
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout, const float *probs,
                         const float *q, const float *k, const float *v, const uint8_t *len_mask, int B, int L,
-                        int H, int HD);
+                        int H, int HD, int ld);
 
 /* Row softmax in place over C columns of N rows. */
 void softmax_rows(float *x, int N, int C);

@@ -158,6 +158,14 @@ static void test_gelu_exp_erf(void) {
         wantd[i] = (float)(c.wy[i] * (0.5 * (1 + erf(v / sqrt(2.0))) + v * exp(-0.5 * v * v) / sqrt(2 * M_PI)));
     }
     check_close("gelu_backward vs formula", dx, wantd, n, 1e-6, 1e-6);
+    /* the fused pass: GELU and its derivative, the derivative written over x */
+    float *y2 = zeros(n), *x2 = zeros(n);
+    memcpy(x2, c.x, sizeof(float) * n);
+    gelu_forward_deriv(y2, x2, x2, n);
+    check_close("gelu_forward_deriv: the value", y2, want, n, 2e-7, 4e-7);
+    mul_inplace(x2, c.wy, n);
+    check_close("gelu_forward_deriv: the derivative (times dy)", x2, wantd, n, 1e-6, 1e-6);
+    free(y2), free(x2);
     float *e = zeros(n), *we = zeros(n);
     for (long i = 0; i < n; i++) {
         float x = -87.0f + 175.0f * i / (n - 1);
@@ -256,7 +264,7 @@ static double rot_f(void *c) {
     RotCtx *r = c;
     long n = (long)r->B * r->L * r->H * r->HD;
     memcpy(r->y, r->x, sizeof(float) * n);
-    rotary_forward(r->y, r->cosv, r->sinv, r->B, r->L, r->H, r->HD, r->R);
+    rotary_forward(r->y, r->cosv, r->sinv, r->B, r->L, r->H, r->HD, r->R, r->H * r->HD);
     return dot(r->y, r->wy, n);
 }
 
@@ -274,7 +282,7 @@ static void test_rotary(void) {
                     1e-5, 1e-5);
         float *dx = zeros(n);
         memcpy(dx, c.wy, sizeof(float) * n);
-        rotary_backward(dx, c.cosv, c.sinv, B, L, H, HD, R);
+        rotary_backward(dx, c.cosv, c.sinv, B, L, H, HD, R, H * HD);
         check_fd("rotary backward", c.x, dx, n, rot_f, &c, 1e-3);
         free(c.x), free(c.y), free(c.wy), free(c.cosv), free(c.sinv), free(want), free(dx);
     }
@@ -287,7 +295,7 @@ typedef struct {
 } AttCtx;
 static double att_f(void *c) {
     AttCtx *a = c;
-    attention_forward(a->out, a->probs, a->q, a->k, a->v, a->lm, a->B, a->L, a->H, a->HD);
+    attention_forward(a->out, a->probs, a->q, a->k, a->v, a->lm, a->B, a->L, a->H, a->HD, a->H * a->HD);
     return dot(a->out, a->wy, (long)a->B * a->L * a->H * a->HD);
 }
 
@@ -303,13 +311,69 @@ static void test_attention(void) {
         att_f(&c);
         check_close(masked ? "attention (length mask) vs loops" : "attention vs loops", c.out, want, n, 1e-5, 1e-5);
         float *dq = zeros(n), *dk = zeros(n), *dv = zeros(n), *scratch = zeros(L * L);
-        attention_backward(dq, dk, dv, scratch, c.wy, c.probs, c.q, c.k, c.v, c.lm, B, L, H, HD);
+        attention_backward(dq, dk, dv, scratch, c.wy, c.probs, c.q, c.k, c.v, c.lm, B, L, H, HD, H * HD);
         check_fd("attention dq", c.q, dq, n, att_f, &c, 2e-3);
         check_fd("attention dk", c.k, dk, n, att_f, &c, 2e-3);
         check_fd("attention dv", c.v, dv, n, att_f, &c, 2e-3);
         free(c.q), free(c.k), free(c.v), free(c.out), free(c.probs), free(c.wy), free(want), free(dq), free(dk),
             free(dv), free(scratch);
     }
+}
+
+/* The model keeps q, k, v as the thirds of one [N, 3D] block: rotary and
+ * attention on that layout (row stride 3D) must equal the contiguous case. */
+static void test_strided_qkv(void) {
+    int B = 2, L = 5, H = 2, HD = 6, R = 4, D = H * HD, N = B * L;
+    uint8_t lm[10] = {1, 1, 1, 0, 0, 1, 1, 1, 1, 1};
+    float *q = randn(N * D, 1), *k = randn(N * D, 1), *v = randn(N * D, 1), *dout = randn(N * D, 1);
+    float *qkv = zeros(3L * N * D), *cosv = zeros(L * R / 2), *sinv = zeros(L * R / 2);
+    rotary_tables(cosv, sinv, L, R);
+    for (int i = 0; i < N; i++) {
+        memcpy(qkv + 3L * i * D, q + (long)i * D, sizeof(float) * D);
+        memcpy(qkv + 3L * i * D + D, k + (long)i * D, sizeof(float) * D);
+        memcpy(qkv + 3L * i * D + 2 * D, v + (long)i * D, sizeof(float) * D);
+    }
+    rotary_forward(q, cosv, sinv, B, L, H, HD, R, D);
+    rotary_forward(k, cosv, sinv, B, L, H, HD, R, D);
+    rotary_forward(qkv, cosv, sinv, B, L, H, HD, R, 3 * D);
+    rotary_forward(qkv + D, cosv, sinv, B, L, H, HD, R, 3 * D);
+    float *out = zeros(N * D), *out3 = zeros(N * D), *P = zeros(B * H * L * L), *P3 = zeros(B * H * L * L);
+    attention_forward(out, P, q, k, v, lm, B, L, H, HD, D);
+    attention_forward(out3, P3, qkv, qkv + D, qkv + 2 * D, lm, B, L, H, HD, 3 * D);
+    check_close("attention with row stride 3D = contiguous", out3, out, N * D, 0, 0);
+    float *dq = zeros(N * D), *dk = zeros(N * D), *dv = zeros(N * D), *d3 = zeros(3L * N * D), *sc = zeros(L * L);
+    attention_backward(dq, dk, dv, sc, dout, P, q, k, v, lm, B, L, H, HD, D);
+    attention_backward(d3, d3 + D, d3 + 2 * D, sc, dout, P3, qkv, qkv + D, qkv + 2 * D, lm, B, L, H, HD, 3 * D);
+    rotary_backward(dq, cosv, sinv, B, L, H, HD, R, D);
+    rotary_backward(d3, cosv, sinv, B, L, H, HD, R, 3 * D);
+    float *dq3 = zeros(N * D), *dk3 = zeros(N * D), *dv3 = zeros(N * D);
+    for (int i = 0; i < N; i++) {
+        memcpy(dq3 + (long)i * D, d3 + 3L * i * D, sizeof(float) * D);
+        memcpy(dk3 + (long)i * D, d3 + 3L * i * D + D, sizeof(float) * D);
+        memcpy(dv3 + (long)i * D, d3 + 3L * i * D + 2 * D, sizeof(float) * D);
+    }
+    check_close("attention backward with row stride 3D: dq (after rotary)", dq3, dq, N * D, 0, 0);
+    check_close("attention backward with row stride 3D: dk", dk3, dk, N * D, 0, 0);
+    check_close("attention backward with row stride 3D: dv", dv3, dv, N * D, 0, 0);
+    free(q), free(k), free(v), free(dout), free(qkv), free(cosv), free(sinv), free(out), free(out3), free(P), free(P3);
+    free(dq), free(dk), free(dv), free(d3), free(sc), free(dq3), free(dk3), free(dv3);
+}
+
+static void test_logsumexp(void) {
+    int C = 37;
+    float *x = randn(C, 2);
+    x[20] = x[7] = 9.0f; /* a tie: the first index wins, as torch.argmax */
+    double mx = -INFINITY, s = 0;
+    for (int c = 0; c < C; c++) mx = fmax(mx, x[c]);
+    for (int c = 0; c < C; c++) s += exp(x[c] - mx);
+    int best = -1;
+    float lse = row_logsumexp(x, C, &best);
+    check_ok(fabs(lse - (mx + log(s))) < 1e-5 && best == 7, "row_logsumexp vs loops (%g vs %g), argmax %d (want 7)",
+             lse, mx + log(s), best);
+    x[3] = NAN; /* a blown-up row must not send the search past its end */
+    lse = row_logsumexp(x, C, &best);
+    check_ok(best >= 0 && best < C, "row_logsumexp of a row with a NaN: argmax %d stays in the row", best);
+    free(x);
 }
 
 static void test_softmax(void) {
@@ -334,6 +398,8 @@ int main(void) {
     test_film();
     test_rotary();
     test_attention();
+    test_strided_qkv();
+    test_logsumexp();
     test_softmax();
     return check_done();
 }

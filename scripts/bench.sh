@@ -1,0 +1,107 @@
+#!/bin/sh
+# scripts/bench.sh (`make bench`): sdlm bench beside the PyTorch port (tests/ref/bench_torch.py)
+# on the same shapes in the same run, and one table with the ratios.
+#
+# Both sizes of issue 2 (V=4000 E=64 D=256 NL=4, and the seed's V=8000 E=64 D=512 NL=8), each
+# timed for a training step (B=32 L=64, 5 iterations after a warm-up, the self-conditioning pass
+# on for the warm-up and the odd timed iterations in both) and a sampling step (difflm, B=1 L=64,
+# 200 steps). 2 threads, dropout 0. The runs are interleaved (sdlm, torch, sdlm, torch, ...) and
+# the order flips every round, so the shared machine's noise falls on both alike; the table takes
+# each implementation's best round. The sgemm peak is measured in every round too.
+#
+# Environment: ROUNDS (default 2), PYTHON (default /usr/bin/python3, the one with torch),
+# BENCH_LOG (default build/bench.jsonl: every raw JSON line, with the load average before it).
+# Not part of `make test`: it takes minutes and needs torch.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+PY=${PYTHON:-/usr/bin/python3}
+ROUNDS=${ROUNDS:-2}
+LOG=${BENCH_LOG:-build/bench.jsonl}
+export OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2
+
+[ -x ./sdlm ] || { echo "bench: ./sdlm is missing (run make)" >&2; exit 2; }
+"$PY" -c "import torch" 2>/dev/null || { echo "bench: $PY has no torch (apt-get install python3-torch)" >&2; exit 2; }
+mkdir -p "$(dirname "$LOG")" && : >"$LOG" || exit 2
+
+load() { cut -d' ' -f1 /proc/loadavg; }
+
+# run ROUND LABEL COMMAND...: one JSON line from COMMAND, logged with the round and the load.
+run() {
+    round=$1 label=$2; shift 2
+    before=$(load)
+    out=$("$@" 2>&1 | tail -1)
+    case $out in
+    "{"*) echo "{\"round\":$round,\"size\":\"$label\",\"load_before\":$before,\"run\":$out}" >>"$LOG" ;;
+    *) echo "bench: $label failed: $out" >&2; exit 1 ;;
+    esac
+    printf '.' >&2
+}
+
+SMALL="--V 4000 --E 64 --D 256 --layers 4"
+SEED="--V 8000 --E 64 --D 512 --layers 8"
+TRAIN="--what train --B 32 --L 64 --iters 5 --json"
+SAMPLE="--what sample --B 1 --L 64 --steps 200 --json"
+
+start_load=$(cat /proc/loadavg)
+printf 'bench: %s rounds, load average %s\n' "$ROUNDS" "$start_load" >&2
+r=1
+while [ "$r" -le "$ROUNDS" ]; do
+    run "$r" sgemm ./sdlm bench --what sgemm --json
+    for size in small seed; do
+        if [ "$size" = small ]; then shape=$SMALL; else shape=$SEED; fi
+        for what in "$TRAIN" "$SAMPLE"; do
+            # shellcheck disable=SC2086 # the shape and mode strings are word lists
+            if [ $((r % 2)) -eq 1 ]; then
+                run "$r" "$size" ./sdlm bench $what $shape
+                run "$r" "$size" "$PY" tests/ref/bench_torch.py $what $shape
+            else
+                run "$r" "$size" "$PY" tests/ref/bench_torch.py $what $shape
+                run "$r" "$size" ./sdlm bench $what $shape
+            fi
+        done
+    done
+    r=$((r + 1))
+done
+echo >&2
+end_load=$(cat /proc/loadavg)
+
+"$PY" - "$LOG" "$start_load" "$end_load" <<'EOF'
+import json, sys
+
+rows = [json.loads(line) for line in open(sys.argv[1])]
+peak = max(r["run"]["gflops"] for r in rows if r["size"] == "sgemm")
+loads = [r["load_before"] for r in rows]
+
+
+def best(size, impl, what):
+    runs = [r["run"] for r in rows if r["size"] == size and r["run"]["impl"] == impl
+            and r["run"]["what"] == what]
+    return min(runs, key=lambda x: x["ms_per_step"])
+
+
+print(f"load average at start {sys.argv[2]}; at end {sys.argv[3]}; 1-minute load before each run "
+      f"{min(loads):.2f} to {max(loads):.2f} (2 cores, shared with other work)")
+print(f"sgemm peak (2048^3, best of {len({r['round'] for r in rows})} rounds): {peak:.1f} GFLOP/s; "
+      f"each figure below is the implementation's best round; train GFLOP/s counts the matrix products "
+      f"done and sets them against the sgemm rate measured in the same process just before the timed steps")
+print()
+print("| size | impl | train ms/step | train tokens/s | sample ms/step | peak RSS MB (train) | train GFLOP/s |")
+print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+names = {"small": "V=4000 E=64 D=256 NL=4", "seed": "V=8000 E=64 D=512 NL=8"}
+ratios = []
+for size in ("small", "seed"):
+    s_t, t_t = best(size, "sdlm", "train"), best(size, "pytorch", "train")
+    s_s, t_s = best(size, "sdlm", "sample"), best(size, "pytorch", "sample")
+    g, pk = s_t["gflops"], s_t["sgemm_gflops"]
+    print(f"| {names[size]} | sdlm | {s_t['ms_per_step']:.1f} | {s_t['tokens_per_s']:.0f} | "
+          f"{s_s['ms_per_step']:.2f} | {s_t['peak_rss_mb']:.0f} | {g:.1f} = {100 * g / pk:.0f}% of {pk:.0f} |")
+    print(f"| {names[size]} | pytorch | {t_t['ms_per_step']:.1f} | {t_t['tokens_per_s']:.0f} | "
+          f"{t_s['ms_per_step']:.2f} | {t_t['peak_rss_mb']:.0f} | |")
+    ratios.append((names[size], t_t["ms_per_step"] / s_t["ms_per_step"],
+                   t_s["ms_per_step"] / s_s["ms_per_step"], s_t["peak_rss_mb"] / t_t["peak_rss_mb"]))
+print()
+print("| size | training speed-up (target) | sampling speed-up (target >= 4x) | peak RSS sdlm/torch (target <= 0.33) |")
+print("| --- | ---: | ---: | ---: |")
+for (name, tr, sa, mem), want in zip(ratios, (2.5, 1.5)):
+    print(f"| {name} | {tr:.2f}x (>= {want}x) | {sa:.2f}x | {mem:.2f} |")
+EOF

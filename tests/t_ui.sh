@@ -173,6 +173,13 @@ kill -TERM "$(cat "$tmp/pid")"
 check "SIGTERM: the editor exits cleanly" wait_for "EXIT=0"
 check "SIGTERM: the terminal is restored" test "$($T display -p -t ui '#{alternate_on}')" = 0
 
+# a crash restores the terminal before the signal kills the process
+keys -l "clear; SDLM_UI_TEST_CRASH=1 ./sdlm -ckpt $tmp/m.safetensors --db $tmp/db.sqlite; echo EXIT=\$?"
+keys Enter
+check "SIGSEGV: the process dies of it (139)" wait_for "EXIT=139"
+check "SIGSEGV: the terminal is restored" test "$($T display -p -t ui '#{alternate_on}')" = 0
+check "SIGSEGV: the prompt is back" prompt_back
+
 # a terminal curses cannot drive: one line, status 3
 keys -l "clear; TERM=no-such-term ./sdlm 2>$tmp/err; echo EXIT=\$?"
 keys Enter

@@ -94,6 +94,10 @@ static const struct {
     {"kRIT3", "\033[1;3C", K_ARIGHT}, {"kLFT", "\033[1;2D", K_SLEFT}, {"kRIT", "\033[1;2C", K_SRIGHT},
     {"kUP", "\033[1;2A", K_SUP}, {"kDN", "\033[1;2B", K_SDOWN}, {"kHOM", "\033[1;2H", K_SHOME},
     {"kEND", "\033[1;2F", K_SEND}, {NULL, "\033[200~", K_PASTE_BEGIN}, {NULL, "\033[201~", K_PASTE_END},
+    /* Home and End as terminals send them outside keypad mode */
+    {NULL, "\033[H", K_FN | KEY_HOME}, {NULL, "\033[F", K_FN | KEY_END}, {NULL, "\033OH", K_FN | KEY_HOME},
+    {NULL, "\033OF", K_FN | KEY_END}, {NULL, "\033[1~", K_FN | KEY_HOME}, {NULL, "\033[4~", K_FN | KEY_END},
+    {NULL, "\033[1;5H", K_FN | KEY_HOME}, {NULL, "\033[1;5F", K_FN | KEY_END},
 };
 enum { NOWN = sizeof own_keys / sizeof *own_keys };
 static int own_code[NOWN][2]; /* ncurses code(s) for each */
@@ -140,6 +144,7 @@ static int read_key(void) {
         wint_t c2;
         int r2 = get_wch(&c2);
         if (r2 == OK && c2 >= 0x20 && c2 != 0x7f) return KALT((int)c2);
+        if (r2 == OK) unget_wch(c2); /* Esc then Esc (or a control key): two keys */
         if (r2 == KEY_CODE_YES) {
             int k = map_fn_key((int)c2);
             if (k == (K_FN | KEY_LEFT)) return K_ALEFT;
@@ -393,6 +398,7 @@ static void dispatch(App *a, int key) {
             if (key == K_PASTE_END) return;
         }
         if (key == K_ENTER) key = '\n';
+        if (key == K_TAB) key = ' ';
         if (key < K_FN && (key >= 0x20 || key == '\n')) a->npaste += utf8_encode((uint32_t)key, a->paste + a->npaste);
         return;
     }
@@ -588,6 +594,10 @@ int ui_main(const UiOptions *o) {
     a->screen = SCR_EDITOR;
     a->back = SCR_EDITOR;
     a->redraw = 1;
+    if (getenv("SDLM_UI_TEST_CRASH")) { /* tests: a crash must still give the terminal back */
+        draw(a);
+        raise(SIGSEGV);
+    }
     int rc = event_loop(a);
     conf_save(a);
     if (training_busy(a) || app_run_busy(a)) {

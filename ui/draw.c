@@ -41,8 +41,12 @@ static int use_color;
 void colors_init(int enabled) {
     use_color = enabled && has_colors() && start_color() == OK;
     if (!use_color) return;
-    use_default_colors();
-    for (int r = 1; r < C_COUNT; r++) init_pair((short)r, palette[r].fg, palette[r].bg);
+    int defaults = use_default_colors() == OK; /* else -1 (the terminal's own) is not allowed */
+    for (int r = 1; r < C_COUNT; r++) {
+        short fg = palette[r].fg, bg = palette[r].bg;
+        if (!defaults) fg = fg < 0 ? COLOR_WHITE : fg, bg = bg < 0 ? COLOR_BLACK : bg;
+        init_pair((short)r, fg, bg);
+    }
 }
 
 int color_attr(ColorRole r) {

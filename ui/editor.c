@@ -144,6 +144,13 @@ static void layout(App *a) {
             continue;
         } else {
             w = cell_width(c);
+            /* a word that does not fit moves to the next line whole (unless it fills a line alone) */
+            if (c->cp != ' ' && (i == 0 || d->cells[i - 1].cp == ' ' || d->cells[i - 1].slots) && col > 0) {
+                int ww = 0;
+                for (int j = i; j < d->n && !d->cells[j].slots && d->cells[j].cp != ' ' && d->cells[j].cp != '\n' && ww <= W; j++)
+                    ww += cell_width(&d->cells[j]);
+                if (col + ww > W && ww <= W) row++, col = 0;
+            }
         }
         if (col + w > W && col > 0) row++, col = 0;
         E.row[i] = row, E.col[i] = col, E.wid[i] = w;
@@ -245,6 +252,14 @@ static void editor_draw(App *a, int top, int rows) {
     int sa = 0, sb = 0, sel = doc_selection(d, &sa, &sb);
     int cur_span = doc_span_at_cursor(d);
     int k = 0, cy = -1, cx = 0;
+    if (!a->model.loaded) {
+        char line[800];
+        snprintf(line, sizeof line, "No model: %.500s", a->model.error);
+        draw_text(top + rows - 4, 1, line, a->cols - 2, color_attr(C_ERROR));
+        snprintf(line, sizeof line, "%s opens the training screen: train one on your text, then %s there loads it here.",
+                 keymap_name_of("training"), keymap_name_of("train-load"));
+        draw_text(top + rows - 3, 1, line, a->cols - 2, color_attr(C_HINT));
+    }
     if (!d->n) {
         draw_text(top + 1, 1, "Type a sentence. Select words (Shift-arrows or drag) and press Ctrl-T to mask them,",
                   a->cols - 2, color_attr(C_DIM));
@@ -502,8 +517,7 @@ void ed_accept(App *a) {
     doc_fill_spans(&a->doc, (const char *const *)texts, n);
     for (int k = 0; k < n; k++) free(texts[k]);
     free(texts);
-    E.has_run = 0;
-    traj_drop();
+    traj_drop(); /* has_run stays: undo brings the spans, and so their fill, back */
     a->doc_saved_version = a->doc.version; /* what was accepted is in the history */
     app_message(a, 0, "accepted candidate %d into the text (%s undoes)", E.cand + 1, keymap_name_of("undo"));
     edited(a);

@@ -72,32 +72,34 @@ void model_free(Model *m) {
     X(x_est, N * E, float)                                                     \
     X(lm_rows, N, int32_t)                                                     \
     X(loss_rows, N, int32_t)                                                   \
-    X(logits, N * V, float)                                                    \
+    X(logits, ARENA, float)                                                    \
     X(interp, N * E, float)                                                    \
-    X(xhat, N * D, float)                                                      \
-    X(act, N * D, float)                                                       \
-    X(tmp, N * D, float)                                                       \
     X(lat, N * D, float)                                                       \
-    X(gl, N * F, float)                                                        \
     X(rot_cos, L * (R / 2 + 1), float)                                         \
     X(rot_sin, L * (R / 2 + 1), float)                                         \
     X(emb_norm, V * E, float)                                                  \
     X(d_x_est, T * N * E, float)                                               \
     X(d_res, T * N * D, float)                                                 \
     X(d_a, T * N * D, float)                                                   \
-    X(d_qkv, T * N * 3 * D, float)                                             \
-    X(d_gl, T * N * F, float)                                                  \
     X(d_att_scratch, T * L * L, float)                                         \
     X(d_h_in, T * N * 3 * E, float)                                            \
     X(d_tg, T * B * G, float)                                                  \
     X(d_th, T * B * TIME_HIDDEN, float)                                        \
     X(d_tfeat, T * B * 2 * TIME_FREQS, float)
 
+/* The logits share one arena with the scratch of model_forward and
+ * model_backward (xhat, act, tmp [N, D]; gl [N, F]; when training also d_gl
+ * [N, F] and d_qkv [N, 3D]): the logits are made after the forward's last
+ * use of its scratch and read for the last time by the backward's first
+ * step. ARENA is the larger of the two uses. */
+#define WS_SCRATCH(N, D, F, T) (3 * (N) * (D) + (N) * (F) + (T) * ((N) * (F) + 3 * (N) * (D)))
+
 #define WS_DIMS(c, Bcap, Lcap, train)                                                              \
     const long B = (Bcap), L = (Lcap), N = B * L, E = (c)->E, D = (c)->D, F = (c)->F, V = (c)->V, \
                H = (c)->H, R = (c)->R, NL = (c)->NL, G = NL * 4 * D, T = (train) ? 1 : 0,        \
-               PL = (train) ? NL : 1;                                                              \
-    (void)B, (void)L, (void)N, (void)E, (void)D, (void)F, (void)V, (void)H, (void)R, (void)G, (void)T, (void)PL
+               PL = (train) ? NL : 1, ARENA = N * V > WS_SCRATCH(N, D, F, T) ? N * V : WS_SCRATCH(N, D, F, T); \
+    (void)B, (void)L, (void)N, (void)E, (void)D, (void)F, (void)V, (void)H, (void)R, (void)G, (void)T, (void)PL, \
+        (void)ARENA
 
 size_t workspace_bytes(const Config *c, int Bcap, int Lcap, int train) {
     WS_DIMS(c, Bcap, Lcap, train);
@@ -122,6 +124,14 @@ int workspace_alloc(Workspace *ws, const Config *c, int Bcap, int Lcap, int trai
                        workspace_bytes(c, Bcap, Lcap, train) / 1e6);                  \
     }
     WS_BUFFERS(WS_ALLOC)
+    ws->xhat = ws->logits;
+    ws->act = ws->xhat + N * D;
+    ws->tmp = ws->act + N * D;
+    ws->gl = ws->tmp + N * D;
+    if (train) {
+        ws->d_gl = ws->gl + N * F;
+        ws->d_qkv = ws->d_gl + N * F;
+    }
     rotary_tables(ws->rot_cos, ws->rot_sin, Lcap, c->R); /* position p's row is the same for every L */
     return 0;
 }

@@ -64,18 +64,20 @@ typedef struct {
     int32_t *lm_rows;  /* [N] the token rows model_logits ran on, in order */
     int lm_nrows;
     int32_t *loss_rows; /* [N] the positions of the loss (diffusion.c) */
-    float *logits;     /* [lm_nrows, V]; softmax or d_logits in place later */
-    /* scratch */
-    float *xhat, *act, *tmp, *lat; /* [N, D] */
-    float *gl;                     /* [N, F] */
+    float *logits;     /* [lm_nrows, V]; softmax or d_logits in place later. Valid until the
+                        * next model_forward or model_backward, whose scratch shares its memory */
+    /* scratch (inside the logits' memory, see model.c) */
+    float *xhat, *act, *tmp; /* [N, D] */
+    float *gl;               /* [N, F] */
+    float *lat;              /* [N, D] the rows lm_head ran on */
     float *rot_cos, *rot_sin;      /* [Lcap, R/2], filled by workspace_alloc */
     float *emb_norm;               /* [V, E] LN_affine(embedding.weight) for interp */
     float *interp;                 /* [N, E] interpolated rows before they are scattered */
     /* backward */
     float *d_x_est;   /* [N, E] input of model_backward */
     float *d_res, *d_a; /* [N, D] */
-    float *d_qkv;       /* [N, 3D] */
-    float *d_gl;      /* [N, F] */
+    float *d_qkv;       /* [N, 3D] (scratch, inside the logits' memory) */
+    float *d_gl;        /* [N, F] (scratch, inside the logits' memory) */
     float *d_att_scratch; /* [L, L] */
     float *d_h_in;    /* [N, 3E] output of model_backward */
     float *d_tg, *d_th, *d_tfeat; /* [B, G], [B, 128], [B, 128] */

@@ -131,6 +131,12 @@ keys Enter n
 check "the step limit cycles" wait_for "step limit: 100"
 keys s
 check "s starts training" wait_for "running  step" 30
+keys F2 F6 Down 5 0 Enter
+wait_for "50 steps" >/dev/null
+keys C-r
+check "the editor infills while training runs" wait_for "✓ filled" 30
+keys F4
+wait_for "Preset" >/dev/null
 keys x
 check "x stops training" wait_for "stopped" 30
 check "the stopped run left a checkpoint" wait_for "checkpoint: "

@@ -24,6 +24,7 @@
 #include "traj.h"
 
 enum { JOB_NONE, JOB_INFILL, JOB_REROLL };
+#define INFILL_SLICE_S 0.03 /* longest hold of the engine by an infill between turns */
 
 struct Session {
     SessionConfig cfg;
@@ -384,19 +385,22 @@ static void run_job(Session *s) {
         ok = !sampler_begin(&sp, &s->mf.model, &ws, &rq, &e);
         engine_unlock();
     }
-    int stopped = 0;
-    double start = now_s(), ms_avg = 0;
+    int stopped = 0, holding = 0;
+    double start = now_s(), ms_avg = 0, slice_start = 0;
     while (ok) {
         pthread_mutex_lock(&s->mu);
         stopped = s->stop || s->quit;
         pthread_mutex_unlock(&s->mu);
         if (stopped) break;
         float t = sp.t;
+        /* The engine is held for a slice of passes rather than one: a
+         * training step beside it may take 100 ms, and one pass per turn
+         * would crawl. The slice keeps the time about evenly shared. */
+        if (!holding) engine_lock(), holding = 1, slice_start = now_s();
         double t0 = now_s();
-        engine_lock();
         int more = sampler_step(&sp);
-        engine_unlock();
         double ms = (now_s() - t0) * 1e3;
+        if (!more || now_s() - slice_start > INFILL_SLICE_S) engine_unlock(), holding = 0;
         ms_avg = ms_avg ? 0.8 * ms_avg + 0.2 * ms : ms;
         pthread_mutex_lock(&s->mu);
         InfillView *v = &s->view;
@@ -425,6 +429,7 @@ static void run_job(Session *s) {
         wake(s);
         if (!more) break;
     }
+    if (holding) engine_unlock();
     if (ok) {
         memcpy(final, sp.ids, sizeof(int32_t) * B * L);
         sampler_end(&sp);

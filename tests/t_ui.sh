@@ -80,7 +80,7 @@ check "an empty span of 4 slots" wait_for "[____ 4]"
 keys C-r
 check "the infill runs to its end" wait_for "✓ filled" 20
 check "the spans' placeholders are replaced by text" gone "[____ 4]"
-check "the progress line names the sampler" grep -q "difflm seed" "$tmp/screen"
+check "the status bar says it was saved" grep -q "saved in the history" "$tmp/screen"
 cp "$tmp/screen" "$tmp/editor-filled.txt"
 
 # settings: 10000 steps and 8 candidates, so a run lasts long enough to resize during it
@@ -92,6 +92,7 @@ keys Enter
 check "closing the settings names them" wait_for "10000 steps"
 keys C-r
 check "a long run shows its progress line" wait_for "▶ step" 10
+check "the progress line: t, sampler, ms per step" grep -Eq "t=[0-9.]+  difflm  [0-9.]+ ms/step" "$tmp/screen"
 $T resize-window -t ui -x 70 -y 20
 check "resized during the run: the screen draws at the new size" wait_for "F1 Help"
 $T resize-window -t ui -x 40 -y 10

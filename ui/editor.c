@@ -202,21 +202,21 @@ static void draw_progress(App *a, int y) {
         int bw = 20, filled = v->total ? v->step * bw / v->total : 0;
         char bar[128] = "";
         for (int i = 0; i < bw; i++) strcat(bar, i < filled ? "█" : "·");
-        snprintf(line, sizeof line, "▶ step %d/%d  t=%.3f  %s  %.1f ms/step  seed %llu  %s  %s stops", v->step, v->total,
-                 (double)v->t, sampler_name(v->sampler), v->ms_per_step, (unsigned long long)v->seed, bar,
-                 keymap_name_of("infill-stop"));
+        snprintf(line, sizeof line, "▶ step %d/%d  t=%.3f  %s  %.1f ms/step  %s  %s stops   seed %llu", v->step, v->total,
+                 (double)v->t, sampler_name(v->sampler), v->ms_per_step, bar, keymap_name_of("infill-stop"),
+                 (unsigned long long)v->seed);
         attr = color_attr(C_KEY);
     } else if (E.has_run && E.pos >= 0 && E.passes > 0) {
-        snprintf(line, sizeof line, "⟲ trajectory step %d/%d  t=%.3f  candidate %d/%d   %s/%s step, %s/%s first/last",
+        snprintf(line, sizeof line, "⟲ trajectory step %d/%d  t=%.3f  candidate %d/%d  │ %s/%s step  %s/%s first/last  %s live",
                  E.pos + 1, E.passes, (double)E.traj_t[E.pos], E.cand + 1, v->candidates, keymap_name_of("scrub-back"),
-                 keymap_name_of("scrub-forward"), keymap_name_of("scrub-start"), keymap_name_of("scrub-end"));
+                 keymap_name_of("scrub-forward"), keymap_name_of("scrub-start"), keymap_name_of("scrub-end"),
+                 keymap_name_of("infill-stop"));
     } else if (E.has_run && (v->finished || v->stopped) && E.fill_ok) {
-        snprintf(line, sizeof line, "%s %d/%d steps, %.1f ms/step, %s seed %llu, candidate %d/%d  │ %s accept  %s/%s candidates  %s re-roll  %s scrub",
-                 v->finished ? "✓ filled" : "■ stopped at", v->step, v->total, v->ms_per_step, sampler_name(v->sampler),
-                 (unsigned long long)v->seed, E.cand + 1, v->candidates, keymap_name_of("accept"),
-                 keymap_name_of("candidate-next"), keymap_name_of("candidate-prev"), keymap_name_of("reroll"),
-                 keymap_name_of("scrub-back"));
-        attr = v->finished ? color_attr(C_HIGH) & ~A_UNDERLINE : color_attr(C_MID) & ~A_UNDERLINE;
+        snprintf(line, sizeof line, "%s %d/%d · %.1f ms/step · candidate %d/%d │ %s accept  %s/%s candidates  %s re-roll  %s/%s scrub",
+                 v->finished ? "✓ filled" : "■ stopped", v->step, v->total, v->ms_per_step, E.cand + 1, v->candidates,
+                 keymap_name_of("accept"), keymap_name_of("candidate-next"), keymap_name_of("candidate-prev"),
+                 keymap_name_of("reroll"), keymap_name_of("scrub-back"), keymap_name_of("scrub-forward"));
+        attr = v->finished ? color_attr(C_HIGH) & ~(int)A_UNDERLINE : color_attr(C_MID) & ~(int)A_UNDERLINE;
     } else {
         int spans = doc_span_count(&a->doc), slots = 0;
         for (int k = 0; k < spans; k++) slots += doc_span_slots(&a->doc, k);
@@ -230,15 +230,18 @@ static void draw_progress(App *a, int y) {
 }
 
 static void draw_hints(App *a, int y) {
-    static const char *const acts[][2] = {{"span", "span"},       {"span-grow", "slot+"},  {"span-shrink", "slot-"},
-                                          {"infill-run", "fill"}, {"infill-stop", "stop"}, {"settings", "settings"},
-                                          {"history", "history"}, {"training", "train"},  {"help", "help"},
-                                          {"quit", "quit"}};
+    static const char *const acts[][3] = {
+        {"span", NULL, "span"},          {"span-grow", "span-shrink", "size"}, {"infill-run", NULL, "fill"},
+        {"infill-stop", NULL, "stop"},   {"settings", NULL, "settings"},        {"history", NULL, "history"},
+        {"training", NULL, "train"},     {"help", NULL, "help"},                {"quit", NULL, "quit"}};
     int x = 1;
     for (size_t i = 0; i < sizeof acts / sizeof *acts && x < a->cols - 2; i++) {
-        x += draw_text(y, x, keymap_name_of(acts[i][0]), a->cols - x - 1, color_attr(C_KEY) | A_REVERSE);
+        char keys[48];
+        if (acts[i][1]) snprintf(keys, sizeof keys, "%s/%s", keymap_name_of(acts[i][0]), keymap_name_of(acts[i][1]));
+        else snprintf(keys, sizeof keys, "%s", keymap_name_of(acts[i][0]));
+        x += draw_text(y, x, keys, a->cols - x - 1, color_attr(C_KEY));
         x += draw_text(y, x, " ", 1, 0);
-        x += draw_text(y, x, acts[i][1], a->cols - x - 1, 0);
+        x += draw_text(y, x, acts[i][2], a->cols - x - 1, 0);
         x += draw_text(y, x, "  ", 2, 0);
     }
 }
@@ -309,8 +312,9 @@ static int editor_tick(App *a) {
     if (E.was_active && !v->active && E.has_run) {
         if (v->error[0]) app_message(a, 1, "infill: %s", v->error);
         else if (v->finished)
-            app_message(a, 0, "filled: %d steps at %.1f ms/step%s", v->total, v->ms_per_step,
-                        v->sample_id[0] || v->sample_id[E.cand] ? ", saved in the history" : "");
+            app_message(a, 0, "filled%s: %d steps, %.1f ms/step, seed %llu",
+                        v->sample_id[0] || v->sample_id[E.cand] ? ", saved in the history" : "", v->total, v->ms_per_step,
+                        (unsigned long long)v->seed);
         else if (v->stopped) app_message(a, 0, "stopped at step %d/%d", v->step, v->total);
         double s = app_now() - E.run_start;
         fprintf(stderr, "infill pace: %d steps in %.3f s (%.1f steps/s), %d of them drawn (%.1f redrawn steps/s), %d tokens\n",

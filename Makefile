@@ -28,6 +28,13 @@ LIBS_PC := openblas sentencepiece sqlite3 ncursesw jansson
 DEB_PKGS := build-essential pkg-config libopenblas-dev libsentencepiece-dev libsqlite3-dev \
             libncurses-dev libjansson-dev
 
+# Without the libraries, say how to get them (rather than a compiler error).
+ifeq ($(filter deps clean uninstall check-layers,$(MAKECMDGOALS)),)
+ifneq ($(shell $(PKG_CONFIG) --exists $(LIBS_PC) 2>/dev/null && echo yes),yes)
+$(error missing libraries ($(LIBS_PC)): run `make deps`, or: sudo apt-get install -y $(DEB_PKGS))
+endif
+endif
+
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
 
@@ -118,7 +125,7 @@ model: sdlm
 	@scripts/make-model.sh share
 
 deps:
-	@scripts/deps.sh $(DEB_PKGS)
+	@SDLM_PC="$(LIBS_PC)" scripts/deps.sh $(DEB_PKGS)
 
 # Installs the binary, the shipped data (share/*) and the man page. The
 # installed sdlm finds its data in ../share/sdlm beside its bin/, wherever

@@ -42,7 +42,7 @@ echo "ok - the README's commands: \"$first\" and \"$second\""
 # 1. Build as the README says; the editor in a terminal of its own.
 build=$(echo "$first" | sed 's/[ \t]*&&[ \t]*\.\/sdlm[ \t]*$//')
 start=$(date +%s)
-if MAKEFLAGS=-j2 sh -c "$build" >"$tmp/build.log" 2>&1; then
+if MAKEFLAGS=-j2 MAKELEVEL= sh -c "$build" >"$tmp/build.log" 2>&1; then
     echo "ok - \"$build\" in the clone ($(($(date +%s) - start)) s)"
 else
     echo "not ok - \"$build\" in the clone: $(tail -5 "$tmp/build.log")"
@@ -81,8 +81,9 @@ fi
 if [ "$second" != "make test" ]; then
     echo "ok - the second command is \"$second\", not make test: run as it is"
     sh -c "$second" >"$tmp/test.log" 2>&1 || { echo "not ok - \"$second\": $(tail -3 "$tmp/test.log")"; exit 1; }
-elif make -j2 test TESTS=t_tokenizer >"$tmp/test.log" 2>&1 && tail -1 "$tmp/test.log" | grep -q " 0 failed"; then
-    echo "ok - make test in the clone builds every test, and one runs: $(tail -1 "$tmp/test.log")"
+elif make --no-print-directory -j2 test TESTS=t_tokenizer >"$tmp/test.log" 2>&1 &&
+    grep -Eq '^[1-9][0-9]* passed, 0 failed$' "$tmp/test.log"; then
+    echo "ok - make test in the clone builds every test, and one runs: $(grep -E '^[0-9]+ passed, ' "$tmp/test.log")"
 else
     echo "not ok - make test in the clone: $(tail -5 "$tmp/test.log")"
 fi

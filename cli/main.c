@@ -30,7 +30,8 @@ static const Command commands[] = {
 enum { NCOMMANDS = sizeof commands / sizeof *commands };
 
 int cmd_keys(int argc, char **argv) {
-    (void)argv;
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+        return printf("usage: sdlm keys\nPrints the editor's keys, one per line: GROUP<TAB>KEY<TAB>DESCRIPTION.\n"), EXIT_OK;
     if (argc > 1) return fprintf(stderr, "sdlm keys: takes no arguments\n"), EXIT_USAGE;
     ui_keys_print(stdout);
     return EXIT_OK;

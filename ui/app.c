@@ -269,7 +269,7 @@ static void draw_status(App *a) {
     int y = a->rows - 1, attr = color_attr(C_STATUS);
     draw_fill(y, 0, a->cols, attr);
     const TrainProgress *p = a->train;
-    char tr[128] = "idle", left[512];
+    char tr[128] = "idle";
     if (p->state != TRAIN_IDLE) {
         if (p->total_steps > 0)
             snprintf(tr, sizeof tr, "%s %lld/%lld", train_state_name(p->state), (long long)p->step,
@@ -291,17 +291,20 @@ static void draw_status(App *a) {
         msg = a->model.db_error;
         mattr = color_attr(C_ERROR);
     }
-    char model[200];
-    if (a->model.loaded) snprintf(model, sizeof model, "%s", a->model.description);
-    else snprintf(model, sizeof model, "no model");
-    snprintf(left, sizeof left, " %s │ training: %s ", model, tr);
-    int lw = text_width(left), mw = msg ? text_width(msg) + 2 : 0;
+    char model[200], train[160];
+    if (a->model.loaded) snprintf(model, sizeof model, " %s", a->model.description);
+    else snprintf(model, sizeof model, " no model");
+    snprintf(train, sizeof train, " │ training: %s ", tr);
+    int lw = text_width(model) + text_width(train), mw = msg ? text_width(msg) + 2 : 0;
     int room = a->cols - mw; /* what the left part may use: at least half when the message is long */
     if (room < a->cols / 2) room = a->cols / 2;
     if (room > lw) room = lw;
-    draw_text(y, 0, left, room, attr);
+    /* the model's description gives way first: the training state stays whole */
+    int tw = text_width(train), mroom = room - tw > 12 ? room - tw : 12;
+    int x = draw_text(y, 0, model, mroom, attr);
+    x += draw_text(y, x, train, room - x > 0 ? room - x : 0, attr);
     if (msg) {
-        int mx = room;
+        int mx = x;
         draw_fill(y, mx, a->cols - mx, mattr);
         draw_text(y, mx + 1, msg, a->cols - mx - 2, mattr);
     }

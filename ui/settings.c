@@ -84,12 +84,12 @@ static int field, typing; /* typing: digits replace the value on the first key *
 
 static const char *const field_names[F_COUNT] = {"sampler", "steps", "seed", "candidates", "clamp", "new span size"};
 static const char *const field_about[F_COUNT] = {
-    "difflm: the seed's sampler; ddim: deterministic; ddpm: stochastic",
-    "denoising steps per run (1-10000)",
-    "random: a fresh seed every run; or a fixed number for repeatable runs",
-    "sequences sampled side by side (1-8); Ctrl-N / Ctrl-P flip between them",
-    "snap each estimate to the nearest token embedding",
-    "slots in a new empty span (Ctrl-T without a selection)",
+    "difflm (the seed's), ddim (deterministic), ddpm",
+    "denoising passes per run, 1-10000",
+    "random each run, or a number to repeat a run",
+    "sampled side by side, 1-8 (Ctrl-N/Ctrl-P flip)",
+    "snap estimates to the nearest token embedding",
+    "slots of a new empty span (Ctrl-T)",
 };
 
 static void value_text(const App *a, int f, char *buf, size_t cap) {

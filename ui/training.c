@@ -135,6 +135,10 @@ static void train_draw(App *a, int top, int rows) {
             draw_text(y, x + 2, line, W - 2, 0);
         }
     }
+    if (p->nsamples > 0 && y + 1 < hints) {
+        draw_text(y++, x, "latest samples:", W, A_BOLD);
+        for (int i = 0; i < p->nsamples && y < hints; i++, y++) draw_text(y, x + 2, p->samples[i], W - 2, 0);
+    }
     snprintf(line, sizeof line, "%s start  %s pause/resume  %s stop  %s save now  %s editor uses newest  %s corpus  %s/%s preset  %s step limit",
              keymap_name_of("train-start"), keymap_name_of("train-pause"), keymap_name_of("train-stop"),
              keymap_name_of("train-save"), keymap_name_of("train-load"), keymap_name_of("corpus"),

@@ -301,4 +301,18 @@ static int train_modal(App *a, int key) {
     return 1;
 }
 
-const Screen screen_train = {"Training", train_init, NULL, train_draw, train_modal, NULL, NULL};
+/* a run ending says so wherever the user is */
+static int train_tick(App *a) {
+    static TrainState last = TRAIN_IDLE;
+    TrainState st = a->train->state;
+    if (st != last && st >= TRAIN_FINISHED) {
+        if (st == TRAIN_FAILED) app_message(a, 1, "training failed: %s", a->train->message);
+        else
+            app_message(a, 0, "training %s at step %lld: %s on the training screen loads it", train_state_name(st),
+                        (long long)a->train->step, keymap_name_of("train-load"));
+    }
+    last = st;
+    return 0;
+}
+
+const Screen screen_train = {"Training", train_init, NULL, train_draw, train_modal, NULL, train_tick};

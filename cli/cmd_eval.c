@@ -32,6 +32,7 @@ int cmd_eval(int argc, char **argv) {
         {"--batch", OPT_INT, &c.batch, "N", "sequences per pass (32)", 1, 4096, NULL},
         {"--words", OPT_STR, &c.words, "FILE", "text whose words count as corpus words (the held-out file)", 0, 0, NULL},
         {"--quick", OPT_FLAG, &quick, NULL, "only the one-step curve by t (fast)", 0, 0, NULL},
+        {"--linear-times", OPT_FLAG, &c.linear_times, NULL, "space steps 1 - s/S even when the model has a time curve", 0, 0, NULL},
         {"--no-ema", OPT_FLAG, &no_ema, NULL, "use the raw weights even when the checkpoint keeps an EMA", 0, 0, NULL},
         {"--json", OPT_FLAG, &json, NULL, "print one JSON line", 0, 0, NULL},
     };

@@ -116,7 +116,7 @@ fail:
 
 static int generate(int argc, char **argv, int infill) {
     const char *ckpt = NULL, *spm = NULL, *sampler = "difflm", *db = NULL;
-    int steps = 200, n = 1, trace = 0, no_save = 0, clamp = 0, length = 0, no_ema = 0, seed_given = 0;
+    int steps = 200, n = 1, trace = 0, no_save = 0, clamp = 0, length = 0, no_ema = 0, seed_given = 0, linear = 0;
     uint64_t seed = 0;
     Opt opts[] = {
         {"-ckpt|--checkpoint", OPT_STR, &ckpt, "FILE", "the model (required)", 0, 0, NULL},
@@ -131,6 +131,7 @@ static int generate(int argc, char **argv, int infill) {
         {"--trace", OPT_FLAG, &trace, NULL, "print every step", 0, 0, NULL},
         {"--no-save", OPT_FLAG, &no_save, NULL, "do not save to the history", 0, 0, NULL},
         {"--db", OPT_STR, &db, "PATH", "history database (default $XDG_DATA_HOME/sdlm/sdlm.db)", 0, 0, NULL},
+        {"--linear-times", OPT_FLAG, &linear, NULL, "space steps 1 - s/S even when the model has a time curve", 0, 0, NULL},
     };
     int nopts = sizeof opts / sizeof *opts, npos;
     if (infill) nopts--, memmove(&opts[7], &opts[8], sizeof *opts * (nopts - 7)); /* no --length for infill */
@@ -205,8 +206,9 @@ static int generate(int argc, char **argv, int infill) {
     r.ids = malloc(sizeof(uint32_t) * (size_t)(steps + 1) * B * L);
     r.conf = malloc(sizeof(float) * (size_t)(steps + 1) * B * L);
     r.t = malloc(sizeof(float) * (steps + 1));
+    float *times = malloc(sizeof(float) * (steps + 1));
     int status = EXIT_OK;
-    if (!ids || !final || !known || !lengths || !r.ids || !r.conf || !r.t ||
+    if (!ids || !final || !known || !lengths || !r.ids || !r.conf || !r.t || !times ||
         workspace_alloc(&ws, &mf.model.cfg, B, L, 0, &e)) {
         fprintf(stderr, "%s: out of memory for %d x %d tokens\n", cmd, B, L);
         status = EXIT_IO;
@@ -219,6 +221,7 @@ static int generate(int argc, char **argv, int infill) {
     if (trace) printf("%s: %s, %s, %d steps, seed %llu\n", mf.path, mf.description, sampler_name(kind), steps,
                       (unsigned long long)seed);
     SampleRequest rq = {.B = B, .L = L, .ids = infill ? ids : NULL, .known = infill ? known : NULL, .lengths = infill ? lengths : NULL, .kind = kind, .steps = steps, .clamp = clamp, .seed = seed, .x_T = NULL, .eps = NULL};
+    modelfile_schedule(&mf, &rq, !linear, times);
     if (diffusion_sample(&mf.model, &ws, &rq, on_step, &r, final, &e) < 0) {
         fprintf(stderr, "%s: %s\n", cmd, e.msg);
         status = EXIT_USAGE;
@@ -235,7 +238,7 @@ static int generate(int argc, char **argv, int infill) {
     if (!no_save) save_history(&r, db, normal, infill ? SAMPLE_INFILL : SAMPLE_FREE, kind, steps, seed, clamp, final);
 out:
     workspace_free(&ws);
-    free(ids), free(final), free(known), free(lengths), free(r.ids), free(r.conf), free(r.t);
+    free(ids), free(final), free(known), free(lengths), free(r.ids), free(r.conf), free(r.t), free(times);
     infill_seq_free(&seq);
     template_free(&tmpl);
     modelfile_close(&mf);

@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "opts.h"
+#include "batch.h"
 #include "trainer.h"
 
 static volatile sig_atomic_t interrupted;
@@ -43,10 +44,20 @@ static void bar(const TrainProgress *p, char *out, size_t cap) {
              p->last.tokens_per_s, p->last.loss, p->last.mse, p->last.ce, p->last.accuracy, p->last.lr);
 }
 
+/* The recipe `sdlm train` uses when --recipe is not given. */
+#define DEFAULT_RECIPE "seed"
+
+static int parse_recipe(const char *name, Recipe *r) {
+    if (!strcmp(name, "seed")) *r = RECIPE_SEED;
+    else if (!strcmp(name, "sdlm")) *r = RECIPE_SDLM;
+    else return -1;
+    return 0;
+}
+
 int cmd_train(int argc, char **argv) {
     TrainConfig c = trainer_defaults();
-    const char *recipe = "seed";
-    int log_every = 50;
+    const char *recipe = DEFAULT_RECIPE, *film = NULL, *masks = NULL;
+    int log_every = 50, warp_on = 0, warp_off = 0;
     uint64_t steps = 0;
     float minutes = 0;
     Opt opts[] = {
@@ -72,15 +83,30 @@ int cmd_train(int argc, char **argv) {
         {"--minutes", OPT_FLOAT, &minutes, "M", "stop after M minutes of this session (0: no limit)", 0, 1e7, NULL},
         {"--db", OPT_STR, &c.db, "PATH", "history database (default $XDG_DATA_HOME/sdlm/sdlm.db; \"\" for none)", 0, 0, NULL},
         {"--save-every", OPT_INT, &c.save_every, "N", "checkpoint every N steps (500)", 1, 1e9, NULL},
-        {"--ema", OPT_FLOAT, &c.ema, "DECAY", "keep an exponential moving average of the weights (off)", 0, 0.999999, NULL},
-        {"--recipe", OPT_STR, &recipe, "NAME", "seed (the seed's, exactly) or sdlm", 0, 0, NULL},
+        {"--recipe", OPT_STR, &recipe, "NAME", "seed (the seed's, exactly) or sdlm (" DEFAULT_RECIPE "); sets the flags below, which override it", 0, 0, NULL},
+        {"--film", OPT_STR, &film, "KIND", "layers scale LN(x) by gamma (seed) or 1 + gamma (one-plus; sdlm)", 0, 0, NULL},
+        {"--shift", OPT_FLOAT, &c.shift, "S", "noise schedule's signal-to-noise times S^2; 1 is the seed's (sdlm: 1)", 0.01, 100, NULL},
+        {"--time-warp", OPT_FLAG, &warp_on, NULL, "draw training t by a learned CE curve, and space sampling steps by it (sdlm)", 0, 0, NULL},
+        {"--no-time-warp", OPT_FLAG, &warp_off, NULL, "uniform training t, as the seed", 0, 0, NULL},
+        {"--masks", OPT_STR, &masks, "KIND", "known tokens: seed, infill (prefix/suffix/middle/gaps) or mixed (sdlm)", 0, 0, NULL},
+        {"--ema", OPT_FLOAT, &c.ema, "DECAY", "EMA of the weights, saved and used for sampling; 0: off (seed: off, sdlm: 0.995)", 0, 0.999999, NULL},
+        {"--export", OPT_STR, &c.export_path, "FILE", "at the end also write FILE: F16 sampling weights (the EMA when kept), no optimiser state", 0, 0, NULL},
         {"--vocab", OPT_INT, &c.vocab, "N", "pieces of the tokenizer trained when none is given (2000)", 260, 1 << 20, NULL},
         {"--log-every", OPT_INT, &log_every, "N", "when stderr is not a terminal, a line every N steps (50)", 1, 1e9, NULL},
     };
     int n = sizeof opts / sizeof *opts, npos;
     const char *pos[1];
     Err e;
+    /* twice: the first pass finds --recipe, whose choices the flags given then override */
     int rc = opts_parse(opts, n, argc, argv, pos, 0, &npos, &e);
+    Recipe r = RECIPE_SEED;
+    if (rc == 0) {
+        if (parse_recipe(recipe, &r))
+            return fprintf(stderr, "sdlm train: --recipe must be seed or sdlm, not \"%s\"\n", recipe), EXIT_USAGE;
+        c = trainer_defaults();
+        trainer_apply_recipe(&c, r);
+        rc = opts_parse(opts, n, argc, argv, pos, 0, &npos, &e);
+    }
     if (rc == 1) {
         opts_usage(stdout, "sdlm train -d CORPUS -ckpt FILE [-spm MODEL] [flags]",
                    "Trains a diffusion LM on CORPUS (the seed's train.py flags), resuming FILE when it exists.\n"
@@ -89,9 +115,22 @@ int cmd_train(int argc, char **argv) {
         return EXIT_OK;
     }
     if (rc) return fprintf(stderr, "sdlm train: %s\n", e.msg), EXIT_USAGE;
-    if (!strcmp(recipe, "seed")) c.recipe = RECIPE_SEED;
-    else if (!strcmp(recipe, "sdlm")) c.recipe = RECIPE_SDLM;
-    else return fprintf(stderr, "sdlm train: --recipe must be seed or sdlm, not \"%s\"\n", recipe), EXIT_USAGE;
+    if (film) {
+        if (!strcmp(film, "gamma")) c.film_one_plus = 0;
+        else if (!strcmp(film, "one-plus")) c.film_one_plus = 1;
+        else return fprintf(stderr, "sdlm train: --film must be gamma or one-plus, not \"%s\"\n", film), EXIT_USAGE;
+    }
+    if (masks) {
+        static const char *names[MASK_KINDS] = {"seed", "infill", "mixed"};
+        int k = 0;
+        while (k < MASK_KINDS && strcmp(masks, names[k])) k++;
+        if (k == MASK_KINDS)
+            return fprintf(stderr, "sdlm train: --masks must be seed, infill or mixed, not \"%s\"\n", masks), EXIT_USAGE;
+        c.masks = k;
+    }
+    if (warp_on && warp_off) return fprintf(stderr, "sdlm train: --time-warp and --no-time-warp contradict\n"), EXIT_USAGE;
+    if (warp_on) c.time_warp = 1;
+    if (warp_off) c.time_warp = 0;
     c.max_steps = (int64_t)steps;
     c.max_minutes = minutes;
 

@@ -165,6 +165,11 @@ int sampler_begin(Sampler *s, const Model *m, Workspace *ws, const SampleRequest
     if (req->steps < 1) return err_set(e, "sampling needs at least one step, not %d", req->steps);
     if (req->kind < 0 || req->kind >= SAMPLER_COUNT) return err_set(e, "unknown sampler %d", req->kind);
     if (req->known && !req->ids) return err_set(e, "known positions given without their tokens");
+    if (req->times)
+        for (int k = 0; k <= req->steps; k++)
+            if (!(req->times[k] >= 0 && req->times[k] <= 1) || (k && req->times[k] > req->times[k - 1]))
+                return err_set(e, "sampling time %d (%g) is not in [0, 1] or rises: times must fall from 1 to 0", k,
+                               (double)req->times[k]);
     s->m = m;
     s->ws = ws;
     s->req = *req;
@@ -271,9 +276,9 @@ int sampler_step(Sampler *s) {
         for (long i = 0; i < N; i++)
             if (s->req.known[i]) memset(s->x_sc + i * E, 0, sizeof(float) * E);
 
-    /* as the seed: times from the step index in double, stored as float32 */
-    float t_next = (float)fmax(1.0 - (double)(s->step + 1) / S, 0.0);
-    float g_now = diffusion_gamma(s->t), g_next = diffusion_gamma(t_next);
+    /* as the seed: times from the step index in double, stored as float32 (or the given spacing) */
+    float t_next = s->req.times ? s->req.times[s->step + 1] : (float)fmax(1.0 - (double)(s->step + 1) / S, 0.0);
+    float g_now = diffusion_gamma_shift(s->t, s->req.shift), g_next = diffusion_gamma_shift(t_next, s->req.shift);
     const float *eps = s->req.eps ? s->req.eps + (long)s->step * N * E : NULL;
     float sq_next = sqrtf(g_next), sn_next = sqrtf(1.0f - g_next), sq_now = sqrtf(g_now), sn_now = sqrtf(1.0f - g_now);
     float a = g_now / g_next;

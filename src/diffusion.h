@@ -65,8 +65,9 @@ typedef struct {
     const float *x_T;        /* optional [B, L, E] starting noise */
     const float *eps;        /* optional [S, B, L, E] noise of each step */
     float shift;             /* schedule shift (0 or 1: the seed's schedule) */
-    const float *times;      /* optional [S + 1] the times of the passes, from 1 down to 0
-                              * (a warped spacing); NULL: 1 - s/S as the seed */
+    const float *times;      /* optional [S + 1] the times of the passes, falling from 1 to 0
+                              * (a warped spacing), read while sampling: keep it alive until
+                              * sampler_end; NULL: 1 - s/S as the seed */
 } SampleRequest;
 
 typedef struct {

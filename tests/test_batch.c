@@ -1,4 +1,5 @@
 /* test_batch.c: the collate rules of model-spec.md, measured over many draws. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@ static int contiguous(const uint8_t *c, int n) {
 }
 
 int main(void) {
+    Err e;
     Rng r;
     rng_seed(&r, 11);
     /* the seed's mask: m ~ U{0..n-1}, a contiguous span, shuffled half the time */
@@ -43,9 +45,34 @@ int main(void) {
     }
     check_ok(ok, "infill mask: at least one position to fill");
 
+    /* mixed masks: each example draws the seed's or an infill mask. The share of known sets that are one
+     * span touching an end tells them apart (infill: its prefix and suffix shapes; the seed: by chance). */
+    {
+        int32_t seq9[9] = {3, 4, 5, 6, 7, 8, 9, 10, 2};
+        const int32_t *one9[] = {seq9};
+        int len9 = 9;
+        Batch m;
+        batch_alloc(&m, 1, 9, &e);
+        double share[MASK_KINDS];
+        for (int kind = 0; kind < MASK_KINDS; kind++) {
+            long hits = 0;
+            for (int t = 0; t < 20000; t++) {
+                batch_collate(&m, one9, &len9, 1, 0, (MaskKind)kind, &r);
+                int known = 0;
+                for (int i = 0; i < 9; i++) known += m.cond[i];
+                hits += known >= 1 && known <= 8 && contiguous(m.cond, 9) && (m.cond[0] || m.cond[8]);
+            }
+            share[kind] = hits / 20000.0;
+        }
+        double mid = (share[MASK_SEED] + share[MASK_INFILL]) / 2;
+        check_ok(share[MASK_INFILL] > share[MASK_SEED] + 0.15 && fabs(share[MASK_MIXED] - mid) < 0.02,
+                 "mixed masks draw both kinds, half each (end spans: seed %.3f, infill %.3f, mixed %.3f)",
+                 share[MASK_SEED], share[MASK_INFILL], share[MASK_MIXED]);
+        batch_free(&m);
+    }
+
     /* collate: padding, lengths in [own, longest], masks only on real tokens */
     Batch b;
-    Err e;
     batch_alloc(&b, 4, 16, &e);
     int32_t s0[] = {5, 6, 7, 2}, s1[] = {8, 2}, s2[] = {9, 10, 11, 12, 13, 2}, s3[] = {2};
     const int32_t *seqs[] = {s0, s1, s2, s3};

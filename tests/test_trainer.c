@@ -1,15 +1,24 @@
 /* test_trainer.c: the training library as its clients use it: resume is
  * exact (4 steps = 2 + save + resume + 2, bit for bit), commands (pause,
  * resume, save now, stop) do what they say, a run that blows up stops with
- * its last good checkpoint intact, and bad inputs fail with a clear message. */
+ * its last good checkpoint intact, and bad inputs fail with a clear message.
+ * And the sdlm recipe's parts: the schedule shift (1 is the seed's, exactly),
+ * the time warp (follows a known curve, travels exactly, spaces sampling),
+ * FiLM 1 + gamma (at gamma 0, the seed's FiLM at gamma 1), the
+ * recipe presets, and a whole sdlm run resumed bit for bit. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "batch.h"
 #include "check.h"
 #include "ckpt.h"
+#include "diffusion.h"
+#include "modelfile.h"
 #include "spm.h"
 #include "store.h"
+#include "timewarp.h"
 #include "tmpdir.h"
 #include "trainer.h"
 
@@ -200,6 +209,188 @@ static void test_bad_inputs(void) {
              "a tokenizer whose vocabulary differs from the checkpoint's: %s", p.message);
 }
 
+
+/* ---- the recipe's parts ------------------------------------------------------------- */
+
+static void test_shift(void) {
+    int same = 1, scaled = 1;
+    for (int i = 0; i <= 1000; i++) {
+        float t = i / 1000.0f, g = diffusion_gamma(t);
+        float g1 = diffusion_gamma_shift(t, 1.0f), g0 = diffusion_gamma_shift(t, 0.0f);
+        same &= !memcmp(&g, &g1, sizeof g) && !memcmp(&g, &g0, sizeof g);
+        if (g > 1e-4f && g < 1 - 1e-4f) { /* snr' = snr * s^2 */
+            double snr = g / (1.0 - g), gs = diffusion_gamma_shift(t, 0.5f), snrs = gs / (1.0 - gs);
+            scaled &= fabs(snrs / snr - 0.25) < 1e-3;
+        }
+    }
+    check_ok(same, "shift 1 (and 0) is the seed's schedule bit for bit");
+    check_ok(scaled, "shift 0.5 scales the signal-to-noise ratio by 0.25");
+}
+
+static void test_warp(void) {
+    TimeWarp w;
+    warp_init(&w);
+    check_ok(warp_sample(&w, 0.3) == 0.3f && !w.ready, "warp: uniform until every bin has data");
+    /* cross-entropy t^2 at every bin centre: the density is 0.8 * 2t + 0.2 (the floor), CDF 0.8 t^2 + 0.2 t */
+    for (int k = 0; k < WARP_BINS; k++) {
+        float t = (k + 0.5f) / WARP_BINS;
+        for (int r = 0; r < 3; r++) warp_observe(&w, t, t * t);
+    }
+    warp_refit(&w);
+    double worst = 0;
+    for (int i = 1; i < 100; i++) {
+        double u = i / 100.0, want = (-0.2 + sqrt(0.04 + 3.2 * u)) / 1.6; /* 0.8 t^2 + 0.2 t = u */
+        double got = warp_sample(&w, u);
+        worst = fabs(got - want) > worst ? fabs(got - want) : worst;
+    }
+    check_ok(w.ready && worst < 0.015, "warp: training times follow the inverse of a known curve (worst %.4f)", worst);
+    float times[41];
+    warp_times(&w, 40, times);
+    int falls = times[0] == 1.0f && times[40] == 0.0f;
+    for (int s = 1; s <= 40; s++) falls &= times[s] <= times[s - 1];
+    check_ok(falls && times[20] > 0.5f, "warp: sampling times fall from 1 to 0, denser at high t (mid %.3f)", times[20]);
+    char text[WARP_TEXT_MAX];
+    size_t n = warp_format(&w, text, sizeof text);
+    TimeWarp back;
+    check_ok(n < sizeof text && !warp_parse(&back, text) && !memcmp(&back, &w, sizeof w),
+             "warp: the whole state survives its text form exactly (%zu bytes)", n);
+    check_ok(warp_parse(&back, "0.1 0.2") < 0 && !back.ready, "warp: text it did not write is refused");
+    /* a falling curve is made flat: uniform */
+    warp_init(&w);
+    for (int k = 0; k < WARP_BINS; k++) warp_observe(&w, (k + 0.5f) / WARP_BINS, 5.0f - k * 0.1f);
+    warp_refit(&w);
+    check_ok(fabs(warp_sample(&w, 0.37) - 0.37) < 1e-5, "warp: a curve that never rises gives uniform times");
+}
+
+/* The network with FiLM 1 + gamma is the seed's with gamma moved by one (the
+ * kernel itself is checked against loops in test_ops). */
+static void test_film_one_plus(void) {
+    Config cfg = config_default(50);
+    cfg.E = 8, cfg.D = 32, cfg.NL = 2, cfg.F = 64, cfg.H = 4, cfg.R = 8, cfg.dropout = 0, cfg.layerdrop = 0;
+    Model a = {0}, b = {0};
+    Workspace wa = {0}, wb = {0};
+    Err e;
+    Config cb = cfg;
+    cfg.film_one_plus = 1;
+    enum { B = 2, L = 6 };
+    if (model_alloc(&a, &cfg, &e) || model_alloc(&b, &cb, &e) || workspace_alloc(&wa, &cfg, B, L, 0, &e) ||
+        workspace_alloc(&wb, &cb, B, L, 0, &e)) {
+        check_ok(0, "film: %s", e.msg);
+        return;
+    }
+    params_init(&a.table, a.w, 3);
+    /* gamma = GELU(W4 h + b4): with W4's gamma rows zero, one-plus at b4 = 0 scales by 1 + GELU(0) = 1, and
+     * the seed's FiLM scales by 1 where GELU(b4) = 1 */
+    double lo = 0, hi = 3;
+    for (int k = 0; k < 60; k++) {
+        double mid = (lo + hi) / 2;
+        if (0.5 * mid * (1 + erf(mid / sqrt(2.0))) < 1) lo = mid;
+        else hi = mid;
+    }
+    for (int i = 0; i < cfg.NL; i++) /* rows 4i and 4i+1 of the time MLP's output are gamma1, gamma2 */
+        for (long r = (long)4 * i * cfg.D; r < (long)(4 * i + 2) * cfg.D; r++) {
+            memset(a.p.time_w4 + r * TIME_HIDDEN, 0, sizeof(float) * TIME_HIDDEN);
+            a.p.time_b4[r] = 0;
+        }
+    memcpy(b.w, a.w, sizeof(float) * a.table.total);
+    for (int i = 0; i < cfg.NL; i++)
+        for (long r = (long)4 * i * cfg.D; r < (long)(4 * i + 2) * cfg.D; r++) b.p.time_b4[r] = (float)lo;
+    int32_t ids[B * L];
+    uint8_t lm[B * L], cond[B * L];
+    float t[B] = {0.3f, 0.9f}, z[B * L * 8];
+    Rng r;
+    rng_seed(&r, 5);
+    rng_fill_normal(&r, z, B * L * 8, 1.0f);
+    for (int i = 0; i < B * L; i++) ids[i] = (int32_t)(i * 7 % 50), lm[i] = 1, cond[i] = i % 3 == 0;
+    LossInput in = {.B = B, .L = L, .ids = ids, .len_mask = lm, .cond = cond, .t = t, .z = z};
+    LossStats sa, sb;
+    diffusion_loss(&a, NULL, &wa, &in, 1.0f, NULL, &sa);
+    diffusion_loss(&b, NULL, &wb, &in, 1.0f, NULL, &sb);
+    check_close("film one-plus at gamma 0 computes the seed's FiLM at gamma 1", wa.x_est, wb.x_est, B * L * 8, 1e-5, 1e-3);
+    check_ok(fabs(sa.loss - sb.loss) < 1e-4 * fabs(sb.loss) + 1e-5, "film one-plus: the same loss (%g, %g)", sa.loss, sb.loss);
+    workspace_free(&wa), workspace_free(&wb), model_free(&a), model_free(&b);
+}
+
+static void test_recipes(void) {
+    TrainConfig d = trainer_defaults(), s = d;
+    trainer_apply_recipe(&s, RECIPE_SEED);
+    check_ok(!memcmp(&d, &s, sizeof d), "recipe seed changes nothing of the seed's defaults");
+    check_ok(d.shift == 1.0f && d.masks == MASK_SEED && !d.time_warp && !d.film_one_plus && d.ema == 0,
+             "the defaults are the seed's: shift 1, seed masks, no warp, FiLM gamma, no EMA");
+    TrainConfig m = d;
+    trainer_apply_recipe(&m, RECIPE_SDLM);
+    check_ok(m.recipe == RECIPE_SDLM && m.film_one_plus && m.time_warp && m.masks == MASK_MIXED && m.ema > 0,
+             "recipe sdlm: FiLM 1 + gamma, time warp, mixed masks, EMA %g, lr %g, batch %d", m.ema, m.lr, m.batch);
+}
+
+/* A run with every sdlm option resumes bit for bit, and its checkpoint says how to sample it. */
+static void test_sdlm_run(void) {
+    char a[700], b[700];
+    snprintf(a, sizeof a, "%s/sa.safetensors", dir);
+    snprintf(b, sizeof b, "%s/sb.safetensors", dir);
+    static TrainProgress p;
+    TrainConfig c = tiny(a, "");
+    trainer_apply_recipe(&c, RECIPE_SDLM);
+    c.batch = 8, c.lr = 1e-3f, c.warmup = 2, c.ema = 0.9f, c.shift = 0.7f;
+    TrainConfig c0 = c;
+    c.max_steps = 44;
+    check_ok(run_to_end(&c, &p) == TRAIN_FINISHED && p.step == 44, "sdlm recipe: 44 steps: %s", p.message);
+    c = c0, c.ckpt = b, c.max_steps = 21;
+    check_ok(run_to_end(&c, &p) == TRAIN_FINISHED, "sdlm recipe: 21 steps, saved");
+    c = tiny(b, ""), c.max_steps = 44; /* seed flags: a resumed run keeps the recipe it was started with */
+    check_ok(run_to_end(&c, &p) == TRAIN_FINISHED && p.step == 44, "sdlm recipe: resumed to 44: %s", p.message);
+    Checkpoint ca, cb;
+    Err e;
+    if (ckpt_load(a, &ca, &e) || ckpt_load(b, &cb, &e)) {
+        check_ok(0, "load: %s", e.msg);
+        return;
+    }
+    size_t n = ca.table.total;
+    check_ok(same_block(ca.weights, cb.weights, n) && same_block(ca.ema, cb.ema, n),
+             "sdlm recipe: resume is exact (weights and EMA bit for bit, warp included)");
+    const char *wa = ckpt_meta(&ca, "warp"), *wb = ckpt_meta(&cb, "warp"), *sh = ckpt_meta(&ca, "shift");
+    check_ok(ca.table.cfg.film_one_plus == 1 && wa && wb && !strcmp(wa, wb) && sh && strtof(sh, NULL) == 0.7f,
+             "the checkpoint keeps film_one_plus, the shift and the time curve");
+    ckpt_free(&ca), ckpt_free(&cb);
+    ModelFile mf;
+    if (modelfile_open(&mf, a, NULL, 1, &e)) {
+        check_ok(0, "modelfile: %s", e.msg);
+        return;
+    }
+    check_ok(mf.model.cfg.film_one_plus == 1 && mf.shift == 0.7f && mf.used_ema,
+             "a loaded model runs the same network: FiLM 1 + gamma, shift 0.7, EMA (%s)", mf.description);
+    /* sampling: the seed spacing given explicitly is the default, bit for bit; the warp's differs */
+    enum { S = 12, LEN = 10 };
+    int32_t ids[LEN], o1[LEN], o2[LEN], o3[LEN];
+    uint8_t known[LEN];
+    int lengths[1] = {LEN};
+    for (int i = 0; i < LEN; i++) ids[i] = 5 + i, known[i] = i < 3 || i > 6;
+    Workspace ws = {0};
+    workspace_alloc(&ws, &mf.model.cfg, 1, LEN, 0, &e);
+    float lin[S + 1], warped[S + 1];
+    for (int k = 0; k <= S; k++) lin[k] = (float)fmax(1.0 - (double)k / S, 0.0);
+    SampleRequest rq = {.B = 1, .L = LEN, .ids = ids, .known = known, .lengths = lengths, .kind = SAMPLER_DDPM,
+                        .steps = S, .seed = 9, .shift = 0.7f};
+    diffusion_sample(&mf.model, &ws, &rq, NULL, NULL, o1, &e);
+    rq.times = lin;
+    diffusion_sample(&mf.model, &ws, &rq, NULL, NULL, o2, &e);
+    check_ok(!memcmp(o1, o2, sizeof o1), "sampling at 1 - s/S given as times equals the default spacing");
+    SampleRequest wq = rq;
+    modelfile_schedule(&mf, &wq, 1, warped);
+    check_ok(wq.shift == 0.7f && (mf.warp.ready ? wq.times == warped : wq.times == NULL),
+             "modelfile_schedule: the model's shift, and its warped spacing when fitted (%s)",
+             mf.warp.ready ? "fitted" : "not yet");
+    if (wq.times) check_ok(diffusion_sample(&mf.model, &ws, &wq, NULL, NULL, o3, &e) == 0, "warped sampling runs");
+    float bad[S + 1];
+    memcpy(bad, lin, sizeof bad);
+    bad[3] = 0.99f;
+    rq.times = bad;
+    check_ok(diffusion_sample(&mf.model, &ws, &rq, NULL, NULL, o3, &e) < 0 && strstr(e.msg, "fall"),
+             "rising sampling times are refused: %s", e.msg);
+    workspace_free(&ws);
+    modelfile_close(&mf);
+}
+
 int main(void) {
     char *d = tmpdir_make("trainer");
     snprintf(dir, sizeof dir, "%s", d);
@@ -216,6 +407,11 @@ int main(void) {
     test_commands();
     test_blow_up();
     test_bad_inputs();
+    test_shift();
+    test_warp();
+    test_film_one_plus();
+    test_recipes();
+    test_sdlm_run();
     tmpdir_remove(dir);
     return check_done();
 }

@@ -149,9 +149,15 @@ static int run_fills(Ctx *c, int g, EvalResult *out, int *done, int total,
             }
         }
         SampleRequest rq = {.B = B, .L = L, .ids = ids, .known = known, .lengths = lengths, .kind = c->cfg->sampler, .steps = c->cfg->steps, .clamp = c->cfg->clamp, .seed = c->cfg->seed * 7919 + (uint64_t)g * 104729 + (uint64_t)first, .x_T = NULL, .eps = NULL};
+        float *times = malloc(sizeof(float) * (size_t)(c->cfg->steps + 1));
+        if (!times) {
+            workspace_free(&ws), free(ids), free(known), free(lengths);
+            return err_set(e, "out of memory");
+        }
+        modelfile_schedule(c->mf, &rq, !c->cfg->linear_times, times);
         Sampler sp;
         if (sampler_begin(&sp, &c->mf->model, &ws, &rq, e)) {
-            workspace_free(&ws), free(ids), free(known), free(lengths);
+            workspace_free(&ws), free(ids), free(known), free(lengths), free(times);
             return -1;
         }
         while (sampler_step(&sp)) {
@@ -204,7 +210,7 @@ static int run_fills(Ctx *c, int g, EvalResult *out, int *done, int total,
         }
         sampler_end(&sp);
         workspace_free(&ws);
-        free(ids), free(known), free(lengths);
+        free(ids), free(known), free(lengths), free(times);
         if (progress) progress(pctx, ++*done, total);
     }
     out->masked[g] = masked;
@@ -252,7 +258,8 @@ static int run_curve(Ctx *c, EvalResult *out, int *done, int total, void (*progr
                 }
             }
             rng_fill_normal(&r, z, (long)B * L * E, 1.0f);
-            LossInput in = {.B = B, .L = L, .ids = ids, .len_mask = lm, .cond = cond, .t = t, .z = z};
+            LossInput in = {.B = B, .L = L, .ids = ids, .len_mask = lm, .cond = cond, .t = t, .z = z,
+                            .shift = c->mf->shift};
             LossStats st;
             diffusion_loss(&c->mf->model, NULL, &ws, &in, 1.0f, NULL, &st);
             acc += st.accuracy * nb, ce += st.ce * nb, base += nbase, n_all += nb;

@@ -29,6 +29,7 @@ typedef struct {
     int batch;          /* sequences per pass (default 32) */
     const char *words;  /* text whose words count as corpus words (NULL: the held-out file) */
     int skip_fill;      /* only the one-step curve (fast) */
+    int linear_times;   /* sample at the seed's 1 - s/S even when the model has a time curve */
 } EvalConfig;
 
 typedef struct {

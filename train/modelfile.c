@@ -44,6 +44,10 @@ int modelfile_open(ModelFile *mf, const char *ckpt, const char *spm_path, int us
     memcpy(mf->model.w, mf->used_ema ? ck.ema : ck.weights, sizeof(float) * mf->model.table.total);
     const char *v = ckpt_meta(&ck, "step");
     mf->steps = v ? strtoll(v, NULL, 10) : (ck.adam_m ? ck.adam_step : 0);
+    v = ckpt_meta(&ck, "shift");
+    mf->shift = v && strtof(v, NULL) > 0 ? strtof(v, NULL) : 1.0f;
+    v = ckpt_meta(&ck, "warp");
+    if (!v || warp_parse(&mf->warp, v)) warp_init(&mf->warp); /* an unreadable curve: the seed's spacing */
     v = ckpt_meta(&ck, "crop_len");
     mf->crop_len = v && atoi(v) >= 2 ? atoi(v) : 64;
     double mparams = mf->model.table.total / 1e6;
@@ -51,8 +55,9 @@ int modelfile_open(ModelFile *mf, const char *ckpt, const char *spm_path, int us
     if (mf->steps >= 10000) snprintf(steps, sizeof steps, "%.0fk", mf->steps / 1e3);
     else if (mf->steps >= 1000) snprintf(steps, sizeof steps, "%.1fk", mf->steps / 1e3);
     else snprintf(steps, sizeof steps, "%lld", (long long)mf->steps);
-    snprintf(mf->description, sizeof mf->description, "%.1fM params, %d pieces, %d layers x %d, %s steps%s",
-             mparams, cfg.V, cfg.NL, cfg.D, steps, mf->used_ema ? ", EMA" : "");
+    snprintf(mf->description, sizeof mf->description, "%.1fM params, %d pieces, %d layers x %d, %s steps%s%s%s",
+             mparams, cfg.V, cfg.NL, cfg.D, steps, mf->used_ema ? ", EMA" : "", cfg.film_one_plus ? ", FiLM 1+gamma" : "",
+             mf->warp.ready ? ", time warp" : "");
     ckpt_free(&ck);
     return 0;
 fail:
@@ -67,4 +72,13 @@ void modelfile_close(ModelFile *mf) {
     if (mf->spm) spm_free(mf->spm);
     model_free(&mf->model);
     memset(mf, 0, sizeof *mf);
+}
+
+void modelfile_schedule(const ModelFile *mf, SampleRequest *rq, int warp, float *times) {
+    rq->shift = mf->shift;
+    rq->times = NULL;
+    if (warp && mf->warp.ready) {
+        warp_times(&mf->warp, rq->steps, times);
+        rq->times = times;
+    }
 }

@@ -8,9 +8,11 @@
 
 #include <stdint.h>
 
+#include "diffusion.h"
 #include "err.h"
 #include "model.h"
 #include "spm.h"
+#include "timewarp.h"
 
 typedef struct {
     Model model;
@@ -20,11 +22,17 @@ typedef struct {
     int64_t steps;      /* training steps recorded in the checkpoint (0 if unknown) */
     int used_ema;       /* the weights are the EMA */
     int crop_len;       /* the length it was trained at (64 when unknown) */
+    float shift;        /* the schedule shift it was trained with (1: the seed's) */
+    TimeWarp warp;      /* its learned time curve; warp.ready when it has one */
     char description[160];
 } ModelFile;
 
 /* spm_path NULL: the tokenizer inside the checkpoint. use_ema: prefer EMA weights. */
 int modelfile_open(ModelFile *mf, const char *ckpt, const char *spm_path, int use_ema, Err *e);
 void modelfile_close(ModelFile *mf);
+/* Fills rq's schedule as the model was trained: its shift and, when it has a
+ * time curve and warp is set, step times spaced by it (times: room for
+ * rq->steps + 1, alive while sampling). Otherwise the seed's spacing. */
+void modelfile_schedule(const ModelFile *mf, SampleRequest *rq, int warp, float *times);
 
 #endif

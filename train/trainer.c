@@ -34,11 +34,11 @@
 #include "store.h"
 #include "timewarp.h"
 
-enum { CHUNK = 32, MAX_BAD_STEPS = 20, METRIC_FLUSH = 50, INFILL_PROBE_MAX = 256 };
+enum { CHUNK = 32, MAX_BAD_STEPS = 20, METRIC_FLUSH = 50, INFILL_PROBE_MAX = 256, WARP_REFIT_EVERY = 20 };
 
 struct Trainer {
     TrainConfig cfg;
-    char corpus_path[1024], spm_path[1024], ckpt_path[1024], db_path[1024];
+    char corpus_path[1024], spm_path[1024], ckpt_path[1024], db_path[1024], export_path[1024];
     int wake_fd;
     pthread_t thread;
     int started, joined;
@@ -77,6 +77,10 @@ struct Trainer {
     Batch batch;
 };
 
+/* The sdlm recipe's choices (only these fields are read). */
+static const TrainConfig SDLM_RECIPE = {.film_one_plus = 1, .shift = 1.0f, .time_warp = 1, .masks = MASK_MIXED,
+                                        .ema = 0.995f, .batch = 32, .lr = 1e-3f, .warmup = 200};
+
 TrainConfig trainer_defaults(void) {
     return (TrainConfig){.epochs = 100, .batch = 256, .lr = 1e-4f, .warmup = 2000, .decay_steps = 800000,
                          .weight_decay = 1e-4f, .accum = 1, .E = 64, .D = 512, .NL = 8, .dropout = 0.1f,
@@ -85,11 +89,16 @@ TrainConfig trainer_defaults(void) {
 }
 
 void trainer_apply_recipe(TrainConfig *c, Recipe r) {
+    TrainConfig seed = trainer_defaults();
     c->recipe = r;
     if (r == RECIPE_SEED) {
-        c->film_one_plus = 0, c->shift = 1.0f, c->time_warp = 0, c->masks = MASK_SEED;
+        c->film_one_plus = 0, c->shift = 1.0f, c->time_warp = 0, c->masks = MASK_SEED, c->ema = 0;
+        c->batch = seed.batch, c->lr = seed.lr, c->warmup = seed.warmup;
     } else {
-        c->film_one_plus = 1, c->shift = 1.0f, c->time_warp = 1, c->masks = MASK_MIXED;
+        /* chosen by the ablation at equal wall-clock time on two CPU cores (see the README) */
+        c->film_one_plus = SDLM_RECIPE.film_one_plus, c->shift = SDLM_RECIPE.shift;
+        c->time_warp = SDLM_RECIPE.time_warp, c->masks = SDLM_RECIPE.masks, c->ema = SDLM_RECIPE.ema;
+        c->batch = SDLM_RECIPE.batch, c->lr = SDLM_RECIPE.lr, c->warmup = SDLM_RECIPE.warmup;
     }
 }
 
@@ -179,6 +188,20 @@ static int64_t meta_i64(const Checkpoint *ck, const char *key, int64_t dflt) {
     return v ? strtoll(v, NULL, 10) : dflt;
 }
 
+/* A resumed run continues with the recipe it was started with (its checkpoint
+ * says which); film_one_plus comes with the checkpoint's config. */
+static void resume_recipe(Trainer *t, const Checkpoint *ck) {
+    TrainConfig *c = &t->cfg;
+    const char *v;
+    if ((v = ckpt_meta(ck, "recipe"))) c->recipe = !strcmp(v, "sdlm") ? RECIPE_SDLM : RECIPE_SEED;
+    if ((v = ckpt_meta(ck, "shift"))) c->shift = strtof(v, NULL);
+    if ((v = ckpt_meta(ck, "masks")) && atoi(v) >= 0 && atoi(v) < MASK_KINDS) c->masks = atoi(v);
+    if ((v = ckpt_meta(ck, "time_warp"))) c->time_warp = atoi(v) != 0;
+    c->film_one_plus = ck->table.cfg.film_one_plus;
+    warp_init(&t->warp);
+    if (c->time_warp && (v = ckpt_meta(ck, "warp"))) warp_parse(&t->warp, v); /* bad text: start the curve anew */
+}
+
 static int prepare_model(Trainer *t, Err *e) {
     const TrainConfig *c = &t->cfg;
     Checkpoint ck = {0};
@@ -222,8 +245,7 @@ static int prepare_model(Trainer *t, Err *e) {
         t->step = meta_i64(&ck, "step", ck.adam_m ? ck.adam_step : 0);
         t->epoch = meta_i64(&ck, "epoch", 0);
         t->index = meta_i64(&ck, "index", 0);
-        const char *wp = ckpt_meta(&ck, "warp");
-        if (wp && c->time_warp) warp_parse(&t->warp, wp);
+        resume_recipe(t, &ck);
         const char *el = ckpt_meta(&ck, "elapsed_s");
         t->elapsed_before = el ? strtod(el, NULL) : 0;
         if (t->ema) memcpy(t->ema, ck.ema ? ck.ema : ck.weights, sizeof(float) * P);
@@ -306,11 +328,8 @@ static void flush_metrics(Trainer *t) {
 
 static double elapsed_total(Trainer *t, double session_start) { return t->elapsed_before + now_s() - session_start; }
 
-static int save(Trainer *t, double session_start, Err *e) {
-    for (size_t i = 0; i < t->model.table.total; i++)
-        if (!isfinite(t->model.w[i]))
-            return err_set(e, "not saving: the weights are no longer finite (try a lower learning rate)");
-    char kv[20][2][128];
+/* The checkpoint's metadata; kv and warp hold the strings. Returns the count. */
+static int save_meta(Trainer *t, double session_start, StMeta *meta, char (*kv)[2][128], char *warp) {
     int n = 0;
 #define META(k, fmt, ...) (snprintf(kv[n][0], 128, "%s", k), snprintf(kv[n][1], 128, fmt, __VA_ARGS__), n++)
     META("step", "%lld", (long long)t->step);
@@ -328,18 +347,39 @@ static int save(Trainer *t, double session_start, Err *e) {
     META("ema_decay", "%g", t->cfg.ema);
     META("elapsed_s", "%.1f", elapsed_total(t, session_start));
     META("epochs", "%d", t->cfg.epochs);
-    META("shift", "%g", t->cfg.shift);
+    META("shift", "%.9g", t->cfg.shift);
     META("masks", "%d", t->cfg.masks);
     META("time_warp", "%d", t->cfg.time_warp);
 #undef META
-    char warp[WARP_BINS * 12];
-    StMeta meta[21];
-    if (t->cfg.time_warp) {
-        warp_format(&t->warp, warp, sizeof warp);
+    for (int i = 0; i < n; i++) meta[i].key = kv[i][0], meta[i].value = kv[i][1];
+    if (t->cfg.time_warp) { /* the whole curve, so a resumed run draws the same times and sampling spaces by it */
+        warp_format(&t->warp, warp, WARP_TEXT_MAX);
         meta[n].key = (char *)"warp", meta[n].value = warp, n++;
     }
-    for (int i = 0; i < n && i < 20; i++)
-        if (!(t->cfg.time_warp && i == n - 1)) meta[i].key = kv[i][0], meta[i].value = kv[i][1];
+    return n;
+}
+
+/* --export: the weights a user samples with, small: F16, no moments, no second block. */
+static int export_model(Trainer *t, double session_start, Err *e) {
+    char kv[20][2][128], warp[WARP_TEXT_MAX];
+    StMeta meta[21];
+    Checkpoint ck = {0};
+    ck.table = t->model.table;
+    ck.weights = t->ema ? t->ema : t->model.w;
+    ck.spm = (unsigned char *)spm_model_bytes(t->spm, &ck.spm_len);
+    ck.meta = meta;
+    ck.nmeta = save_meta(t, session_start, meta, kv, warp);
+    if (ckpt_save(t->cfg.export_path, &ck, ST_F16, e)) return err_wrap(e, "exporting %s", t->cfg.export_path);
+    return 0;
+}
+
+static int save(Trainer *t, double session_start, Err *e) {
+    for (size_t i = 0; i < t->model.table.total; i++)
+        if (!isfinite(t->model.w[i]))
+            return err_set(e, "not saving: the weights are no longer finite (try a lower learning rate)");
+    char kv[20][2][128], warp[WARP_TEXT_MAX];
+    StMeta meta[21];
+    int n = save_meta(t, session_start, meta, kv, warp);
     Checkpoint ck = {0};
     ck.table = t->model.table;
     ck.weights = t->model.w;
@@ -377,6 +417,16 @@ static void sampling_model(Trainer *t, Model *view) {
     else model_view(view, &t->model, t->model.w);
 }
 
+/* The run's schedule shift, and its warped step spacing once the curve is
+ * fitted; times has room for rq->steps + 1. */
+static void sampling_schedule(const Trainer *t, SampleRequest *rq, float *times) {
+    rq->shift = t->cfg.shift;
+    if (t->cfg.time_warp && t->warp.ready) {
+        warp_times(&t->warp, rq->steps, times);
+        rq->times = times;
+    }
+}
+
 /* ngen unconditional samples, as the seed prints at the start and after each epoch. */
 static void make_samples(Trainer *t) {
     int n = t->cfg.ngen;
@@ -387,7 +437,9 @@ static void make_samples(Trainer *t) {
     int L = t->cfg.crop_len;
     int32_t *ids = malloc(sizeof(int32_t) * n * L);
     if (!ids) return;
+    float times[201];
     SampleRequest rq = {.B = n, .L = L, .ids = NULL, .known = NULL, .lengths = NULL, .kind = SAMPLER_DIFFLM, .steps = 200, .clamp = 0, .seed = mix64(t->cfg.seed ^ (uint64_t)t->step), .x_T = NULL, .eps = NULL};
+    sampling_schedule(t, &rq, times);
     Err e;
     engine_lock();
     int rc = diffusion_sample(&view, &t->ws_eval, &rq, NULL, NULL, ids, &e);
@@ -436,7 +488,9 @@ static void run_probes(Trainer *t) {
         }
         int32_t out[INFILL_PROBE_MAX];
         int lengths[1] = {seq.len};
+        float times[51];
         SampleRequest rq = {.B = 1, .L = seq.len, .ids = seq.ids, .known = seq.known, .lengths = lengths, .kind = SAMPLER_DIFFLM, .steps = 50, .clamp = 0, .seed = 1234, .x_T = NULL, .eps = NULL};
+        sampling_schedule(t, &rq, times);
         engine_lock();
         int rc = seq.len <= INFILL_PROBE_MAX ? diffusion_sample(&view, &t->ws_eval, &rq, NULL, NULL, out, &e) : -1;
         engine_unlock();
@@ -494,13 +548,15 @@ static int train_step(Trainer *t, StepResult *res, Err *e) {
             long n_chunk = 0;
             for (long i = 0; i < (long)cb * L; i++) n_chunk += b->len_mask[off + i] && !b->cond[off + i];
             for (int i = 0; i < cb; i++) {
-                float tt = (float)rng_uniform(&r);
+                double u = rng_uniform(&r);
+                float tt = c->time_warp ? warp_sample(&t->warp, u) : (float)u; /* the inverse of the learned CDF */
                 t->tbuf[i] = tt < 1e-5f ? 1e-5f : tt > 1 - 1e-5f ? 1 - 1e-5f : tt;
             }
             rng_fill_normal(&r, t->zbuf, (long)cb * L * E, 1.0f);
             LossInput in = {.B = cb, .L = L, .ids = b->ids + off, .len_mask = b->len_mask + off,
                             .cond = b->cond + off, .t = t->tbuf, .z = t->zbuf, .selfcond = coin,
-                            .seq_correct = t->seq_correct, .seq_targets = t->seq_targets};
+                            .seq_correct = t->seq_correct, .seq_targets = t->seq_targets, .seq_ce = t->seq_ce,
+                            .shift = c->shift};
             float scale = n_total ? (float)n_chunk / (float)n_total / (float)c->accum : 0.0f;
             LossStats st;
             diffusion_loss(&t->model, &t->g, &t->ws, &in, scale, &r, &st);
@@ -513,6 +569,7 @@ static int train_step(Trainer *t, StepResult *res, Err *e) {
                     /* a running mean that forgets slowly, so the curve follows training */
                     t->tacc_sum[k] = 0.995 * t->tacc_sum[k] + (double)t->seq_correct[i] / t->seq_targets[i];
                     t->tacc_n[k] = 0.995 * t->tacc_n[k] + 1;
+                    if (c->time_warp) warp_observe(&t->warp, t->tbuf[i], t->seq_ce[i] / t->seq_targets[i]);
                 }
         }
         res->tokens += (long)b->B * L;
@@ -532,7 +589,8 @@ static int train_step(Trainer *t, StepResult *res, Err *e) {
     AdamW opt = adamw_default(c->weight_decay);
     adamw_step(&opt, t->model.w, t->grad, t->adam_m, t->adam_v, P, ++t->adam_steps_taken, res->lr);
     if (t->ema) {
-        float d = c->ema, *w = t->model.w;
+        /* the decay warms up (as most diffusion trainers do), so early weights do not linger */
+        float k = (float)t->adam_steps_taken, d = fminf(c->ema, (1 + k) / (10 + k)), *w = t->model.w;
         for (size_t i = 0; i < P; i++) t->ema[i] = d * t->ema[i] + (1 - d) * w[i];
     }
     return 0;
@@ -607,7 +665,7 @@ static void *run(void *arg) {
         snprintf(why, sizeof why, "history unavailable: %s", he.msg);
     }
     BatcherConfig bc = {&t->corpus, t->spm, t->cfg.batch, t->cfg.crop_len, t->cfg.seed,
-                        t->cfg.recipe == RECIPE_SDLM ? MASK_INFILL : MASK_SEED, t->epoch, t->index};
+                        (MaskKind)t->cfg.masks, t->epoch, t->index};
     if (batcher_start(&t->batcher, &bc, &e)) goto failed_early;
     pthread_mutex_lock(&t->mu);
     t->prog.run_id = t->run_id;
@@ -657,6 +715,7 @@ static void *run(void *arg) {
         engine_unlock();
         if (rc) goto failed;
         t->step++;
+        if (t->cfg.time_warp && t->step % WARP_REFIT_EVERY == 0) warp_refit(&t->warp);
         record(t, &r, now_s() - t0, start);
         if (r.skipped) {
             if (++t->bad_in_row >= MAX_BAD_STEPS) {
@@ -680,10 +739,14 @@ static void *run(void *arg) {
     if (save(t, start, &e)) {
         final = TRAIN_FAILED, status = RUN_FAILED;
         snprintf(why, sizeof why, "could not save: %s", e.msg);
+    } else if (t->cfg.export_path && export_model(t, start, &e)) {
+        final = TRAIN_FAILED, status = RUN_FAILED;
+        snprintf(why, sizeof why, "%s", e.msg);
     } else {
         run_probes(t);
-        snprintf(why, sizeof why, "%s at step %lld; saved %.500s", final == TRAIN_STOPPED ? "stopped" : "finished",
-                 (long long)t->step, t->ckpt_path);
+        snprintf(why, sizeof why, "%s at step %lld; saved %.400s%s%.400s", final == TRAIN_STOPPED ? "stopped" : "finished",
+                 (long long)t->step, t->ckpt_path, t->cfg.export_path ? ", exported " : "",
+                 t->cfg.export_path ? t->cfg.export_path : "");
     }
     flush_metrics(t);
     goto end;
@@ -726,6 +789,10 @@ int trainer_start(Trainer **out, const TrainConfig *cfg, int wake_fd, Err *e) {
     t->cfg = *cfg;
     snprintf(t->corpus_path, sizeof t->corpus_path, "%s", c->corpus);
     snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s", c->ckpt);
+    if (c->export_path) {
+        snprintf(t->export_path, sizeof t->export_path, "%s", c->export_path);
+        t->cfg.export_path = t->export_path;
+    }
     t->cfg.corpus = t->corpus_path;
     t->cfg.ckpt = t->ckpt_path;
     t->wake_fd = wake_fd;

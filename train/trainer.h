@@ -47,11 +47,14 @@ typedef struct {
     int time_warp;          /* --time warp: training times drawn by the learned CE curve (CDCD) */
     int masks;              /* --masks seed|infill|mixed (MaskKind) */
     int vocab;              /* vocabulary when a tokenizer must be trained first (0: do not) */
+    const char *export_path; /* --export FILE: at the end, also write the sampling weights (the EMA when
+                              * kept) as F16 with the tokenizer and metadata, no optimiser state (NULL: no) */
 } TrainConfig;
 
 TrainConfig trainer_defaults(void);
-/* Sets the recipe's choices (film, shift, time, masks, and for sdlm its
- * learning-rate and warm-up) on c. */
+/* Sets the recipe's choices on c: FiLM, shift, time warp, masks, EMA, and
+ * the batch, learning rate and warm-up (seed: its defaults; sdlm: presets
+ * for a CPU). Call it before setting individual fields, which then override. */
 void trainer_apply_recipe(TrainConfig *c, Recipe r);
 
 typedef enum {

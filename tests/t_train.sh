@@ -1,0 +1,52 @@
+#!/bin/sh
+# `sdlm train` from the outside: the recipe flags parse, refuse bad values in
+# one line, and reach the checkpoint (which `sdlm infill --trace` describes).
+cd "$(dirname "$0")/.." || exit 2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+check() { # check NAME COND...
+    name=$1
+    shift
+    if "$@"; then echo "ok - $name"; else echo "not ok - $name"; fi
+}
+run() { # run EXPECTED_STATUS ARGS...: stdout to $tmp/out, stderr to $tmp/err
+    want=$1
+    shift
+    ./sdlm train "$@" >"$tmp/out" 2>"$tmp/err"
+    [ $? -eq "$want" ]
+}
+lines() { [ "$(wc -l <"$1")" -eq "$2" ]; }
+corpus=tests/data/tiny-corpus.txt
+./sdlm tokenizer -d $corpus -o "$tmp/tok" --vocab 400 >/dev/null 2>&1
+tiny="-d $corpus -spm $tmp/tok.model -edim 8 -mdim 32 -numl 1 -b 8 -cl 24 -ngen 0 --db="
+
+check "--help exits 0" run 0 --help
+for flag in "--recipe NAME" "--film KIND" "--shift S" "--time-warp" "--no-time-warp" "--masks KIND" "--ema DECAY"; do
+    check "usage names $flag" grep -q -- "$flag" "$tmp/out"
+done
+check "bad --recipe: status 2" run 2 $tiny -ckpt "$tmp/x.safetensors" --recipe fast
+check "bad --recipe: one line naming it" sh -c "lines() { [ \$(wc -l <\"\$1\") -eq \$2 ]; }; lines '$tmp/err' 1 && grep -q fast '$tmp/err'"
+check "bad --film: status 2" run 2 $tiny -ckpt "$tmp/x.safetensors" --film half
+check "bad --film: one line" lines "$tmp/err" 1
+check "bad --masks: status 2" run 2 $tiny -ckpt "$tmp/x.safetensors" --masks holes
+check "bad --shift: status 2" run 2 $tiny -ckpt "$tmp/x.safetensors" --shift 0
+check "--time-warp with --no-time-warp: status 2" run 2 $tiny -ckpt "$tmp/x.safetensors" --time-warp --no-time-warp
+check "nothing written by refused flags" test ! -e "$tmp/x.safetensors"
+
+check "sdlm recipe, 3 steps: status 0" run 0 $tiny -ckpt "$tmp/s.safetensors" --recipe sdlm --steps 3
+check "sdlm recipe: finished" grep -q "finished at step 3" "$tmp/err"
+./sdlm infill -ckpt "$tmp/s.safetensors" --trace --no-save --steps 2 --seed 1 "a {2} b" >"$tmp/trace" 2>&1
+check "sdlm recipe: the model says FiLM 1+gamma and EMA" grep -q "EMA, FiLM 1+gamma" "$tmp/trace"
+check "seed recipe with --film one-plus: status 0" run 0 $tiny -ckpt "$tmp/f.safetensors" --recipe seed --film one-plus --ema 0.9 --steps 2
+./sdlm infill -ckpt "$tmp/f.safetensors" --trace --no-save --steps 2 --seed 1 "a {2} b" >"$tmp/trace" 2>&1
+check "a flag overrides its recipe" grep -q "EMA, FiLM 1+gamma" "$tmp/trace"
+check "seed recipe, 2 steps: status 0" run 0 $tiny -ckpt "$tmp/p.safetensors" --recipe seed --steps 2
+./sdlm infill -ckpt "$tmp/p.safetensors" --trace --no-save --steps 2 --seed 1 "a {2} b" >"$tmp/trace" 2>&1
+check "the seed recipe: no FiLM 1+gamma, no EMA, no warp" sh -c "! grep -q 'FiLM\|EMA\|warp' '$tmp/trace'"
+check "--export after a finished run: status 0" run 0 $tiny -ckpt "$tmp/s.safetensors" --steps 3 --export "$tmp/ship.safetensors"
+check "--export: no step taken, exported" grep -q "finished at step 3; saved .*, exported .*ship.safetensors" "$tmp/err"
+check "--export: under a third of the training checkpoint" \
+    test $(($(wc -c <"$tmp/ship.safetensors") * 3)) -lt "$(wc -c <"$tmp/s.safetensors")"
+check "--export: F16 weights, no optimiser state" sh -c "head -c 20000 '$tmp/ship.safetensors' | grep -q F16 && ! head -c 20000 '$tmp/ship.safetensors' | grep -q exp_avg"
+./sdlm infill -ckpt "$tmp/ship.safetensors" --trace --no-save --steps 2 --seed 1 "a {2} b" >"$tmp/trace" 2>&1
+check "--export: infill loads it, same network" grep -q "FiLM 1+gamma, time warp\|FiLM 1+gamma" "$tmp/trace"

@@ -28,6 +28,7 @@ fi
 export XDG_DATA_HOME="$tmp/xdg"
 mkdir -p "$XDG_DATA_HOME"
 unset NO_COLOR
+sdlm=${SDLM_UI_BINARY:-./sdlm} # the editor binary under test (e.g. a sanitizer build)
 
 ./sdlm tokenizer -d tests/data/tiny-corpus.txt -o "$tmp/tok" --vocab 400 >/dev/null 2>&1
 ./sdlm train -d tests/data/tiny-corpus.txt -spm "$tmp/tok.model" -ckpt "$tmp/m.safetensors" -edim 16 -mdim 64 \
@@ -64,7 +65,7 @@ keys() { $T send-keys -t ui "$@"; }
 # a shell in a 100x30 terminal; sdlm is started from it, so quitting shows its prompt again
 $T new-session -d -s ui -x 100 -y 30 "env PS1='prompt$ ' sh"
 run_sdlm() { # run_sdlm ENV...: starts the editor on the test model; EXIT=status when it ends
-    keys -l "env $* ./sdlm -ckpt $tmp/m.safetensors --db $tmp/db.sqlite; echo EXIT=\$?"
+    keys -l "env $* $sdlm -ckpt $tmp/m.safetensors --db $tmp/db.sqlite; echo EXIT=\$?"
     keys Enter
 }
 
@@ -173,7 +174,7 @@ keys C-q
 check "quit with nothing to lose: no question" wait_for "EXIT=0"
 
 # a signal restores the terminal too
-keys -l "clear; sh -c 'echo \$\$ > $tmp/pid; exec ./sdlm -ckpt $tmp/m.safetensors --db $tmp/db.sqlite'; echo EXIT=\$?"
+keys -l "clear; sh -c 'echo \$\$ > $tmp/pid; exec $sdlm -ckpt $tmp/m.safetensors --db $tmp/db.sqlite'; echo EXIT=\$?"
 keys Enter
 wait_for "F1 Help" >/dev/null
 kill -TERM "$(cat "$tmp/pid")"
@@ -181,14 +182,14 @@ check "SIGTERM: the editor exits cleanly" wait_for "EXIT=0"
 check "SIGTERM: the terminal is restored" test "$($T display -p -t ui '#{alternate_on}')" = 0
 
 # a crash restores the terminal before the signal kills the process
-keys -l "clear; SDLM_UI_TEST_CRASH=1 ./sdlm -ckpt $tmp/m.safetensors --db $tmp/db.sqlite; echo EXIT=\$?"
+keys -l "clear; SDLM_UI_TEST_CRASH=1 $sdlm -ckpt $tmp/m.safetensors --db $tmp/db.sqlite; echo EXIT=\$?"
 keys Enter
 check "SIGSEGV: the process dies of it (139)" wait_for "EXIT=139"
 check "SIGSEGV: the terminal is restored" test "$($T display -p -t ui '#{alternate_on}')" = 0
 check "SIGSEGV: the prompt is back" prompt_back
 
 # a terminal curses cannot drive: one line, status 3
-keys -l "clear; TERM=no-such-term ./sdlm 2>$tmp/err; echo EXIT=\$?"
+keys -l "clear; TERM=no-such-term $sdlm 2>$tmp/err; echo EXIT=\$?"
 keys Enter
 check "a bad TERM exits 3" wait_for "EXIT=3"
 check "a bad TERM: one line on stderr" test "$(wc -l <"$tmp/err")" -eq 1

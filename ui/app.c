@@ -433,6 +433,12 @@ static int start_curses(App *a, const char **why) {
         *why = "TERM is not set: the editor cannot drive this terminal";
         return -1;
     }
+    int terr = 0; /* ask terminfo first: a failed newterm leaks its half-made screen */
+    if (setupterm((char *)term, 1, &terr) != OK) {
+        *why = "the terminal type in TERM is unknown to curses (try TERM=xterm-256color)";
+        return -1;
+    }
+    del_curterm(cur_term);
     SCREEN *scr = newterm(NULL, stdout, stdin);
     if (!scr) {
         *why = "the terminal type in TERM is unknown to curses (try TERM=xterm-256color)";
@@ -539,13 +545,24 @@ static App *the_app;
 
 static void at_exit(void) { restore_terminal(); }
 
+static int fail(App *a, const char *fmt, const char *what) {
+    restore_terminal();
+    fprintf(stderr, fmt, what);
+    fputc('\n', stderr);
+    doc_free(&a->doc);
+    free(a->view), free(a->train);
+    free(a);
+    the_app = NULL;
+    return 3;
+}
+
 int ui_main(const UiOptions *o) {
     App *a = calloc(1, sizeof *a);
     if (!a) return fprintf(stderr, "sdlm: out of memory\n"), 3;
     the_app = a;
     a->view = calloc(1, sizeof *a->view);
     a->train = calloc(1, sizeof *a->train);
-    if (!a->view || !a->train) return fprintf(stderr, "sdlm: out of memory\n"), 3;
+    if (!a->view || !a->train) return fail(a, "sdlm: %s", "out of memory");
     Err e;
     if (paths_data_dir(a->data_dir, sizeof a->data_dir, &e)) a->data_dir[0] = 0;
     else snprintf(a->conf_path, sizeof a->conf_path, "%.1000s/ui.conf", a->data_dir);
@@ -563,26 +580,17 @@ int ui_main(const UiOptions *o) {
     const char *why = NULL;
     atexit(at_exit);
     install_signals();
-    if (start_curses(a, &why)) {
-        restore_terminal();
-        fprintf(stderr, "sdlm: %s\n", why);
-        return 3;
-    }
+    if (start_curses(a, &why)) return fail(a, "sdlm: %s", why);
     redirect_stderr(a);
 
     int pfd[2];
-    if (pipe(pfd)) {
-        restore_terminal();
-        fprintf(stderr, "sdlm: cannot make a pipe: %s\n", strerror(errno));
-        return 3;
-    }
+    if (pipe(pfd)) return fail(a, "sdlm: cannot make a pipe: %s", strerror(errno));
     fcntl(pfd[0], F_SETFL, O_NONBLOCK);
     a->wake_rd = pfd[0];
     SessionConfig sc = {.ckpt = o->ckpt, .spm = o->spm, .db = a->db_path[0] ? a->db_path : NULL, .wake_fd = pfd[1]};
     if (session_open(&a->s, &sc, &e)) {
-        restore_terminal();
-        fprintf(stderr, "sdlm: %s\n", e.msg);
-        return 3;
+        close(pfd[0]), close(pfd[1]);
+        return fail(a, "sdlm: %s", e.msg);
     }
     session_model(a->s, &a->model);
     session_train_view(a->s, a->train);

@@ -83,6 +83,27 @@ check "the infill runs to its end" wait_for "✓ filled" 20
 check "the spans' placeholders are replaced by text" gone "[____ 4]"
 check "the status bar says it was saved" grep -q "saved in the history" "$tmp/screen"
 cp "$tmp/screen" "$tmp/editor-filled.txt"
+line3() { sed -n 3p "$tmp/screen"; }
+
+# the scrubber, accepting, undo, span sizes
+keys M-,
+check "Alt-, steps the trajectory back" wait_for "trajectory step 200/201"
+keys M-\<
+check "Alt-< goes to its first step" wait_for "trajectory step 1/201"
+keys Escape
+check "Esc leaves the scrubber" wait_for "✓ filled"
+keys C-y
+check "Ctrl-Y accepts the fill into the text" wait_for "accepted candidate 1"
+check "accepted: no span brackets left" sh -c "! sed -n 3p '$tmp/screen' | grep -q '\['"
+keys C-z
+check "Ctrl-Z brings the spans back, filled" wait_for "✓ filled"
+keys End C-t M-=
+check "Alt-= grows the span at the cursor" wait_for "[_____ 5]"
+keys M-- M-- F7
+check "Alt-- and F7 shrink it" wait_for "[__ 2]"
+keys C-d
+check "Ctrl-D removes it (and the others' fill shows again)" wait_for "✓ filled"
+check "the removed span is gone" gone "[__ 2]"
 
 # settings: 10000 steps and 8 candidates, so a run lasts long enough to resize during it
 keys F6

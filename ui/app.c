@@ -1,16 +1,12 @@
-/* app.c: the one UI loop and the terminal around it.
+/* app.c: the one UI loop.
  *
- * The loop poll()s the keyboard and the session's wake pipe, turns bytes into
- * keys (ui/app.h codes), dispatches them through the keymap (ui/keymap.c) to
- * the current screen, refreshes the session's snapshots when woken, and
- * repaints from state at most ~60 times a second. Resizing is handled here,
- * once, and so is the "terminal too small" screen and the status bar.
- *
- * The terminal is restored whatever happens: at exit (atexit), on
- * SIGINT/SIGTERM/SIGHUP (a flag the loop sees: a clean shutdown) and on
- * crashes (SIGSEGV, SIGBUS, SIGFPE, SIGABRT: the saved termios and reset
- * sequences are written straight to the tty, then the signal is re-raised).
- * While curses is up, stderr goes to a log file so nothing tears the screen. */
+ * The loop poll()s the keyboard and the session's wake pipe, reads keys
+ * (tty.c), dispatches them through the keymap (keymap.c) to the current
+ * screen, refreshes the session's snapshots when woken, and repaints from
+ * state, at most FRAME_S apart. Resizing is handled here, once, and so are
+ * the "terminal too small" screen, the title tabs, the status bar with its
+ * fading message, and asking before quitting. Not here: the terminal's
+ * set-up and restoring (tty.c), any screen's content. */
 #include <curses.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,143 +16,16 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <term.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "app.h"
 #include "paths.h"
+#include "tty.h"
 #include "ui.h"
 
 enum { MIN_COLS = 60, MIN_ROWS = 14 };
 #define FRAME_S (1.0 / 120) /* at most this often: steps faster than that are merged */
-
-/* ---- the terminal, restored whatever happens ---- */
-
-static struct termios saved_tio;
-static int saved_tio_ok, curses_up, saved_stderr = -1;
-static volatile sig_atomic_t got_signal;
-static const char reset_seq[] = "\033[?1002l\033[?1006l\033[?1000l\033[?2004l\033[0m\033[?25h\033[?1049l\r\n";
-
-static void restore_terminal(void) {
-    if (curses_up) {
-        fputs("\033[?1002l\033[?2004l", stdout);
-        fflush(stdout);
-        endwin();
-        curses_up = 0;
-    }
-    if (saved_stderr >= 0) {
-        dup2(saved_stderr, 2);
-        close(saved_stderr);
-        saved_stderr = -1;
-    }
-}
-
-static void on_quit_signal(int sig) { got_signal = sig; }
-
-static void on_crash(int sig) {
-    /* async-signal-safe only: termios and write */
-    if (saved_tio_ok) tcsetattr(0, TCSANOW, &saved_tio);
-    ssize_t r = write(1, reset_seq, sizeof reset_seq - 1);
-    (void)r;
-    if (saved_stderr >= 0) dup2(saved_stderr, 2);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static void install_signals(void) {
-    struct sigaction sa = {0};
-    sa.sa_handler = on_quit_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    struct sigaction cr = {0};
-    cr.sa_handler = on_crash;
-    sigemptyset(&cr.sa_mask);
-    cr.sa_flags = SA_RESETHAND;
-    sigaction(SIGSEGV, &cr, NULL);
-    sigaction(SIGBUS, &cr, NULL);
-    sigaction(SIGFPE, &cr, NULL);
-    sigaction(SIGABRT, &cr, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
-
-/* Keys ncurses may not know by name: xterm's modifier sequences and
- * bracketed paste. Each gets a code above KEY_MAX mapped to ours. */
-enum { OWN_BASE = 0x400 };
-static const struct {
-    const char *cap, *seq;
-    int key;
-} own_keys[] = {
-    {"kLFT5", "\033[1;5D", K_CLEFT}, {"kRIT5", "\033[1;5C", K_CRIGHT}, {"kLFT3", "\033[1;3D", K_ALEFT},
-    {"kRIT3", "\033[1;3C", K_ARIGHT}, {"kLFT", "\033[1;2D", K_SLEFT}, {"kRIT", "\033[1;2C", K_SRIGHT},
-    {"kUP", "\033[1;2A", K_SUP}, {"kDN", "\033[1;2B", K_SDOWN}, {"kHOM", "\033[1;2H", K_SHOME},
-    {"kEND", "\033[1;2F", K_SEND}, {NULL, "\033[200~", K_PASTE_BEGIN}, {NULL, "\033[201~", K_PASTE_END},
-    /* Home and End as terminals send them outside keypad mode */
-    {NULL, "\033[H", K_FN | KEY_HOME}, {NULL, "\033[F", K_FN | KEY_END}, {NULL, "\033OH", K_FN | KEY_HOME},
-    {NULL, "\033OF", K_FN | KEY_END}, {NULL, "\033[1~", K_FN | KEY_HOME}, {NULL, "\033[4~", K_FN | KEY_END},
-    {NULL, "\033[1;5H", K_FN | KEY_HOME}, {NULL, "\033[1;5F", K_FN | KEY_END},
-};
-enum { NOWN = sizeof own_keys / sizeof *own_keys };
-static int own_code[NOWN][2]; /* ncurses code(s) for each */
-
-static void define_keys(void) {
-    for (int i = 0; i < NOWN; i++) {
-        own_code[i][0] = own_code[i][1] = -1;
-        if (own_keys[i].cap) {
-            char *s = tigetstr((char *)own_keys[i].cap);
-            if (s && s != (char *)-1) {
-                int k = key_defined(s);
-                if (k > 0) own_code[i][0] = k;
-            }
-        }
-        int k = key_defined(own_keys[i].seq);
-        if (k > 0) own_code[i][1] = k;
-        else if (define_key(own_keys[i].seq, OWN_BASE + i) == OK) own_code[i][1] = OWN_BASE + i;
-    }
-}
-
-static int map_fn_key(int ch) {
-    for (int i = 0; i < NOWN; i++)
-        if (ch == own_code[i][0] || ch == own_code[i][1]) return own_keys[i].key;
-    switch (ch) {
-    case KEY_BACKSPACE: return K_BACKSPACE;
-    case KEY_ENTER: return K_ENTER;
-    case KEY_SLEFT: return K_SLEFT;
-    case KEY_SRIGHT: return K_SRIGHT;
-    case KEY_SR: return K_SUP;
-    case KEY_SF: return K_SDOWN;
-    case KEY_SHOME: return K_SHOME;
-    case KEY_SEND: return K_SEND;
-    }
-    return K_FN | ch;
-}
-
-/* One key from ncurses' queue (non-blocking); 0 when none. */
-static int read_key(void) {
-    wint_t ch;
-    int r = get_wch(&ch);
-    if (r == ERR) return 0;
-    if (r == KEY_CODE_YES) return map_fn_key((int)ch);
-    if (ch == 27) { /* Alt-x arrives as Esc x, together */
-        wint_t c2;
-        int r2 = get_wch(&c2);
-        if (r2 == OK && c2 >= 0x20 && c2 != 0x7f) return KALT((int)c2);
-        if (r2 == OK) unget_wch(c2); /* Esc then Esc (or a control key): two keys */
-        if (r2 == KEY_CODE_YES) {
-            int k = map_fn_key((int)c2);
-            if (k == (K_FN | KEY_LEFT)) return K_ALEFT;
-            if (k == (K_FN | KEY_RIGHT)) return K_ARIGHT;
-            return k;
-        }
-        return K_ESC;
-    }
-    if (ch == 8 || ch == 127) return K_BACKSPACE;
-    if (ch == 10) return K_ENTER;
-    return (int)ch;
-}
 
 /* ---- messages, snapshots ---- */
 
@@ -421,70 +290,6 @@ static void dispatch(App *a, int key) {
 
 /* ---- start, loop, end ---- */
 
-static int start_curses(App *a, const char **why) {
-    if (!isatty(0) || !isatty(1)) {
-        *why = "the editor needs a terminal (stdin and stdout must be one); see sdlm --help for the commands";
-        return -1;
-    }
-    tcgetattr(0, &saved_tio);
-    saved_tio_ok = 1;
-    const char *term = getenv("TERM");
-    if (!term || !*term) {
-        *why = "TERM is not set: the editor cannot drive this terminal";
-        return -1;
-    }
-    int terr = 0; /* ask terminfo first: a failed newterm leaks its half-made screen */
-    if (setupterm((char *)term, 1, &terr) != OK) {
-        *why = "the terminal type in TERM is unknown to curses (try TERM=xterm-256color)";
-        return -1;
-    }
-    del_curterm(cur_term);
-    SCREEN *scr = newterm(NULL, stdout, stdin);
-    if (!scr) {
-        *why = "the terminal type in TERM is unknown to curses (try TERM=xterm-256color)";
-        return -1;
-    }
-    set_term(scr);
-    curses_up = 1;
-    raw();
-    noecho();
-    nonl();
-    keypad(stdscr, TRUE);
-    nodelay(stdscr, TRUE);
-    set_escdelay(25);
-    const char *nc = getenv("NO_COLOR");
-    a->colors = !(nc && *nc);
-    colors_init(a->colors);
-    mousemask(BUTTON1_PRESSED | BUTTON1_RELEASED | BUTTON4_PRESSED |
-#ifdef BUTTON5_PRESSED
-                  BUTTON5_PRESSED |
-#endif
-                  REPORT_MOUSE_POSITION,
-              NULL);
-    mouseinterval(0);
-    define_keys();
-    fputs("\033[?1002h\033[?2004h", stdout); /* drags, bracketed paste */
-    fflush(stdout);
-    return 0;
-}
-
-/* stderr goes to <data dir>/ui.log (else /dev/null) while curses is up. */
-static void redirect_stderr(App *a) {
-    char path[1100];
-    int fd = -1;
-    if (a->data_dir[0]) {
-        snprintf(path, sizeof path, "%s/ui.log", a->data_dir);
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    }
-    if (fd < 0) fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    fflush(stderr);
-    saved_stderr = dup(2);
-    dup2(fd, 2);
-    close(fd);
-    setvbuf(stderr, NULL, _IOLBF, 0);
-}
-
 static void refresh_snapshots(App *a) {
     uint64_t vs = a->view->serial;
     session_infill_view(a->s, a->view);
@@ -504,12 +309,12 @@ static int event_loop(App *a) {
     struct pollfd fds[2] = {{0, POLLIN, 0}, {a->wake_rd, POLLIN, 0}};
     double last_snap = 0;
     while (!a->quit) {
-        if (got_signal) {
-            app_message(a, 0, "signal %d: quitting", (int)got_signal);
+        if (tty_signal()) {
+            app_message(a, 0, "signal %d: quitting", tty_signal());
             break;
         }
         int key;
-        while ((key = read_key())) dispatch(a, key);
+        while ((key = tty_read_key())) dispatch(a, key);
         a->now = app_now();
         int woken = 0;
         if (fds[1].revents & POLLIN) {
@@ -529,7 +334,7 @@ static int event_loop(App *a) {
         int timeout = 1000;
         if (a->redraw && since >= FRAME_S) {
             draw(a);
-            while ((key = read_key())) dispatch(a, key); /* a resize queued during refresh */
+            while ((key = tty_read_key())) dispatch(a, key); /* a resize queued during refresh */
             if (a->redraw) timeout = 0;
         }
         if (a->redraw) timeout = (int)((FRAME_S - (app_now() - a->last_draw)) * 1000) + 1;
@@ -543,10 +348,10 @@ static int event_loop(App *a) {
 
 static App *the_app;
 
-static void at_exit(void) { restore_terminal(); }
+static void at_exit(void) { tty_restore(); }
 
 static int fail(App *a, const char *fmt, const char *what) {
-    restore_terminal();
+    tty_restore();
     fprintf(stderr, fmt, what);
     fputc('\n', stderr);
     doc_free(&a->doc);
@@ -579,9 +384,9 @@ int ui_main(const UiOptions *o) {
 
     const char *why = NULL;
     atexit(at_exit);
-    install_signals();
-    if (start_curses(a, &why)) return fail(a, "sdlm: %s", why);
-    redirect_stderr(a);
+    tty_install_signals();
+    if (tty_start(&a->colors, &why)) return fail(a, "sdlm: %s", why);
+    tty_redirect_stderr(a->data_dir);
 
     int pfd[2];
     if (pipe(pfd)) return fail(a, "sdlm: cannot make a pipe: %s", strerror(errno));
@@ -617,7 +422,7 @@ int ui_main(const UiOptions *o) {
     }
     fprintf(stderr, "%ld redraws\n", a->draws);
     session_close(a->s); /* still with stderr in the log: the trainer may speak while it saves */
-    restore_terminal();
+    tty_restore();
     close(pfd[0]), close(pfd[1]);
     doc_free(&a->doc);
     free_pieces(a);

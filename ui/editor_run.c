@@ -1,0 +1,241 @@
+/* editor_run.c: the editor's infill: Ctrl-R runs the spans through the
+ * session, Esc stops; the fill shown comes from the live view or from the
+ * scrubber's step of the trajectory; candidates flip, one is accepted into
+ * the text, one span re-rolls; the progress line under the text. The text's
+ * own drawing is in editor.c. */
+#include <curses.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "editor.h"
+
+/* ---- which tokens fill the spans ---- */
+
+void editor_traj_drop(void) {
+    free(editor.traj_ids), free(editor.traj_conf), free(editor.traj_t);
+    editor.traj_ids = NULL, editor.traj_conf = NULL, editor.traj_t = NULL;
+    editor.passes = 0, editor.pos = -1;
+}
+
+/* Does the view's run match the text's spans? Fills span_start/len. */
+int editor_fill_check(App *a) {
+    const InfillView *v = a->view;
+    editor.fill_ok = 0;
+    if (!editor.has_run || v->len <= 0 || v->nspans <= 0 || v->nspans > MAX_SPANS) return 0;
+    if (v->nspans != doc_span_count(&a->doc)) return 0;
+    for (int k = 0; k < v->nspans; k++) editor.span_start[k] = -1, editor.span_len[k] = 0;
+    for (int i = 0; i < v->len; i++) {
+        int k = v->span_of[i];
+        if (k < 0 || k >= v->nspans) continue;
+        if (editor.span_start[k] < 0) editor.span_start[k] = i;
+        editor.span_len[k]++;
+    }
+    for (int k = 0; k < v->nspans; k++)
+        if (editor.span_len[k] != doc_span_slots(&a->doc, k)) return 0;
+    if (editor.cand >= v->candidates) editor.cand = 0;
+    return editor.fill_ok = 1;
+}
+
+const int32_t *editor_fill_ids(App *a) {
+    if (editor.pos >= 0 && editor.traj_ids) return editor.traj_ids + (long)editor.pos * a->view->len;
+    return a->view->ids[editor.cand];
+}
+
+const float *editor_fill_conf(App *a) {
+    if (editor.pos >= 0 && editor.traj_conf) return editor.traj_conf + (long)editor.pos * a->view->len;
+    return a->view->conf[editor.cand];
+}
+
+
+void editor_draw_progress(App *a, int y) {
+    const InfillView *v = a->view;
+    char line[512];
+    int attr = color_attr(C_HINT);
+    if (v->error[0] && editor.has_run) {
+        snprintf(line, sizeof line, "infill failed: %.480s", v->error);
+        attr = color_attr(C_ERROR);
+    } else if (editor.has_run && v->active) {
+        int bw = 20, filled = v->total ? v->step * bw / v->total : 0;
+        char bar[128] = "";
+        for (int i = 0; i < bw; i++) strcat(bar, i < filled ? "█" : "·");
+        snprintf(line, sizeof line, "▶ step %d/%d  t=%.3f  %s  %.1f ms/step  %s  %s stops   seed %llu", v->step, v->total,
+                 (double)v->t, sampler_name(v->sampler), v->ms_per_step, bar, keymap_name_of("infill-stop"),
+                 (unsigned long long)v->seed);
+        attr = color_attr(C_KEY);
+    } else if (editor.has_run && editor.pos >= 0 && editor.passes > 0) {
+        snprintf(line, sizeof line, "⟲ trajectory step %d/%d  t=%.3f  candidate %d/%d  │ %s/%s step  %s/%s first/last  %s live",
+                 editor.pos + 1, editor.passes, (double)editor.traj_t[editor.pos], editor.cand + 1, v->candidates, keymap_name_of("scrub-back"),
+                 keymap_name_of("scrub-forward"), keymap_name_of("scrub-start"), keymap_name_of("scrub-end"),
+                 keymap_name_of("infill-stop"));
+    } else if (editor.has_run && (v->finished || v->stopped) && editor.fill_ok) {
+        snprintf(line, sizeof line, "%s %d/%d · %.1f ms/step · candidate %d/%d │ %s accept  %s/%s candidates  %s re-roll  %s/%s scrub",
+                 v->finished ? "✓ filled" : "■ stopped", v->step, v->total, v->ms_per_step, editor.cand + 1, v->candidates,
+                 keymap_name_of("accept"), keymap_name_of("candidate-next"), keymap_name_of("candidate-prev"),
+                 keymap_name_of("reroll"), keymap_name_of("scrub-back"), keymap_name_of("scrub-forward"));
+        attr = v->finished ? color_attr(C_HIGH) & ~(int)A_UNDERLINE : color_attr(C_MID) & ~(int)A_UNDERLINE;
+    } else {
+        int spans = doc_span_count(&a->doc), slots = 0;
+        for (int k = 0; k < spans; k++) slots += doc_span_slots(&a->doc, k);
+        const InfillSettings *s = &a->conf.set;
+        snprintf(line, sizeof line, "%d span%s, %d slots  │ %s, %d steps, seed %s, %d candidate%s, clamp %s (%s)", spans,
+                 spans == 1 ? "" : "s", slots, sampler_name(s->sampler), s->steps, s->random_seed ? "random" : "fixed",
+                 s->candidates, s->candidates == 1 ? "" : "s", s->clamp ? "on" : "off", keymap_name_of("settings"));
+    }
+    draw_fill(y, 0, a->cols, 0);
+    draw_text(y, 1, line, a->cols - 2, attr);
+}
+
+
+/* ---- ticks: a run ending ---- */
+
+int editor_tick(App *a) {
+    const InfillView *v = a->view;
+    if (editor.was_active && !v->active && editor.has_run) {
+        if (v->error[0]) app_message(a, 1, "infill: %s", v->error);
+        else if (v->finished)
+            app_message(a, 0, "filled%s: %d steps, %.1f ms/step, seed %llu",
+                        v->sample_id[0] || v->sample_id[editor.cand] ? ", saved in the history" : "", v->total, v->ms_per_step,
+                        (unsigned long long)v->seed);
+        else if (v->stopped) app_message(a, 0, "stopped at step %d/%d", v->step, v->total);
+        double s = app_now() - editor.run_start;
+        fprintf(stderr, "infill pace: %d steps in %.3f s (%.1f steps/s), %d of them drawn (%.1f redrawn steps/s), %d tokens\n",
+                v->step, s, v->step / s, editor.drawn, editor.drawn / s, v->len);
+        a->redraw = 1;
+    }
+    editor.was_active = v->active;
+    return 0;
+}
+
+
+void ed_run(App *a) {
+    if (a->view->active) {
+        app_message(a, 0, "a run is going: %s stops it", keymap_name_of("infill-stop"));
+        return;
+    }
+    char tmpl[16384];
+    if (doc_template(&a->doc, tmpl, sizeof tmpl) >= sizeof tmpl) {
+        app_message(a, 1, "the text is too long to infill");
+        return;
+    }
+    Err e;
+    if (session_infill_start(a->s, tmpl, &a->conf.set, &e)) {
+        app_message(a, 1, "%s", e.msg);
+        return;
+    }
+    editor_traj_drop();
+    editor.has_run = 1, editor.cand = 0, editor.was_active = 1;
+    editor.run_start = app_now(), editor.drawn = 0, editor.last_drawn_step = -1;
+    a->doc_saved_version = a->doc.version;
+    session_infill_view(a->s, a->view);
+    fprintf(stderr, "infill: %s\n", tmpl);
+    a->redraw = 1;
+}
+
+void ed_stop(App *a) {
+    if (a->view->active) {
+        session_infill_stop(a->s);
+        app_message(a, 0, "stopping");
+    } else if (editor.pos >= 0) {
+        editor_traj_drop();
+    } else {
+        doc_select_none(&a->doc);
+    }
+    a->redraw = 1;
+}
+
+static void flip(App *a, int dir) {
+    editor_fill_check(a);
+    int n = a->view->candidates;
+    if (!editor.fill_ok || n < 2) {
+        app_message(a, 0, n < 2 ? "one candidate: ask for more in the settings (%s)" : "no fill to flip",
+                    keymap_name_of("settings"));
+        return;
+    }
+    editor.cand = (editor.cand + n + dir) % n;
+    int scrubbing = editor.pos >= 0;
+    editor_traj_drop();
+    if (scrubbing && !a->view->active) {
+        editor.passes = session_infill_trajectory(a->s, editor.cand, &editor.traj_ids, &editor.traj_conf, &editor.traj_t);
+        editor.pos = editor.passes - 1;
+    }
+    app_message(a, 0, "candidate %d of %d", editor.cand + 1, n);
+    editor_edited(a);
+}
+void ed_cand_next(App *a) { flip(a, 1); }
+void ed_cand_prev(App *a) { flip(a, -1); }
+
+void ed_accept(App *a) {
+    editor_fill_check(a);
+    if (!editor.fill_ok || a->view->active) {
+        app_message(a, 0, a->view->active ? "wait for the run to end (or stop it)" : "no fill to accept: %s fills the spans",
+                    keymap_name_of("infill-run"));
+        return;
+    }
+    int n = a->view->nspans;
+    char **texts = calloc((size_t)n, sizeof *texts);
+    if (!texts) return;
+    const int32_t *ids = editor_fill_ids(a);
+    for (int k = 0; k < n; k++) {
+        size_t cap = 64 * (size_t)editor.span_len[k] + 1, len = 0;
+        texts[k] = calloc(cap, 1);
+        for (int j = 0; texts[k] && j < editor.span_len[k]; j++) {
+            const char *p = app_piece(a, ids[editor.span_start[k] + j]);
+            size_t pl = strlen(p);
+            if (len + pl < cap) memcpy(texts[k] + len, p, pl), len += pl;
+        }
+    }
+    doc_fill_spans(&a->doc, (const char *const *)texts, n);
+    for (int k = 0; k < n; k++) free(texts[k]);
+    free(texts);
+    editor_traj_drop(); /* has_run stays: undo brings the spans, and so their fill, back */
+    a->doc_saved_version = a->doc.version; /* what was accepted is in the history */
+    app_message(a, 0, "accepted candidate %d into the text (%s undoes)", editor.cand + 1, keymap_name_of("undo"));
+    editor_edited(a);
+}
+
+void ed_reroll(App *a) {
+    editor_fill_check(a);
+    int c = doc_span_at_cursor(&a->doc);
+    if (!editor.fill_ok || c < 0) {
+        app_message(a, 0, !editor.fill_ok ? "fill the spans first (%s)" : "put the cursor on a span to re-roll it",
+                    keymap_name_of("infill-run"));
+        return;
+    }
+    Err e;
+    if (session_infill_reroll(a->s, editor.cand, doc_span_index(&a->doc, c), &e)) {
+        app_message(a, 1, "%s", e.msg);
+        return;
+    }
+    editor_traj_drop();
+    editor.was_active = 1;
+    session_infill_view(a->s, a->view);
+    a->redraw = 1;
+}
+
+static void scrub(App *a, int to_rel, int absolute) {
+    editor_fill_check(a);
+    if (!editor.fill_ok || a->view->active) {
+        app_message(a, 0, a->view->active ? "the trajectory can be scrubbed when the run ends" : "no run to replay");
+        return;
+    }
+    if (!editor.traj_ids) {
+        editor.passes = session_infill_trajectory(a->s, editor.cand, &editor.traj_ids, &editor.traj_conf, &editor.traj_t);
+        editor.pos = editor.passes - 1;
+        if (editor.passes <= 0) {
+            editor_traj_drop();
+            app_message(a, 0, "no trajectory recorded");
+            return;
+        }
+    }
+    int p = absolute ? to_rel : editor.pos + to_rel;
+    if (p < 0) p = 0;
+    if (p >= editor.passes) p = editor.passes - 1;
+    editor.pos = p;
+    editor_edited(a);
+}
+void ed_scrub_back(App *a) { scrub(a, -1, 0); }
+void ed_scrub_fwd(App *a) { scrub(a, 1, 0); }
+void ed_scrub_start(App *a) { scrub(a, 0, 1); }
+void ed_scrub_end(App *a) { scrub(a, 1 << 30, 1); }
+

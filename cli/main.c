@@ -54,7 +54,7 @@ static int cmd_editor(int argc, char **argv) {
                    "Opens the editor: type text, mark gaps, watch them fill; F1 inside lists every key.", opts, n);
         return EXIT_OK;
     }
-    if (rc) return fprintf(stderr, "sdlm: %s (try sdlm --help)\n", e.msg), EXIT_USAGE;
+    if (rc) return fprintf(stderr, "sdlm: %s\n", e.msg), EXIT_USAGE;
     return ui_main(&o);
 }
 

@@ -217,6 +217,13 @@ check "a bad TERM: one line on stderr" test "$(wc -l <"$tmp/err")" -eq 1
 ./sdlm </dev/null >/dev/null 2>"$tmp/err2"
 check "no terminal: status 3 and one line" test $? -eq 3 -a "$(wc -l <"$tmp/err2")" -eq 1
 
+./sdlm --frobnicate >/dev/null 2>"$tmp/err3"
+check "an unknown flag: status 2 and one line" test $? -eq 2 -a "$(wc -l <"$tmp/err3")" -eq 1
+./sdlm -ckpt >/dev/null 2>"$tmp/err3"
+check "-ckpt without a value: status 2" test $? -eq 2
+./sdlm -ckpt x --help >"$tmp/out3"
+check "sdlm --help on the editor's flags: status 0" test $? -eq 0 -a -s "$tmp/out3"
+
 # sdlm keys: the keymap as GROUP<TAB>KEY<TAB>DESCRIPTION
 ./sdlm keys >"$tmp/keys"
 check "sdlm keys prints the table" test "$(wc -l <"$tmp/keys")" -gt 50

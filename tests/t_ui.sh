@@ -104,6 +104,19 @@ check "Alt-- and F7 shrink it" wait_for "[__ 2]"
 keys C-d
 check "Ctrl-D removes it (and the others' fill shows again)" wait_for "✓ filled"
 check "the removed span is gone" gone "[__ 2]"
+samples() { ./sdlm samples --db "$tmp/db.sqlite" 2>/dev/null | grep -c " infill "; }
+wait_samples() { # wait_samples N: until the history holds N samples
+    i=0
+    while [ $i -lt 100 ]; do
+        [ "$(samples)" -eq "$1" ] && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+check "the history holds the first fill" wait_samples 1
+keys C-g
+check "Ctrl-G re-rolls the span at the cursor (saved as a new sample)" wait_samples 2
 
 # settings: 10000 steps and 8 candidates, so a run lasts long enough to resize during it
 keys F6

@@ -342,6 +342,10 @@ static int event_loop(App *a) {
         if (animating && timeout > 16) timeout = 16;
         if (a->msg[0] && a->now - a->msg_time < 7 && timeout > 250) timeout = 250;
         if (poll(fds, 2, timeout) < 0 && errno != EINTR) return -1;
+        if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) { /* the terminal went away */
+            fprintf(stderr, "the terminal hung up: quitting\n");
+            break;
+        }
     }
     return 0;
 }

@@ -107,8 +107,7 @@ static void train_draw(App *a, int top, int rows) {
     if (p->message[0] && p->state != TRAIN_IDLE) draw_text(y, x + 8, p->message, W - 8, color_attr(C_HINT));
     y++;
     if (p->last_ckpt[0]) {
-        snprintf(line, sizeof line, "checkpoint: %s (step %lld)  %s: the editor uses it", p->last_ckpt,
-                 (long long)p->last_ckpt_step, keymap_name_of("train-load"));
+        snprintf(line, sizeof line, "checkpoint: %s (step %lld)", p->last_ckpt, (long long)p->last_ckpt_step);
         draw_text(y, x + 8, line, W - 8, 0);
     }
     y++;

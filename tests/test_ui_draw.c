@@ -1,0 +1,87 @@
+/* test_ui_draw.c: the drawing helpers on a curses screen that writes to
+ * /dev/null, read back cell by cell: UTF-8 text by display columns (wide
+ * characters, clipping, control bytes), the colour table's form without
+ * colour, and the block charts of plot.c. */
+#include <curses.h>
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "app.h"
+#include "check.h"
+#include "plot.h"
+
+static wchar_t cell(int y, int x) {
+    cchar_t c;
+    wchar_t wch[CCHARW_MAX + 1] = {0};
+    attr_t at;
+    short pair;
+    if (mvin_wch(y, x, &c) == ERR) return 0;
+    getcchar(&c, wch, &at, &pair, NULL);
+    return wch[0];
+}
+
+static attr_t cell_attr(int y, int x) {
+    cchar_t c;
+    wchar_t wch[CCHARW_MAX + 1] = {0};
+    attr_t at = 0;
+    short pair;
+    if (mvin_wch(y, x, &c) == ERR) return 0;
+    getcchar(&c, wch, &at, &pair, NULL);
+    return at;
+}
+
+int main(void) {
+    if (!setlocale(LC_ALL, "C.UTF-8")) setlocale(LC_ALL, "");
+    FILE *out = fopen("/dev/null", "w"), *in = fopen("/dev/null", "r");
+    SCREEN *scr = out && in ? newterm("xterm", out, in) : NULL;
+    check_ok(scr != NULL, "a curses screen on /dev/null");
+    if (!scr) return check_done();
+    set_term(scr);
+    resizeterm(24, 80);
+
+    check_ok(text_width("abc") == 3, "ASCII is one column a character");
+    check_ok(text_width("日本") == 4, "CJK characters are two columns each");
+    check_ok(text_width("naïve") == 5, "a precomposed accent is one column");
+
+    int w = draw_text(0, 0, "hello", 80, 0);
+    check_ok(w == 5 && cell(0, 0) == 'h' && cell(0, 4) == 'o', "draw_text writes the text (%d columns)", w);
+    w = draw_text(1, 0, "日本語", 5, 0);
+    check_ok(w == 4 && cell(1, 0) == L'日' && cell(1, 2) == L'本', "a wide character that does not fit is left out (%d)", w);
+    w = draw_text(2, 0, "a\tb\nc", 80, 0);
+    check_ok(w == 5 && cell(2, 1) == ' ' && cell(2, 3) == ' ', "control characters draw as spaces");
+    w = draw_text(3, 0, "\xff\xfe", 80, 0);
+    check_ok(w == 2 && cell(3, 0) == 0xfffd, "bad UTF-8 draws as U+FFFD");
+
+    colors_init(0); /* as under NO_COLOR */
+    check_ok((color_attr(C_STATUS) & A_REVERSE) != 0, "without colour the status bar is reverse video");
+    check_ok((color_attr(C_SPAN) & A_UNDERLINE) && (color_attr(C_SPAN) & A_BOLD), "spans are bold and underlined");
+    check_ok((color_attr(C_LOW) & A_DIM) && (color_attr(C_HIGH) & A_BOLD), "low confidence dim, high bold");
+    check_ok(PAIR_NUMBER(color_attr(C_ERROR)) == 0, "and no colour pair is used");
+    draw_text(4, 0, "x", 1, color_attr(C_SPAN));
+    check_ok((cell_attr(4, 0) & A_UNDERLINE) != 0, "the attribute reaches the screen");
+
+    /* a rising curve: the last column is full height, the first the lowest */
+    double v[40];
+    for (int i = 0; i < 40; i++) v[i] = i;
+    erase();
+    plot_draw(10, 0, 6, 40, "loss", v, 40, 0);
+    check_ok(cell(10, 0) == 'l', "the chart's title line");
+    check_ok(cell(15, 39) == L'█' && cell(11, 39) == L'█', "the last column is full");
+    check_ok(cell(15, 0) == L'▁' && cell(14, 0) == ' ', "the first is one eighth");
+    v[5] = NAN;
+    erase();
+    plot_draw(10, 0, 6, 40, "loss", v, 40, 0);
+    check_ok(cell(15, 5) == ' ' && cell(15, 6) != ' ', "a NaN point is skipped, not drawn as a spike");
+    erase();
+    plot_draw(10, 0, 6, 40, "empty", v, 0, 0);
+    check_ok(cell(11, 1) == 'n', "no data says so");
+
+    endwin();
+    delscreen(scr);
+    fclose(out), fclose(in);
+    return check_done();
+}

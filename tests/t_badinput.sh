@@ -96,7 +96,7 @@ head -c 100 "$m" >"$tmp/trunc100.safetensors"
 refuse "checkpoint: truncated inside the header" 2 infill -ckpt "$tmp/trunc100.safetensors" "a {2}"
 head -c 4000 /dev/urandom >"$tmp/random.safetensors"
 refuse "checkpoint: random bytes" 2 infill -ckpt "$tmp/random.safetensors" "a {2}"
-printf '\020\000\000\000\000\000\000\000{"a":1}        ' >"$tmp/json.safetensors"
+printf '\020\000\000\000\000\000\000\000{}              ' >"$tmp/json.safetensors" # a 16-byte header, no tensors
 refuse "checkpoint: valid header, no tensors" 2 infill -ckpt "$tmp/json.safetensors" "a {2}"
 # Same bytes, shapes swapped: the header is valid but does not fit the model.
 perl -0777 -pe 's/"estimator\.project\.0\.weight":\{"dtype":"F32","shape":\[16,24\]/"estimator.project.0.weight":{"dtype":"F32","shape":[24,16]/' \
@@ -106,7 +106,7 @@ if cmp -s "$m" "$tmp/shape.safetensors"; then
 else
     refuse "checkpoint: a tensor of the wrong shape" 2 infill -ckpt "$tmp/shape.safetensors" "a {2}"
 fi
-perl -0777 -pe 's/"embedding\.weight":\{"dtype":"F32","shape":\[400,8\]/"embedding.weight":{"dtype":"F32","shape":[200,16]/' \
+perl -0777 -pe 's/"embedding\.weight":\{"dtype":"F32","shape":\[400,8\]/"embedding.weight":{"dtype":"F32","shape":[800,4]/' \
     "$m" >"$tmp/shape2.safetensors"
 refuse "checkpoint: embedding of the wrong shape" 2 infill -ckpt "$tmp/shape2.safetensors" "a {2}"
 perl -0777 -pe 's/"F32","shape":\[8\]/"F16","shape":[8]/' "$m" >"$tmp/dtype.safetensors"

@@ -3,11 +3,14 @@
 #   make            build ./sdlm
 #   make test       build and run every test; the last line is "N passed, N failed"
 #   make deps       install the Debian packages the build needs (when missing)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR=   (make uninstall, the same variables)
 #   make bench      sdlm bench beside the PyTorch port, same shapes, same run
 #   make model      rebuild share/ (corpus, tokenizer, default model) from scratch
-#   make asan       the whole suite under AddressSanitizer + UBSan
-#   make fuzz       longer libFuzzer runs of every harness
+#   make asan       the whole suite under AddressSanitizer + UBSan (in build-asan/)
+#   make fuzz       libFuzzer runs of every harness, FUZZ_TIME s each (300)
+#   make fuzz-smoke the same for FUZZ_SMOKE_TIME s (20), as CI does
+#   make check-layers  src/ and train/ use no curses, ui/ no BLAS, src/ no threads
+#   .ci/run         what CI runs: packages, -Werror build, test, asan, man lint, layers, fuzz
 #
 # User CFLAGS, CPPFLAGS and LDFLAGS are honoured; what the build needs goes in SDLM_*.
 
@@ -41,8 +44,9 @@ PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
 SDLM_CPPFLAGS := -D_GNU_SOURCE -DSDLM_VERSION='"$(VERSION)"' -DSDLM_DATADIR='"$(DATADIR)"' \
                  -Isrc -Itrain -Iui -Icli $(PC_CFLAGS)
 SDLM_CFLAGS := -std=c11 -Wall -Wextra -MMD -MP -pthread -fopenmp-simd
-# The engine's kernels need the vectoriser; `make SDLM_OPT=` leaves them at CFLAGS.
-SDLM_OPT ?= -O3
+# The engine's kernels need the vectoriser (and sqrtf without errno, so AdamW vectorises);
+# `make SDLM_OPT=` leaves them at CFLAGS.
+SDLM_OPT ?= -O3 -fno-math-errno
 SDLM_CXXFLAGS := -std=c++17 -Wall -Wextra -MMD -MP -pthread
 SDLM_LDLIBS := $(PC_LIBS) -lm -lpthread
 

@@ -189,12 +189,14 @@ keys y
 check "quitting exits 0" wait_for "EXIT=0"
 check "the prompt is back" prompt_back
 check "the terminal left the alternate screen" test "$($T display -p -t ui '#{alternate_on}')" = 0
+check "the settings are remembered in ui.conf" grep -q "^candidates = 8$" "$XDG_DATA_HOME/sdlm/ui.conf"
 
 # NO_COLOR: attributes only, no colour escapes
 keys -l "clear"
 keys Enter
 run_sdlm NO_COLOR=1
 wait_for "F1 Help" >/dev/null
+check "a new start uses the remembered settings" wait_for "8 candidates"
 $T capture-pane -e -p -t ui >"$tmp/nocolor"
 check "NO_COLOR: no colour codes on screen" sh -c "! grep -q \"$(printf '\033')\[[0-9;]*3[0-7]m\" '$tmp/nocolor'"
 check "NO_COLOR: the bars still stand out (reverse video)" grep -q "$(printf '\033')\[7m" "$tmp/nocolor"

@@ -20,6 +20,11 @@ LOG=${BENCH_LOG:-build/bench.jsonl}
 export OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2
 
 [ -x ./sdlm ] || { echo "bench: ./sdlm is missing (run make)" >&2; exit 2; }
+# Time a copy, so a rebuild of ./sdlm during the run (minutes) cannot change or break it.
+tmp=$(mktemp -d) || exit 2
+trap 'rm -rf "$tmp"' EXIT
+cp ./sdlm "$tmp/sdlm" || exit 2
+SDLM=$tmp/sdlm
 "$PY" -c "import torch" 2>/dev/null || { echo "bench: $PY has no torch (apt-get install python3-torch)" >&2; exit 2; }
 mkdir -p "$(dirname "$LOG")" && : >"$LOG" || exit 2
 
@@ -46,17 +51,17 @@ start_load=$(cat /proc/loadavg)
 printf 'bench: %s rounds, load average %s\n' "$ROUNDS" "$start_load" >&2
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
-    run "$r" sgemm ./sdlm bench --what sgemm --json
+    run "$r" sgemm "$SDLM" bench --what sgemm --json
     for size in small seed; do
         if [ "$size" = small ]; then shape=$SMALL; else shape=$SEED; fi
         for what in "$TRAIN" "$SAMPLE"; do
             # shellcheck disable=SC2086 # the shape and mode strings are word lists
             if [ $((r % 2)) -eq 1 ]; then
-                run "$r" "$size" ./sdlm bench $what $shape
+                run "$r" "$size" "$SDLM" bench $what $shape
                 run "$r" "$size" "$PY" tests/ref/bench_torch.py $what $shape
             else
                 run "$r" "$size" "$PY" tests/ref/bench_torch.py $what $shape
-                run "$r" "$size" ./sdlm bench $what $shape
+                run "$r" "$size" "$SDLM" bench $what $shape
             fi
         done
     done

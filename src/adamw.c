@@ -25,7 +25,8 @@ double grad_clip(float *g, size_t n, double max_norm) {
     return norm;
 }
 
-void adamw_step(const AdamW *o, float *w, const float *g, float *m, float *v, size_t n, int64_t step, float lr) {
+SDLM_KERNEL void adamw_step(const AdamW *o, float *w, const float *g, float *m, float *v, size_t n, int64_t step,
+                            float lr) {
     const float b1 = o->beta1, b2 = o->beta2;
     const float decay = 1.0f - lr * o->weight_decay;
     const float step_size = lr / (float)(1.0 - pow(b1, (double)step));

@@ -9,7 +9,8 @@
 Settings: 2 threads, dropout 0, seed 0, random weights (the spec's init), random ids, every
 length L, conditional masks drawn by the recipe (span, shuffled half the time).
 
-train: one timed iteration = a full training step: draws (t, z, masks), the loss with the
+train: one timed iteration = a full training step (its batch of ids, t, z and masks is drawn
+  just before the timer starts, as sdlm bench does): the loss with the
   self-conditioning pass on for odd iterations and off for even ones (0-based, so both
   implementations do the same average work), backward, clip to 1.0, one AdamW step; after one
   untimed warm-up step (self-conditioning on). ms_per_step = mean over iters;
@@ -57,8 +58,9 @@ def bench_train(model, cfg, args, rng, gen):
     M.train_step(model, opt, make_batch(cfg, args.B, args.L, rng, gen), selfcond=True)  # warm-up
     times = []
     for i in range(args.iters):
+        batch = make_batch(cfg, args.B, args.L, rng, gen)  # drawn outside the timer, as sdlm bench
         t0 = time.perf_counter()
-        M.train_step(model, opt, make_batch(cfg, args.B, args.L, rng, gen), selfcond=(i % 2 == 1))
+        M.train_step(model, opt, batch, selfcond=(i % 2 == 1))
         times.append(time.perf_counter() - t0)
     step = sum(times) / len(times)
     return step * 1e3, args.B * args.L / step, times

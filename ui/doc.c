@@ -71,7 +71,7 @@ static int reserve(Doc *d, int need) {
 static int state_take(const Doc *d, DocState *s) {
     s->cells = malloc(sizeof(Cell) * (d->n ? d->n : 1));
     if (!s->cells) return -1;
-    memcpy(s->cells, d->cells, sizeof(Cell) * d->n);
+    if (d->n) memcpy(s->cells, d->cells, sizeof(Cell) * d->n); /* an empty doc may have no cells yet */
     s->n = d->n, s->cur = d->cur;
     return 0;
 }
@@ -101,7 +101,7 @@ static void before_edit(Doc *d, EditKind k, uint32_t cp) {
 
 static void restore(Doc *d, DocState *s) {
     if (reserve(d, s->n)) return;
-    memcpy(d->cells, s->cells, sizeof(Cell) * s->n);
+    if (s->n) memcpy(d->cells, s->cells, sizeof(Cell) * s->n);
     d->n = s->n, d->cur = s->cur < s->n ? s->cur : s->n;
     d->anchor = -1;
     d->version++;

@@ -21,6 +21,9 @@ if [ -z "$top" ]; then
     echo "ok - clone test skipped: not in a git repository"
     exit 0
 fi
+# A newcomer's environment: nothing from the make (or make asan) running us.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES BUILD CFLAGS CXXFLAGS CPPFLAGS LDFLAGS TESTS \
+    ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 tmp=$(mktemp -d)
 sock="sdlm-clone-$$"
 trap 'tmux -L "$sock" kill-server >/dev/null 2>&1; rm -rf "$tmp"' EXIT
@@ -42,7 +45,7 @@ echo "ok - the README's commands: \"$first\" and \"$second\""
 # 1. Build as the README says; the editor in a terminal of its own.
 build=$(echo "$first" | sed 's/[ \t]*&&[ \t]*\.\/sdlm[ \t]*$//')
 start=$(date +%s)
-if MAKEFLAGS=-j2 MAKELEVEL= sh -c "$build" >"$tmp/build.log" 2>&1; then
+if MAKEFLAGS=-j2 sh -c "$build" >"$tmp/build.log" 2>&1; then
     echo "ok - \"$build\" in the clone ($(($(date +%s) - start)) s)"
 else
     echo "not ok - \"$build\" in the clone: $(tail -5 "$tmp/build.log")"

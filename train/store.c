@@ -276,6 +276,41 @@ fail:
     return -1;
 }
 
+/* A WAL database in a directory sdlm cannot write (a read-only mount, a
+ * colleague's files) cannot even be read normally: SQLite needs to create its
+ * -shm file. Such a file cannot change under us (nobody can write there), so it
+ * is opened again as immutable, read-only. Returns 1 when it did. */
+static int reopen_immutable(Store *s, const char *path) {
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    if (n >= sizeof dir) return 0;
+    if (!slash) {
+        strcpy(dir, ".");
+    } else if (slash == path) {
+        strcpy(dir, "/");
+    } else {
+        memcpy(dir, path, n);
+        dir[n] = 0;
+    }
+    if (access(path, R_OK) != 0 || access(dir, W_OK) == 0) return 0;
+    char uri[3 * PATH_MAX + 32], *u = uri;
+    u += sprintf(u, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if ((size_t)(u - uri) > sizeof uri - 16) return 0;
+        if (*p == '%' || *p == '?' || *p == '#' || *p < 0x21 || *p >= 0x7f) u += sprintf(u, "%%%02X", *p);
+        else *u++ = (char)*p;
+    }
+    strcpy(u, "?immutable=1");
+    sqlite3_close(s->db);
+    s->db = NULL;
+    if (sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_extended_result_codes(s->db, 1);
+    s->readonly = 1;
+    return 1;
+}
+
 int store_open(Store **out, const char *path, int readonly, Err *e) {
     *out = NULL;
     Store *s = calloc(1, sizeof *s);
@@ -294,7 +329,10 @@ int store_open(Store **out, const char *path, int readonly, Err *e) {
     s->readonly = readonly || sqlite3_db_readonly(s->db, "main") == 1;
 
     int v;
-    if (read_version(s, &v, e)) goto fail; /* the first read: "not a database" shows here */
+    if (read_version(s, &v, e)) { /* the first read: "not a database" shows here */
+        if ((sqlite3_errcode(s->db) & 0xff) != SQLITE_CANTOPEN || !reopen_immutable(s, path) || read_version(s, &v, e))
+            goto fail;
+    }
     if (v > STORE_SCHEMA_VERSION) {
         err_set(e, "%s: history schema v%d is newer than this sdlm understands (v%d); upgrade sdlm",
                 path, v, STORE_SCHEMA_VERSION);

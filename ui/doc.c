@@ -140,7 +140,7 @@ int doc_selection(const Doc *d, int *a, int *b) {
 void doc_select_none(Doc *d) { d->anchor = -1; }
 
 static void cut(Doc *d, int a, int b) {
-    memmove(d->cells + a, d->cells + b, sizeof(Cell) * (d->n - b));
+    if (b < d->n) memmove(d->cells + a, d->cells + b, sizeof(Cell) * (d->n - b));
     d->n -= b - a;
     d->cur = a;
     d->anchor = -1;
@@ -148,7 +148,7 @@ static void cut(Doc *d, int a, int b) {
 
 static int put(Doc *d, Cell c) {
     if (reserve(d, d->n + 1)) return -1;
-    memmove(d->cells + d->cur + 1, d->cells + d->cur, sizeof(Cell) * (d->n - d->cur));
+    if (d->cur < d->n) memmove(d->cells + d->cur + 1, d->cells + d->cur, sizeof(Cell) * (d->n - d->cur));
     d->cells[d->cur++] = c;
     d->n++;
     return 0;

@@ -10,7 +10,8 @@
 #               else ulimit -f) fails, says so, and leaves the previous
 #               checkpoint byte for byte, with no temp file left behind.
 #   read-only   a database sdlm cannot write, and one another process holds
-#               locked: reported in one line; infill still prints its result.
+#               locked: reported in one line; infill still prints its result;
+#               the editor fills a span, shows why it was not saved, quits.
 #   two at once two trainings and infills on one database at the same time: it
 #               stays intact and holds both runs.
 # FAULTS_SEED picks the kill moments (printed, so a failure can be replayed).
@@ -19,6 +20,7 @@ SDLM=./sdlm
 tmp=$(mktemp -d)
 mnt=
 cleanup() {
+    tmux -L "$sock" kill-server >/dev/null 2>&1
     [ -n "$mnt" ] && umount "$mnt" 2>/dev/null
     [ -n "${lockpid:-}" ] && kill "$lockpid" 2>/dev/null
     rm -rf "$tmp"
@@ -35,6 +37,32 @@ notok() { echo "not ok - $*"; }
 crashed() { [ "$1" -ge 126 ] && [ "$1" -ne 137 ] || grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$2"; }
 q() { sqlite3 -batch "$db" "$1" 2>&1; }
 tiny="-edim 8 -mdim 16 -numl 1 -b 8 -cl 16 -ngen 0 --log-every 1"
+sock="sdlm-faults-$$"
+# editor_run DB KEYS WAIT PATTERN: the editor (on the tiny model $m) in tmux on
+# database DB; sends KEYS (tmux send-keys words), then waits up to WAIT s for
+# PATTERN on the screen; quits with Ctrl-Q (y if asked). Sets $screen, $erc.
+editor_run() {
+    rm -f "$tmp/erc"
+    tmux -L "$sock" new-session -d -x 120 -y 30 \
+        "XDG_DATA_HOME='$tmp/xdg' $SDLM -ckpt '$m' --db '$1' 2>'$tmp/eerr'; echo \$? >'$tmp/erc'; sleep 30"
+    i=0
+    while [ $i -lt 40 ] && ! tmux -L "$sock" capture-pane -p 2>/dev/null | grep -q F1; do sleep 0.1; i=$((i + 1)); done
+    [ -n "$2" ] && tmux -L "$sock" send-keys $2
+    i=0
+    while [ $i -lt $(($3 * 5)) ]; do
+        screen=$(tmux -L "$sock" capture-pane -p 2>/dev/null)
+        echo "$screen" | grep -qi "$4" && break
+        sleep 0.2
+        i=$((i + 1))
+    done
+    tmux -L "$sock" send-keys C-q
+    sleep 0.3
+    [ -s "$tmp/erc" ] || tmux -L "$sock" send-keys y
+    i=0
+    while [ ! -s "$tmp/erc" ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i + 1)); done
+    erc=$(cat "$tmp/erc" 2>/dev/null)
+    tmux -L "$sock" kill-server >/dev/null 2>&1
+}
 
 if ! command -v sqlite3 >/dev/null 2>&1; then
     ok "faults: skipped, sqlite3 (the CLI) is not installed"
@@ -183,6 +211,12 @@ else
     rows2=$(sqlite3 -batch "file:$db?immutable=1" "SELECT count(*) FROM samples" 2>&1)
     [ "$rows2" = "$rows" ] && ok "read-only database: unchanged ($rows sample rows)" ||
         notok "read-only database: $rows sample rows before, '$rows2' after"
+    if command -v tmux >/dev/null 2>&1; then
+        editor_run "$db" "T h e Space c a t Space C-t C-r" 12 "read-only"
+        msg=$(echo "$screen" | grep -i "read-only" | tail -1 | sed 's/.*│ training: [a-z]* *//' | tr -s ' ')
+        if [ "$erc" = 0 ] && [ -n "$msg" ]; then ok "read-only database: the editor fills a span, says \"$msg\", quits with 0"
+        else notok "read-only database: the editor (exit '$erc'): $(echo "$screen" | tail -1 | tr -s ' ')"; fi
+    fi
     if [ -n "$mnt" ]; then umount "$mnt" && mnt=; else chmod 755 "$tmp/ro"; chmod 644 "$db"; fi
 fi
 
@@ -202,6 +236,13 @@ took=$(($(date +%s) - start))
 if [ $rc -eq 0 ] && [ -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -qi "lock\|busy" "$tmp/err"; then
     ok "locked database: infill prints its result and warns after ${took}s: $(cat "$tmp/err")"
 else notok "locked database: exit $rc after ${took}s, stderr: $(head -3 "$tmp/err")"; fi
+if command -v tmux >/dev/null 2>&1; then
+    # the editor: an infill whose save waits out the lock, then says so
+    editor_run "$db" "T h e Space c a t Space C-t C-r" 14 "locked"
+    msg=$(echo "$screen" | grep -i "locked" | tail -1 | sed 's/.*│ training: [a-z]* *//' | tr -s ' ')
+    if [ "$erc" = 0 ] && [ -n "$msg" ]; then ok "locked database: the editor fills a span (its save waits out the lock), says \"$msg\", quits with 0"
+    else notok "locked database: the editor (exit '$erc'): $(echo "$screen" | tail -1 | tr -s ' ')"; fi
+fi
 echo "ROLLBACK;" >&3
 exec 3>&-
 wait $lockpid 2>/dev/null

@@ -174,6 +174,30 @@ $SDLM sample -ckpt "$ck" --steps 2 --no-save >/dev/null 2>&1 && ok "full disk: t
     notok "full disk: the previous checkpoint does not load"
 if [ -n "$mnt" ]; then umount "$mnt" && mnt=; fi
 
+# The database on a full disk: infills keep printing, the history says why it
+# stopped growing, and stays intact.
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=192k sdlm-fulldb "$tmp/full" 2>/dev/null; then
+    mnt="$tmp/full"
+    db="$tmp/full/h.db"
+    i=0
+    while [ $i -lt 20 ]; do
+        i=$((i + 1))
+        $SDLM infill --steps 50 -n 4 --seed $i -ckpt "$tmp/first.safetensors" --db "$db" "a {8} b {8}" >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        [ -s "$tmp/err" ] && break
+    done
+    if [ $rc -eq 0 ] && [ -s "$tmp/out" ] && grep -qi "full" "$tmp/err"; then
+        ok "full disk under the database: after $i infill(s) it warns, and still prints: $(sed "s|$tmp|\$T|g" "$tmp/err")"
+    else notok "full disk under the database: exit $rc after $i infills: $(head -2 "$tmp/err")"; fi
+    ic=$(q "PRAGMA integrity_check")
+    n=$(q "SELECT count(*) FROM samples")
+    [ "$ic" = ok ] && [ "$n" -gt 0 ] && ok "full disk under the database: integrity_check ok, $n samples kept" ||
+        notok "full disk under the database: integrity_check '$ic', $n samples"
+    umount "$mnt" && mnt=
+else
+    ok "full disk under the database: skipped (no tmpfs mount here)"
+fi
+
 # ---- a database sdlm cannot write -----------------------------------------------
 m="$tmp/first.safetensors"
 db="$tmp/ro/h.db"

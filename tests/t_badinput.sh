@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.." || exit 2
 SDLM=./sdlm
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM HUP # so the EXIT trap cleans up
 export XDG_DATA_HOME="$tmp/xdg" TZ=UTC
 corpus=tests/data/tiny-corpus.txt
 

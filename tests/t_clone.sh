@@ -27,6 +27,7 @@ unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES BUILD CFLAGS CXXFLAGS CPPFLAGS LD
 tmp=$(mktemp -d)
 sock="sdlm-clone-$$"
 trap 'tmux -L "$sock" kill-server >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM HUP # so the EXIT trap cleans up
 git clone -q "$top" "$tmp/c" || { echo "not ok - git clone of $top"; exit 1; }
 echo "ok - git clone of HEAD ($(git -C "$tmp/c" log --oneline -1 | cut -c1-60))"
 cd "$tmp/c" || exit 2

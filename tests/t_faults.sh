@@ -19,13 +19,17 @@ cd "$(dirname "$0")/.." || exit 2
 SDLM=./sdlm
 tmp=$(mktemp -d)
 mnt=
+sock="sdlm-faults-$$"
+pid=
 cleanup() {
+    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
     tmux -L "$sock" kill-server >/dev/null 2>&1
     [ -n "$mnt" ] && umount "$mnt" 2>/dev/null
     [ -n "${lockpid:-}" ] && kill "$lockpid" 2>/dev/null
     rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP # so the EXIT trap cleans up
 export XDG_DATA_HOME="$tmp/xdg" TZ=UTC
 corpus=tests/data/tiny-corpus.txt
 KILLS=${KILLS:-24}
@@ -37,7 +41,6 @@ notok() { echo "not ok - $*"; }
 crashed() { [ "$1" -ge 126 ] && [ "$1" -ne 137 ] || grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$2"; }
 q() { sqlite3 -batch "$db" "$1" 2>&1; }
 tiny="-edim 8 -mdim 16 -numl 1 -b 8 -cl 16 -ngen 0 --log-every 1"
-sock="sdlm-faults-$$"
 # editor_run DB KEYS WAIT PATTERN: the editor (on the tiny model $m) in tmux on
 # database DB; sends KEYS (tmux send-keys words), then waits up to WAIT s for
 # PATTERN on the screen; quits with Ctrl-Q (y if asked). Sets $screen, $erc.
@@ -91,6 +94,7 @@ while [ $i -le "$KILLS" ]; do
     kill -9 $pid 2>/dev/null
     wait $pid 2>/dev/null
     rc=$?
+    pid=
     if [ $rc -ne 137 ] && [ $rc -ne 0 ]; then
         notok "kill $i: train exited $rc before the kill: $(tail -2 "$tmp/err")"
         bad=1

@@ -10,6 +10,7 @@ src=$(pwd)
 tmp=$(mktemp -d)
 sock="sdlm-install-$$"
 trap 'tmux -L "$sock" kill-server >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM HUP # so the EXIT trap cleans up
 check() { # check NAME COND...
     name=$1
     shift

@@ -8,6 +8,7 @@ SDLM=./sdlm
 page=man/sdlm.1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM HUP # so the EXIT trap cleans up
 if [ ! -f $page ]; then
     echo "not ok - $page exists"
     exit 1

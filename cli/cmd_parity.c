@@ -131,13 +131,13 @@ static int meta_int(const StFile *f, const char *key, int *out, Err *e) {
 }
 
 static int load_config(const StFile *f, Config *c, Err *e) {
-    int V, E, D, NL, H, R;
+    int V = 0, E = 0, D = 0, NL = 0, H = 0, R = 0;
     if (meta_int(f, "V", &V, e) || meta_int(f, "E", &E, e) || meta_int(f, "D", &D, e) ||
         meta_int(f, "layers", &NL, e) || meta_int(f, "heads", &H, e) || meta_int(f, "rotary_dim", &R, e))
         return -1;
     *c = config_default(V);
     c->E = E, c->D = D, c->NL = NL, c->H = H, c->R = R, c->F = 4 * D, c->dropout = 0;
-    int F;
+    int F = 0;
     if (st_meta(f, "ffn") && !meta_int(f, "ffn", &F, NULL)) c->F = F;
     if (config_validate(c, e)) return err_wrap(e, "%s", f->path);
     return 0;
@@ -178,7 +178,7 @@ int cmd_parity(int argc, char **argv) {
     Config cfg;
     Model m = {0};
     Workspace ws = {0};
-    int rc = EXIT_USAGE, B, L, S, selfcond;
+    int rc = EXIT_USAGE, B = 0, L = 0, S = 0, selfcond = 0;
     float lr = 0;
     SamplerKind kind = SAMPLER_DIFFLM;
     const char *sname = st_meta(&f, "sampler"), *lrs = st_meta(&f, "lr");

@@ -4,12 +4,15 @@
  * PATH.tmp.<pid> beside PATH: length, header padded with spaces to a multiple
  * of 8, data; then fsync, rename over PATH, fsync the directory. Any failure
  * removes the temp file and names the step with strerror; PATH is never
- * touched before the rename.
+ * touched before the rename. After a save, temp files of the same PATH left by
+ * processes that died mid-save (kill -9, power loss) are removed.
  *
  * Not here: reading (safetensors.c). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +174,32 @@ static int sync_dir(const char *path) {
     return rc;
 }
 
+/* Best effort: unlinks PATH.tmp.<pid> beside path for every pid that is no
+ * longer a process (its writer died before the rename). */
+static void remove_stale_temps(const char *path) {
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t blen = strlen(base), dlen = slash ? (size_t)(slash - path) : 0;
+    char *dir = slash ? strndup(path, slash == path ? 1 : dlen) : strdup(".");
+    DIR *d = dir ? opendir(dir) : NULL;
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        const char *n = de->d_name;
+        if (strncmp(n, base, blen) || strncmp(n + blen, ".tmp.", 5)) continue;
+        char *end;
+        long pid = strtol(n + blen + 5, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        size_t cap = dlen + strlen(n) + 2;
+        char *full = malloc(cap);
+        if (!full) break;
+        snprintf(full, cap, "%.*s%s%s", (int)dlen, path, slash ? "/" : "", n);
+        unlink(full);
+        free(full);
+    }
+    if (d) closedir(d);
+    free(dir);
+}
+
 int st_writer_save(const StWriter *w, const char *path, Err *e) {
     char *header = writer_header(w, e);
     if (!header) return err_wrap(e, "saving %s", path);
@@ -204,6 +233,7 @@ int st_writer_save(const StWriter *w, const char *path, Err *e) {
     renamed = 1;
     step = "syncing the directory";
     if (sync_dir(path)) goto fail;
+    remove_stale_temps(path);
     free(tmp);
     free(header);
     return 0;

@@ -130,6 +130,12 @@ done
 [ $bad -eq 0 ] && ok "kill -9 x$KILLS: every checkpoint loads ($loaded times there was one), integrity_check ok each time, history up to the last checkpoint row"
 [ "$resumed" -ge 3 ] && ok "kill -9: training resumed from the checkpoint and went on $resumed times (last step $prev)" ||
     notok "kill -9: training went on from a checkpoint only $resumed times (last step $prev): the kills came too early?"
+# plus one left by a process that is gone, and one of a live process ($$)
+dead=4194000
+while kill -0 $dead 2>/dev/null; do dead=$((dead + 1)); done
+echo stale >"$ck.tmp.$dead"
+echo live >"$ck.tmp.$$"
+cut=$(ls "$tmp" | grep -c 'k\.safetensors\.tmp\.')
 # A last, clean run: resumes, finishes, and the history tells one story.
 if $SDLM train -d $corpus -spm "$tmp/tok.model" -ckpt "$ck" $tiny --save-every 3 --db "$db" --steps $((prev + 6)) \
     >"$tmp/out" 2>"$tmp/err"; then
@@ -142,8 +148,13 @@ status=$(q "SELECT status FROM runs ORDER BY id DESC LIMIT 1")
 gaps=$(q "SELECT count(*) FROM metrics a WHERE step > 1 AND NOT EXISTS (SELECT 1 FROM metrics b WHERE b.run_id = a.run_id AND b.step = a.step - 1)")
 [ "$status" = finished ] && ok "history: $runs run(s), the last one finished; $gaps gap(s) in its metrics (a kill between writing a checkpoint and committing its history loses those steps' rows)" ||
     notok "history: the last run is '$status', not finished"
-n=$(ls "$tmp" | grep -c 'k\.safetensors\.tmp')
-ok "kill -9: $n temp file(s) of saves cut short are left beside the checkpoint (never read back)"
+n=$(ls "$tmp" | grep -c 'k\.safetensors\.tmp\.')
+if [ "$n" -eq 1 ] && [ -f "$ck.tmp.$$" ]; then
+    ok "kill -9: the clean run's save removed the $((cut - 1)) temp file(s) of dead savers, and kept a live one's"
+else
+    notok "kill -9: $n temp file(s) beside the checkpoint after a clean save (of $cut; want only the live one)"
+fi
+rm -f "$ck.tmp.$$"
 
 # ---- a full disk while saving ---------------------------------------------------
 ck="$tmp/full/m.safetensors"

@@ -45,7 +45,7 @@ static void bar(const TrainProgress *p, char *out, size_t cap) {
 }
 
 /* The recipe `sdlm train` uses when --recipe is not given. */
-#define DEFAULT_RECIPE "seed"
+#define DEFAULT_RECIPE "sdlm"
 
 static int parse_recipe(const char *name, Recipe *r) {
     if (!strcmp(name, "seed")) *r = RECIPE_SEED;
@@ -65,9 +65,9 @@ int cmd_train(int argc, char **argv) {
         {"-spm|--spm_model", OPT_STR, &c.spm, "MODEL", "SentencePiece model (default: the checkpoint's, or train one)", 0, 0, NULL},
         {"-ckpt|--checkpoint", OPT_STR, &c.ckpt, "FILE", "checkpoint to write; resumed when it exists (required)", 0, 0, NULL},
         {"-ep|--epochs", OPT_INT, &c.epochs, "N", "epochs (100)", 1, 1e9, NULL},
-        {"-b|--batch_size", OPT_INT, &c.batch, "N", "batch size (256)", 1, 1 << 20, NULL},
-        {"-lr|--learning_rate", OPT_FLOAT, &c.lr, "LR", "peak learning rate (1e-4)", 1e-12, 10, NULL},
-        {"-wup|--warmup_steps", OPT_INT, &c.warmup, "N", "linear warm-up updates (2000)", 0, 1e9, NULL},
+        {"-b|--batch_size", OPT_INT, &c.batch, "N", "batch size (seed 256, sdlm 32)", 1, 1 << 20, NULL},
+        {"-lr|--learning_rate", OPT_FLOAT, &c.lr, "LR", "peak learning rate (seed 1e-4, sdlm 1e-3)", 1e-12, 10, NULL},
+        {"-wup|--warmup_steps", OPT_INT, &c.warmup, "N", "linear warm-up updates (seed 2000, sdlm 200)", 0, 1e9, NULL},
         {"-decs|--decay_steps", OPT_INT, &c.decay_steps, "N", "linear decay updates to 0.1 x lr (800000)", 0, 2e9, NULL},
         {"-wd|--weight_decay", OPT_FLOAT, &c.weight_decay, "W", "AdamW decoupled weight decay (1e-4)", 0, 10, NULL},
         {"-acc|--accumulation_steps", OPT_INT, &c.accum, "N", "batches per update (1)", 1, 1 << 16, NULL},
@@ -109,7 +109,8 @@ int cmd_train(int argc, char **argv) {
     }
     if (rc == 1) {
         opts_usage(stdout, "sdlm train -d CORPUS -ckpt FILE [-spm MODEL] [flags]",
-                   "Trains a diffusion LM on CORPUS (the seed's train.py flags), resuming FILE when it exists.\n"
+                   "Trains a diffusion LM on CORPUS (the seed's train.py flags), resuming FILE when it exists\n"
+                   "(a resumed run keeps its recipe). --recipe sdlm is the default; --recipe seed is the seed's, exactly.\n"
                    "Ctrl-C or SIGTERM finishes the step, saves and exits 0.",
                    opts, n);
         return EXIT_OK;

@@ -35,7 +35,7 @@ int main(void) {
     check_ok(doc_selection(&d, &a, &b) && a == 4 && b == 7, "shift-motion selects [4, 7)");
     doc_span_make(&d, 3);
     check_ok(tmpl_is(&d, "The {3} sat."), "a selection becomes a span of 3 slots");
-    check_ok(doc_span_at_cursor(&d) == 4, "the cursor sits on the new span");
+    check_ok(doc_span_at_cursor(&d) == 4 && d.cur == 5, "the cursor sits just after the new span, which it acts on");
     doc_span_resize(&d, 4, 1);
     check_ok(tmpl_is(&d, "The {4} sat."), "grow the span by one slot");
     doc_span_resize(&d, 4, -2);
@@ -45,8 +45,7 @@ int main(void) {
     /* an empty span at the end, then braces are escaped */
     doc_move(&d, d.n, 0);
     doc_span_make(&d, 4);
-    doc_move(&d, d.n, 0);
-    type(&d, " {x}");
+    type(&d, " {x}"); /* typing right after making a gap goes on after it */
     check_ok(tmpl_is(&d, "The {2} sat.{4} {{x}}"), "two spans and literal braces doubled");
     check_ok(doc_span_count(&d) == 2 && doc_span_slots(&d, 1) == 4, "span count and slots by order");
 

@@ -225,9 +225,9 @@ int doc_span_make(Doc *d, int slots) {
     before_edit(d, EDIT_OTHER, 0);
     if (sel) cut(d, a, b);
     d->anchor = -1;
-    if (put(d, (Cell){0, slots})) return -1;
-    d->cur--; /* the cursor stays on the span, so grow/shrink act on it */
-    return 0;
+    /* the cursor lands just after the span, so typing goes on after the gap
+     * and grow/shrink still act on it (doc_span_at_cursor looks behind too) */
+    return put(d, (Cell){0, slots}) ? -1 : 0;
 }
 
 int doc_span_at_cursor(const Doc *d) {

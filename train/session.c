@@ -379,6 +379,10 @@ static void run_job(Session *s) {
     if (!ok) err_set(&e, "out of memory for an infill of %d x %d", B, L);
     if (ok) ok = !workspace_alloc(&ws, &s->mf.model.cfg, B, L, 0, &e);
     SampleRequest rq = {.B = B, .L = L, .ids = ids, .known = known, .lengths = lengths, .kind = set.sampler, .steps = set.steps, .clamp = set.clamp, .seed = set.seed, .x_T = NULL, .eps = NULL};
+    /* sample as the model was trained: its schedule shift and time curve, as `sdlm infill` does */
+    float *times = ok ? malloc(sizeof(float) * ((size_t)set.steps + 1)) : NULL;
+    if (ok && !times) ok = 0, err_set(&e, "out of memory for %d sampling steps", set.steps);
+    if (ok) modelfile_schedule(&s->mf, &rq, 1, times);
     Sampler sp;
     if (ok) {
         engine_lock();
@@ -454,7 +458,7 @@ static void run_job(Session *s) {
     v->serial++;
     pthread_mutex_unlock(&s->mu);
     wake(s);
-    free(ids), free(final), free(known), free(lengths);
+    free(ids), free(final), free(known), free(lengths), free(times);
 }
 
 static void *session_thread(void *arg) {

@@ -142,7 +142,7 @@ int cmd_train(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    int tty = isatty(2), samples_round = 0, stop_sent = 0;
+    int tty = isatty(2), samples_round = 0, stop_sent = 0, history_told = 0;
     int64_t next_log = 0;
     char msg[512] = "", line[512];
     TrainProgress *p = malloc(sizeof *p);
@@ -154,6 +154,10 @@ int cmd_train(int argc, char **argv) {
             fprintf(stderr, "sdlm train: stopping after this step (saving %s)\n", c.ckpt);
         }
         trainer_progress(t, p);
+        if (p->history_error[0] && !history_told) { /* told once: it never stops training */
+            fprintf(stderr, "%ssdlm train: %s\n", tty ? "\r\033[K" : "", p->history_error);
+            history_told = 1;
+        }
         if (strcmp(msg, p->message) && p->state != TRAIN_RUNNING) {
             snprintf(msg, sizeof msg, "%s", p->message);
             if (msg[0] && p->state < TRAIN_FINISHED) fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", msg);
@@ -180,6 +184,7 @@ int cmd_train(int argc, char **argv) {
     if (tty && p->step > 0) fprintf(stderr, "\n");
     TrainState final = trainer_join(t);
     trainer_progress(t, p);
+    if (p->history_error[0] && !history_told) fprintf(stderr, "sdlm train: %s\n", p->history_error);
     fprintf(stderr, "sdlm train: %s\n", p->message);
     int64_t done = p->step;
     free(p);

@@ -311,6 +311,7 @@ static int prepare_history(Trainer *t, Err *e) {
 static void history_failed(Trainer *t, const Err *e) {
     pthread_mutex_lock(&t->mu);
     snprintf(t->prog.message, sizeof t->prog.message, "history unavailable: %.480s", e->msg);
+    snprintf(t->prog.history_error, sizeof t->prog.history_error, "%s", t->prog.message);
     t->prog.serial++;
     pthread_mutex_unlock(&t->mu);
     store_close(t->store);
@@ -663,6 +664,9 @@ static void *run(void *arg) {
         if (t->store) store_close(t->store);
         t->store = NULL;
         snprintf(why, sizeof why, "history unavailable: %s", he.msg);
+        pthread_mutex_lock(&t->mu);
+        snprintf(t->prog.history_error, sizeof t->prog.history_error, "%s", why);
+        pthread_mutex_unlock(&t->mu);
     }
     BatcherConfig bc = {&t->corpus, t->spm, t->cfg.batch, t->cfg.crop_len, t->cfg.seed,
                         (MaskKind)t->cfg.masks, t->epoch, t->index};

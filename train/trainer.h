@@ -77,6 +77,7 @@ enum { TRAIN_HISTORY = 4096, TRAIN_SAMPLES = 8, TRAIN_PROBES = 4, TRAIN_TBUCKETS
 typedef struct {
     TrainState state;
     char message[512];      /* what is happening, or why it failed */
+    char history_error[512];/* why the run is not being recorded in the history; "" while it is */
     int64_t run_id;         /* in the history, 0 when none */
     int64_t step, total_steps;
     int epoch, epochs;

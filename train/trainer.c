@@ -665,7 +665,7 @@ static void *run(void *arg) {
         t->store = NULL;
         snprintf(why, sizeof why, "history unavailable: %s", he.msg);
         pthread_mutex_lock(&t->mu);
-        snprintf(t->prog.history_error, sizeof t->prog.history_error, "%s", why);
+        snprintf(t->prog.history_error, sizeof t->prog.history_error, "%.500s", why);
         pthread_mutex_unlock(&t->mu);
     }
     BatcherConfig bc = {&t->corpus, t->spm, t->cfg.batch, t->cfg.crop_len, t->cfg.seed,
@@ -748,7 +748,7 @@ static void *run(void *arg) {
         snprintf(why, sizeof why, "%s", e.msg);
     } else {
         run_probes(t);
-        snprintf(why, sizeof why, "%s at step %lld; saved %.400s%s%.400s", final == TRAIN_STOPPED ? "stopped" : "finished",
+        snprintf(why, sizeof why, "%s at step %lld; saved %.250s%s%.250s", final == TRAIN_STOPPED ? "stopped" : "finished",
                  (long long)t->step, t->ckpt_path, t->cfg.export_path ? ", exported " : "",
                  t->cfg.export_path ? t->cfg.export_path : "");
     }

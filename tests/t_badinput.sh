@@ -67,11 +67,7 @@ accept() {
         echo "ok - $name: exit 0: $(head -1 "$tmp/out" | cut -c1-160)"
     fi
 }
-check() { # check NAME COND...
-    name=$1
-    shift
-    if "$@"; then echo "ok - $name"; else echo "not ok - $name"; fi
-}
+. tests/lib.sh
 
 # ---- a tiny model to damage ----
 $SDLM tokenizer -d $corpus -o "$tmp/tok" --vocab 400 >/dev/null 2>"$tmp/err" &&

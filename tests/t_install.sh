@@ -11,11 +11,7 @@ tmp=$(mktemp -d)
 sock="sdlm-install-$$"
 trap 'tmux -L "$sock" kill-server >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM HUP # so the EXIT trap cleans up
-check() { # check NAME COND...
-    name=$1
-    shift
-    if "$@"; then echo "ok - $name"; else echo "not ok - $name"; fi
-}
+. tests/lib.sh
 dest="$tmp/dest"
 prefix=/opt/sdlm-test
 root="$dest$prefix"

@@ -3,18 +3,8 @@
 cd "$(dirname "$0")/.." || exit 2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-check() { # check NAME COND...
-    name=$1
-    shift
-    if "$@"; then echo "ok - $name"; else echo "not ok - $name"; fi
-}
-run() { # run EXPECTED_STATUS ARGS...: stdout to $tmp/out, stderr to $tmp/err
-    want=$1
-    shift
-    ./sdlm tokenizer "$@" >"$tmp/out" 2>"$tmp/err"
-    [ $? -eq "$want" ]
-}
-lines() { [ "$(wc -l <"$1")" -eq "$2" ]; }
+sdlm_cmd=tokenizer
+. tests/lib.sh
 
 check "--help exits 0 and prints usage" run 0 --help
 check "usage names the options" grep -q -- "--vocab N" "$tmp/out"

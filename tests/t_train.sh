@@ -4,18 +4,8 @@
 cd "$(dirname "$0")/.." || exit 2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-check() { # check NAME COND...
-    name=$1
-    shift
-    if "$@"; then echo "ok - $name"; else echo "not ok - $name"; fi
-}
-run() { # run EXPECTED_STATUS ARGS...: stdout to $tmp/out, stderr to $tmp/err
-    want=$1
-    shift
-    ./sdlm train "$@" >"$tmp/out" 2>"$tmp/err"
-    [ $? -eq "$want" ]
-}
-lines() { [ "$(wc -l <"$1")" -eq "$2" ]; }
+sdlm_cmd=train
+. tests/lib.sh
 corpus=tests/data/tiny-corpus.txt
 ./sdlm tokenizer -d $corpus -o "$tmp/tok" --vocab 400 >/dev/null 2>&1
 tiny="-d $corpus -spm $tmp/tok.model -edim 8 -mdim 32 -numl 1 -b 8 -cl 24 -ngen 0 --db="

@@ -1,0 +1,99 @@
+/* score.c: the cross-entropy a model gives its own fills (see score.h).
+ *
+ * Each sequence becomes SCORE_LEVELS rows of one batch, one per noise level;
+ * a chunk of sequences goes through diffusion_loss at a time, so memory stays
+ * bounded however many candidates there are. */
+#include "score.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rng.h"
+
+const float score_levels[SCORE_LEVELS] = {0.3f, 0.5f, 0.7f, 0.9f};
+
+enum { SCORE_CHUNK = 16 };                 /* sequences per diffusion_loss call */
+#define SCORE_SEED 0x5c0e5eedull           /* the noise: fixed, so scores are reproducible */
+
+int score_fills(const ModelFile *mf, const int32_t *ids, const uint8_t *known, const int *lengths, int B, int L,
+                float *nats, Err *e) {
+    if (B < 1 || L < 1) return err_set(e, "nothing to score (%d sequences of %d tokens)", B, L);
+    const int E = mf->model.cfg.E, K = SCORE_LEVELS;
+    const int cmax = B < SCORE_CHUNK ? B : SCORE_CHUNK, R = cmax * K; /* R rows per call */
+    int32_t *rid = calloc((size_t)R * L, sizeof *rid);                 /* [R, L] */
+    uint8_t *lm = calloc((size_t)R * L, 1), *cond = calloc((size_t)R * L, 1); /* [R, L] */
+    float *t = malloc(sizeof(float) * R);                               /* [R] */
+    float *zl = malloc(sizeof(float) * (size_t)K * L * E);             /* [K, L, E] the noise of each level */
+    float *z = malloc(sizeof(float) * (size_t)R * L * E);              /* [R, L, E] */
+    float *ce = malloc(sizeof(float) * R);
+    int *correct = malloc(sizeof(int) * R), *targets = malloc(sizeof(int) * R);
+    Workspace ws = {0};
+    int rc = -1;
+    if (!rid || !lm || !cond || !t || !zl || !z || !ce || !correct || !targets) {
+        err_set(e, "out of memory to score %d sequences of %d tokens", B, L);
+        goto out;
+    }
+    if (workspace_alloc(&ws, &mf->model.cfg, R, L, 0, e)) goto out;
+    for (int k = 0; k < K; k++) {
+        Rng r;
+        rng_seed(&r, SCORE_SEED + (uint64_t)k);
+        rng_fill_normal(&r, zl + (size_t)k * L * E, (long)L * E, 1.0f);
+    }
+    for (int first = 0; first < B; first += cmax) {
+        int cb = B - first < cmax ? B - first : cmax, filled = 0, W = 1; /* W: the chunk's longest sequence */
+        for (int b = 0; b < cb; b++) {
+            int len = lengths ? lengths[first + b] : L;
+            W = len > W ? (len < L ? len : L) : W;
+        }
+        for (int b = 0; b < cb; b++) {
+            int s = first + b, len = lengths ? lengths[s] : L;
+            for (int k = 0; k < K; k++) {
+                long row = (long)b * K + k;
+                t[row] = score_levels[k];
+                for (int p = 0; p < W; p++) {
+                    long i = row * W + p, src = (long)s * L + p;
+                    rid[i] = p < len ? ids[src] : 0;
+                    lm[i] = p < len;
+                    cond[i] = p < len && known[src];
+                    filled += lm[i] && !cond[i];
+                }
+                memcpy(z + row * W * E, zl + (size_t)k * L * E, sizeof(float) * (size_t)W * E);
+            }
+        }
+        if (filled) {
+            LossInput in = {.B = cb * K, .L = W, .ids = rid, .len_mask = lm, .cond = cond, .t = t, .z = z,
+                            .selfcond = 1, .seq_correct = correct, .seq_targets = targets, .seq_ce = ce,
+                            .shift = mf->shift};
+            LossStats st;
+            diffusion_loss(&mf->model, NULL, &ws, &in, 1.0f, NULL, &st);
+        }
+        for (int b = 0; b < cb; b++) {
+            double sum = 0;
+            long n = 0;
+            for (int k = 0; filled && k < K; k++) sum += ce[b * K + k], n += targets[b * K + k];
+            nats[first + b] = n ? (float)(sum / n) : NAN;
+        }
+    }
+    rc = 0;
+out:
+    workspace_free(&ws);
+    free(rid), free(lm), free(cond), free(t), free(zl), free(z), free(ce), free(correct), free(targets);
+    return rc;
+}
+
+void score_rank(const float *nats, int n, int *order) {
+    for (int i = 0; i < n; i++) order[i] = i;
+    /* insertion sort: n is a handful of candidates, and it is stable */
+    for (int i = 1; i < n; i++) {
+        int o = order[i], j = i;
+        float v = nats[o];
+        while (j > 0) {
+            float u = nats[order[j - 1]];
+            int worse = isnan(u) ? !isnan(v) : !isnan(v) && v < u;
+            if (!worse) break;
+            order[j] = order[j - 1], j--;
+        }
+        order[j] = o;
+    }
+}

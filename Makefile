@@ -6,6 +6,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=   (make uninstall, the same variables)
 #   make bench      sdlm bench beside the PyTorch port, same shapes, same run
 #   make model      rebuild share/ (corpus, tokenizer, default model) from scratch
+#   make MPI=1      ./sdlm for `mpirun -np N ./sdlm train ...` (Open MPI; data-parallel)
 #   make asan       the whole suite under AddressSanitizer + UBSan (in build-asan/)
 #   make fuzz       libFuzzer runs of every harness, FUZZ_TIME s each (300)
 #   make fuzz-smoke the same for FUZZ_SMOKE_TIME s (20), as CI does
@@ -50,10 +51,19 @@ SDLM_OPT ?= -O3 -fno-math-errno
 SDLM_CXXFLAGS := -std=c++17 -Wall -Wextra -MMD -MP -pthread
 SDLM_LDLIBS := $(PC_LIBS) -lm -lpthread
 
+# make MPI=1: data-parallel training under mpirun (Debian: libopenmpi-dev openmpi-bin,
+# whose pkg-config name is mpi). Only train/dist.c reads SDLM_MPI; a stamp that
+# changes with MPI rebuilds it, so switching MPI on or off relinks ./sdlm.
 ifeq ($(MPI),1)
+ifeq ($(filter deps clean uninstall check-layers,$(MAKECMDGOALS)),)
+ifneq ($(shell $(PKG_CONFIG) --exists mpi 2>/dev/null && echo yes),yes)
+$(error MPI=1 needs Open MPI: sudo apt-get install -y libopenmpi-dev openmpi-bin)
+endif
+endif
 SDLM_CPPFLAGS += -DSDLM_MPI $(shell $(PKG_CONFIG) --cflags mpi)
 SDLM_LDLIBS += $(shell $(PKG_CONFIG) --libs mpi)
 endif
+MPI_STAMP := $(BUILD)/mpi-$(if $(filter 1,$(MPI)),on,off)
 
 LIB_C := $(wildcard src/*.c train/*.c ui/*.c) $(filter-out cli/main.c,$(wildcard cli/*.c))
 LIB_CXX := $(wildcard train/*.cc)
@@ -85,6 +95,12 @@ $(BUILD)/%.o: %.cc
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libsdlm.a
 	$(CXX) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $^ $(SDLM_LDLIBS) $(LDLIBS)
+
+$(BUILD)/train/dist.o: $(MPI_STAMP)
+$(BUILD)/mpi-on $(BUILD)/mpi-off:
+	@mkdir -p $(@D)
+	@rm -f $(BUILD)/mpi-on $(BUILD)/mpi-off
+	@touch $@
 
 tests: $(TEST_BIN)
 
@@ -148,7 +164,7 @@ uninstall:
 	rmdir $(DESTDIR)$(DATADIR) 2>/dev/null || true
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) sdlm
+	rm -rf $(BUILD) $(ASAN_BUILD) build-mpi sdlm
 
 .PHONY: all test tests check-layers deps install uninstall clean asan bench model
 .SECONDARY:

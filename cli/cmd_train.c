@@ -1,7 +1,13 @@
 /* cmd_train.c: `sdlm train`: the seed's train.py as a thin client of the
  * trainer library: flags, a tqdm-style progress bar on stderr (one line per
  * N steps when stderr is not a terminal), samples as they come, and Ctrl-C or
- * SIGTERM finishing the step, saving and exiting 0. */
+ * SIGTERM finishing the step, saving and exiting 0.
+ *
+ * Under mpirun (an sdlm built with `make MPI=1`) every rank runs this; rank 0
+ * draws the bar (which then names the ranks) and prints the samples, the
+ * others print only their own failure. SIGUSR1 stops as SIGINT does: mpirun
+ * passes it to every rank, while it follows SIGINT and SIGTERM by SIGKILL
+ * within a second (odls_base_sigkill_timeout). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +18,7 @@
 #include "commands.h"
 #include "opts.h"
 #include "batch.h"
+#include "dist.h"
 #include "trainer.h"
 
 static volatile sig_atomic_t interrupted;
@@ -38,10 +45,12 @@ static void bar(const TrainProgress *p, char *out, size_t cap) {
     char el[64], eta[64];
     hms(p->elapsed_s, el, sizeof el);
     hms(p->eta_s, eta, sizeof eta);
+    char ranks[32] = "";
+    if (p->ranks > 1) snprintf(ranks, sizeof ranks, " on %d ranks", p->ranks);
     snprintf(out, cap,
-             "epoch %d: %3.0f%%|%s| %lld/%lld [%s<%s, %.0f tok/s, loss=%.4f, mse=%.4f, ce=%.4f, accuracy=%.3f, lr=%.2e]",
+             "epoch %d: %3.0f%%|%s| %lld/%lld [%s<%s, %.0f tok/s%s, loss=%.4f, mse=%.4f, ce=%.4f, accuracy=%.3f, lr=%.2e]",
              p->epoch, frac * 100, cells, (long long)p->step, (long long)p->total_steps, el, eta,
-             p->last.tokens_per_s, p->last.loss, p->last.mse, p->last.ce, p->last.accuracy, p->last.lr);
+             p->last.tokens_per_s, ranks, p->last.loss, p->last.mse, p->last.ce, p->last.accuracy, p->last.lr);
 }
 
 /* The recipe `sdlm train` uses when --recipe is not given. */
@@ -54,7 +63,7 @@ static int parse_recipe(const char *name, Recipe *r) {
     return 0;
 }
 
-int cmd_train(int argc, char **argv) {
+static int train(int argc, char **argv) {
     TrainConfig c = trainer_defaults();
     const char *recipe = DEFAULT_RECIPE, *film = NULL, *masks = NULL;
     int log_every = 50, warp_on = 0, warp_off = 0;
@@ -137,38 +146,48 @@ int cmd_train(int argc, char **argv) {
 
     Trainer *t;
     if (trainer_start(&t, &c, -1, &e)) return fprintf(stderr, "sdlm train: %s\n", e.msg), EXIT_USAGE;
+    int quiet = dist_rank() != 0; /* rank 0 speaks for the job */
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL); /* mpirun passes SIGUSR1 on; SIGINT and SIGTERM it follows with SIGKILL */
 
     int tty = isatty(2), samples_round = 0, stop_sent = 0, history_told = 0;
     int64_t next_log = 0;
     char msg[512] = "", line[512];
-    TrainProgress *p = malloc(sizeof *p);
+    TrainProgress *p = calloc(1, sizeof *p);
     for (;;) {
         if (interrupted && !stop_sent) {
             trainer_stop(t);
             stop_sent = 1;
-            if (tty) fprintf(stderr, "\n");
-            fprintf(stderr, "sdlm train: stopping after this step (saving %s)\n", c.ckpt);
+            if (!quiet) {
+                if (tty) fprintf(stderr, "\n");
+                fprintf(stderr, "sdlm train: stopping after this step (saving %s)\n", c.ckpt);
+                if (p->ranks > 1 && p->last_ckpt[0]) /* mpirun may be ending the job: say what is on disk */
+                    fprintf(stderr, "sdlm train: if mpirun ends the job first (a rank died, or SIGKILL follows), %s keeps step %lld\n",
+                            c.ckpt, (long long)p->last_ckpt_step);
+                else if (p->ranks > 1)
+                    fprintf(stderr, "sdlm train: if mpirun ends the job first (a rank died, or SIGKILL follows), %s stays as it was\n",
+                            c.ckpt);
+            }
         }
         trainer_progress(t, p);
-        if (p->history_error[0] && !history_told) { /* told once: it never stops training */
+        if (!quiet && p->history_error[0] && !history_told) { /* told once: it never stops training */
             fprintf(stderr, "%ssdlm train: %s\n", tty ? "\r\033[K" : "", p->history_error);
             history_told = 1;
         }
-        if (strcmp(msg, p->message) && p->state != TRAIN_RUNNING) {
+        if (!quiet && strcmp(msg, p->message) && p->state != TRAIN_RUNNING) {
             snprintf(msg, sizeof msg, "%s", p->message);
             if (msg[0] && p->state < TRAIN_FINISHED) fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", msg);
         }
-        if (p->samples_round != samples_round) {
+        if (!quiet && p->samples_round != samples_round) {
             samples_round = p->samples_round;
             if (tty) fprintf(stderr, "\r\033[K");
             for (int i = 0; i < p->nsamples; i++) printf("%s\n", p->samples[i]);
             fflush(stdout);
         }
-        if (p->step > 0 && (p->state == TRAIN_RUNNING || p->state == TRAIN_PAUSED)) {
+        if (!quiet && p->step > 0 && (p->state == TRAIN_RUNNING || p->state == TRAIN_PAUSED)) {
             bar(p, line, sizeof line);
             if (tty) {
                 fprintf(stderr, "\r%s\033[K", line);
@@ -181,14 +200,23 @@ int cmd_train(int argc, char **argv) {
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    if (tty && p->step > 0) fprintf(stderr, "\n");
+    if (!quiet && tty && p->step > 0) fprintf(stderr, "\n");
     TrainState final = trainer_join(t);
     trainer_progress(t, p);
-    if (p->history_error[0] && !history_told) fprintf(stderr, "sdlm train: %s\n", p->history_error);
-    fprintf(stderr, "sdlm train: %s\n", p->message);
+    if (!quiet && p->history_error[0] && !history_told) fprintf(stderr, "sdlm train: %s\n", p->history_error);
+    if (!quiet) fprintf(stderr, "sdlm train: %s\n", p->message);
+    else if (final == TRAIN_FAILED) fprintf(stderr, "sdlm train: rank %d: %s\n", dist_rank(), p->message);
     int64_t done = p->step;
     free(p);
     trainer_free(t);
     if (final == TRAIN_FAILED) return done > 0 ? EXIT_CHECK : EXIT_USAGE;
     return EXIT_OK;
+}
+
+int cmd_train(int argc, char **argv) {
+    Err e;
+    if (dist_init(&e)) return fprintf(stderr, "sdlm train: %s\n", e.msg), EXIT_USAGE;
+    int rc = train(argc, argv);
+    dist_finalize();
+    return rc;
 }

@@ -9,7 +9,19 @@
  * self-conditioning coin, dropout) comes from a generator seeded by (seed,
  * step), and the batches from (seed, epoch, position), so a resumed run
  * continues exactly as an uninterrupted one. BLAS is taken through
- * engine_lock for each step. Commands and progress cross under one mutex. */
+ * engine_lock for each step. Commands and progress cross under one mutex.
+ *
+ * Under MPI (dist.h) every rank builds the same global batch and computes
+ * its own rows (a contiguous shard); each row's t and noise come from a
+ * generator seeded by (seed, step, batch, row), so a shard draws what one
+ * rank would for those rows. Losses are weighted by the rows' share of the
+ * global batch's targets, so summing the gradient block over ranks (one
+ * MPI_Allreduce after backward) gives the one-rank gradient; the per-row
+ * statistics (t, accuracy, CE) are summed too and observed in row order, so
+ * the time warp and the curves are the same for any number of ranks, and so
+ * are the weights: a checkpoint does not depend on the rank count. Only rank
+ * 0 writes checkpoints, exports and the history and makes samples; stopping
+ * is agreed by all ranks at each step. */
 #include "trainer.h"
 
 #include <errno.h>
@@ -27,6 +39,7 @@
 #include "batcher.h"
 #include "ckpt.h"
 #include "diffusion.h"
+#include "dist.h"
 #include "engine_lock.h"
 #include "infill.h"
 #include "model.h"
@@ -35,6 +48,7 @@
 #include "timewarp.h"
 
 enum { CHUNK = 32, MAX_BAD_STEPS = 20, METRIC_FLUSH = 50, INFILL_PROBE_MAX = 256, WARP_REFIT_EVERY = 20 };
+enum { ROW_T, ROW_CORRECT, ROW_TARGETS, ROW_CE, ROWSTAT }; /* rowstat columns */
 
 struct Trainer {
     TrainConfig cfg;
@@ -64,6 +78,8 @@ struct Trainer {
     float tbuf[CHUNK];
     int seq_correct[CHUNK], seq_targets[CHUNK];
     float seq_ce[CHUNK];
+    float *rowstat;       /* [batch, ROWSTAT] per row of the global batch, summed over ranks */
+    int rank, ranks;      /* this process in the job (dist.h); 0 of 1 without MPI */
     TimeWarp warp;
     double tacc_sum[TRAIN_TBUCKETS], tacc_n[TRAIN_TBUCKETS];
     int bad_in_row;
@@ -166,6 +182,8 @@ static int prepare_tokenizer(Trainer *t, const Checkpoint *resume, Err *e) {
         if (!(t->spm = spm_load_bytes(resume->spm, resume->spm_len, e)))
             return err_wrap(e, "the tokenizer inside %s", t->ckpt_path);
         snprintf(t->spm_path, sizeof t->spm_path, "(inside %.1000s)", t->ckpt_path);
+    } else if (c->vocab > 0 && t->ranks > 1) { /* every rank would write the same files */
+        return err_set(e, "no tokenizer: under mpirun give -spm MODEL (make one with sdlm tokenizer, or by a one-rank run)");
     } else if (c->vocab > 0) {
         char prefix[1100];
         snprintf(prefix, sizeof prefix, "%s.tokenizer", t->ckpt_path);
@@ -262,13 +280,29 @@ static int prepare_model(Trainer *t, Err *e) {
         return -1;
     if (batch_alloc(&t->batch, c->batch, c->crop_len, e)) return -1;
     t->zbuf = malloc(sizeof(float) * (size_t)chunk * c->crop_len * cfg.E);
-    if (!t->zbuf) return err_set(e, "out of memory");
+    t->rowstat = malloc(sizeof(float) * (size_t)c->batch * ROWSTAT);
+    if (!t->zbuf || !t->rowstat) return err_set(e, "out of memory");
     return 0;
+}
+
+/* Every rank starts from rank 0's state, whatever each read from disk. */
+static void share_state(Trainer *t) {
+    size_t bytes = sizeof(float) * t->model.table.total;
+    dist_bcast(t->model.w, bytes);
+    dist_bcast(t->adam_m, bytes);
+    dist_bcast(t->adam_v, bytes);
+    if (t->ema) dist_bcast(t->ema, bytes);
+    int64_t pos[4] = {t->step, t->adam_steps_taken, t->epoch, t->index};
+    dist_bcast(pos, sizeof pos);
+    t->step = pos[0], t->adam_steps_taken = pos[1], t->epoch = pos[2], t->index = pos[3];
+    dist_bcast(&t->warp, sizeof t->warp);
+    dist_bcast(&t->elapsed_before, sizeof t->elapsed_before);
 }
 
 static int prepare_history(Trainer *t, Err *e) {
     const TrainConfig *c = &t->cfg;
     if (c->db && !c->db[0]) return 0; /* --db "": no history */
+    if (t->rank != 0) return 0;        /* rank 0 records the run */
     if (c->db) snprintf(t->db_path, sizeof t->db_path, "%s", c->db);
     else if (paths_default_db(t->db_path, sizeof t->db_path, e)) return -1;
     if (store_open(&t->store, t->db_path, 0, e)) return -1;
@@ -299,7 +333,7 @@ static int prepare_history(Trainer *t, Err *e) {
         spec.tokenizer_path = t->spm_path;
         spec.checkpoint_path = t->ckpt_path;
         spec.seed = c->seed;
-        spec.ranks = 1;
+        spec.ranks = t->ranks;
         spec.notes = (char *)"";
         if (store_run_begin(t->store, &spec, &run, e)) return -1;
     }
@@ -362,6 +396,7 @@ static int save_meta(Trainer *t, double session_start, StMeta *meta, char (*kv)[
 
 /* --export: the weights a user samples with, small: F16, no moments, no second block. */
 static int export_model(Trainer *t, double session_start, Err *e) {
+    if (t->rank != 0) return 0;
     char kv[20][2][128], warp[WARP_TEXT_MAX];
     StMeta meta[21];
     Checkpoint ck = {0};
@@ -375,6 +410,7 @@ static int export_model(Trainer *t, double session_start, Err *e) {
 }
 
 static int save(Trainer *t, double session_start, Err *e) {
+    if (t->rank != 0) return 0; /* the other ranks hold the same weights */
     for (size_t i = 0; i < t->model.table.total; i++)
         if (!isfinite(t->model.w[i]))
             return err_set(e, "not saving: the weights are no longer finite (try a lower learning rate)");
@@ -431,7 +467,7 @@ static void sampling_schedule(const Trainer *t, SampleRequest *rq, float *times)
 /* ngen unconditional samples, as the seed prints at the start and after each epoch. */
 static void make_samples(Trainer *t) {
     int n = t->cfg.ngen;
-    if (n <= 0) return;
+    if (n <= 0 || t->rank != 0) return;
     if (n > TRAIN_SAMPLES) n = TRAIN_SAMPLES;
     Model view;
     sampling_model(t, &view);
@@ -473,6 +509,7 @@ static const char *probe_templates[TRAIN_PROBES] = {
 
 /* Probe infills of fixed templates with the current weights, at each checkpoint. */
 static void run_probes(Trainer *t) {
+    if (t->rank != 0) return;
     Model view;
     sampling_model(t, &view);
     int done = 0;
@@ -524,7 +561,20 @@ typedef struct {
     int skipped, epoch_ended;
 } StepResult;
 
-/* Runs `accum` batches, each in chunks, then clips and updates. Holds BLAS. */
+/* The generator of one row's t and noise: a function of (seed, step, batch of
+ * the step, row of the global batch), so any shard draws the same. */
+static void row_rng(Rng *r, uint64_t seed, int64_t step, int a, int row) {
+    rng_seed(r, mix64(seed ^ 0x7a11ull) ^ mix64((uint64_t)step + 1) ^ mix64(((uint64_t)a << 32 | (uint32_t)row) ^ 0x50e5ull));
+}
+
+/* Rows [lo, hi) of a B-row global batch are this rank's. */
+static void shard(int B, int rank, int ranks, int *lo, int *hi) {
+    *lo = (int)((long)B * rank / ranks);
+    *hi = (int)((long)B * (rank + 1) / ranks);
+}
+
+/* Runs `accum` batches, each rank its shard of each in chunks, sums the
+ * gradient and statistics over ranks, then clips and updates. Holds BLAS. */
 static int train_step(Trainer *t, StepResult *res, Err *e) {
     const TrainConfig *c = &t->cfg;
     const Config *mc = &t->model.cfg;
@@ -532,52 +582,72 @@ static int train_step(Trainer *t, StepResult *res, Err *e) {
     size_t P = t->model.table.total;
     memset(res, 0, sizeof *res);
     memset(t->grad, 0, sizeof(float) * P);
-    Rng r;
+    Rng r; /* the step's own draws: one self-conditioning coin per batch */
     rng_seed(&r, mix64(c->seed ^ 0x7a11ull) ^ mix64((uint64_t)t->step + 1));
-    double loss = 0, mse = 0, ce = 0, acc = 0;
-    long targets_all = 0;
+    double sums[5] = {0}; /* loss, mse, ce, accuracy (each times its targets), targets */
     for (int a = 0; a < c->accum; a++) {
         if (batcher_next(t->batcher, &t->batch, e)) return -1;
         Batch *b = &t->batch;
         const int L = b->L;
-        long n_total = 0;
+        long n_total = 0; /* the global batch's targets */
         for (long i = 0; i < (long)b->B * L; i++) n_total += b->len_mask[i] && !b->cond[i];
         int coin = rng_uniform(&r) < 0.5; /* the seed's self-conditioning coin, one per batch */
-        for (int start = 0; start < b->B; start += CHUNK) {
-            int cb = b->B - start < CHUNK ? b->B - start : CHUNK;
+        int lo, hi;
+        shard(b->B, t->rank, t->ranks, &lo, &hi);
+        memset(t->rowstat, 0, sizeof(float) * (size_t)b->B * ROWSTAT);
+        for (int start = lo; start < hi; start += CHUNK) {
+            int cb = hi - start < CHUNK ? hi - start : CHUNK;
             long off = (long)start * L;
             long n_chunk = 0;
             for (long i = 0; i < (long)cb * L; i++) n_chunk += b->len_mask[off + i] && !b->cond[off + i];
             for (int i = 0; i < cb; i++) {
-                double u = rng_uniform(&r);
+                Rng rr;
+                row_rng(&rr, c->seed, t->step, a, start + i);
+                double u = rng_uniform(&rr);
                 float tt = c->time_warp ? warp_sample(&t->warp, u) : (float)u; /* the inverse of the learned CDF */
                 t->tbuf[i] = tt < 1e-5f ? 1e-5f : tt > 1 - 1e-5f ? 1 - 1e-5f : tt;
+                rng_fill_normal(&rr, t->zbuf + (long)i * L * E, (long)L * E, 1.0f);
             }
-            rng_fill_normal(&r, t->zbuf, (long)cb * L * E, 1.0f);
+            /* dropout and layer-drop draw from the chunk's own generator: they depend on the sharding */
+            Rng cr;
+            row_rng(&cr, c->seed ^ 0xd50full, t->step, a, start);
             LossInput in = {.B = cb, .L = L, .ids = b->ids + off, .len_mask = b->len_mask + off,
                             .cond = b->cond + off, .t = t->tbuf, .z = t->zbuf, .selfcond = coin,
                             .seq_correct = t->seq_correct, .seq_targets = t->seq_targets, .seq_ce = t->seq_ce,
                             .shift = c->shift};
             float scale = n_total ? (float)n_chunk / (float)n_total / (float)c->accum : 0.0f;
             LossStats st;
-            diffusion_loss(&t->model, &t->g, &t->ws, &in, scale, &r, &st);
-            loss += st.loss * n_chunk, mse += st.mse * n_chunk, ce += st.ce * n_chunk, acc += st.accuracy * n_chunk;
-            targets_all += n_chunk;
-            for (int i = 0; i < cb; i++)
-                if (t->seq_targets[i]) {
-                    int k = (int)(t->tbuf[i] * TRAIN_TBUCKETS);
-                    k = k >= TRAIN_TBUCKETS ? TRAIN_TBUCKETS - 1 : k;
-                    /* a running mean that forgets slowly, so the curve follows training */
-                    t->tacc_sum[k] = 0.995 * t->tacc_sum[k] + (double)t->seq_correct[i] / t->seq_targets[i];
-                    t->tacc_n[k] = 0.995 * t->tacc_n[k] + 1;
-                    if (c->time_warp) warp_observe(&t->warp, t->tbuf[i], t->seq_ce[i] / t->seq_targets[i]);
-                }
+            diffusion_loss(&t->model, &t->g, &t->ws, &in, scale, &cr, &st);
+            sums[0] += st.loss * n_chunk, sums[1] += st.mse * n_chunk, sums[2] += st.ce * n_chunk;
+            sums[3] += st.accuracy * n_chunk, sums[4] += n_chunk;
+            for (int i = 0; i < cb; i++) {
+                float *row = t->rowstat + (long)(start + i) * ROWSTAT;
+                row[ROW_T] = t->tbuf[i], row[ROW_CORRECT] = (float)t->seq_correct[i];
+                row[ROW_TARGETS] = (float)t->seq_targets[i], row[ROW_CE] = t->seq_ce[i];
+            }
         }
-        res->tokens += (long)b->B * L;
+        /* every rank sees every row (the others' are zero before the sum), in the global order */
+        dist_sum_floats(t->rowstat, (size_t)b->B * ROWSTAT);
+        for (int i = 0; i < b->B; i++) {
+            const float *row = t->rowstat + (long)i * ROWSTAT;
+            if (!row[ROW_TARGETS]) continue;
+            int k = (int)(row[ROW_T] * TRAIN_TBUCKETS);
+            k = k >= TRAIN_TBUCKETS ? TRAIN_TBUCKETS - 1 : k;
+            /* a running mean that forgets slowly, so the curve follows training */
+            t->tacc_sum[k] = 0.995 * t->tacc_sum[k] + (double)row[ROW_CORRECT] / row[ROW_TARGETS];
+            t->tacc_n[k] = 0.995 * t->tacc_n[k] + 1;
+            if (c->time_warp) warp_observe(&t->warp, row[ROW_T], row[ROW_CE] / row[ROW_TARGETS]);
+        }
+        res->tokens += (long)b->B * L; /* the global batch's */
         t->epoch = b->epoch;
         t->index = b->index + b->B;
         if (t->index >= corpus_count(&t->corpus)) t->epoch++, t->index = 0, res->epoch_ended = 1;
     }
+    /* one all-reduce of the whole gradient block after backward: the shards' weighted sum is the mean */
+    dist_sum_floats(t->grad, P);
+    dist_sum_doubles(sums, 5);
+    double loss = sums[0], mse = sums[1], ce = sums[2], acc = sums[3];
+    long targets_all = (long)sums[4];
     if (targets_all) loss /= targets_all, mse /= targets_all, ce /= targets_all, acc /= targets_all;
     res->loss = (LossStats){loss, mse, ce, acc, targets_all};
     res->grad_norm = grad_norm(t->grad, P);
@@ -648,17 +718,20 @@ static void record(Trainer *t, const StepResult *r, double dt, double session_st
 
 static void *run(void *arg) {
     Trainer *t = arg;
-    Err e;
+    Err e = {{0}};
     double start = now_s();
     TrainState final = TRAIN_FINISHED;
     RunStatus status = RUN_FINISHED;
     char why[600] = "";
 
     set_state(t, TRAIN_PREPARING, "indexing %s", t->corpus_path);
-    if (corpus_open(&t->corpus, t->corpus_path, &e)) goto failed_early;
-    t->corpus_open = 1;
-    set_state(t, TRAIN_PREPARING, "%s", corpus_summary(&t->corpus));
-    if (prepare_model(t, &e)) goto failed_early;
+    int bad = corpus_open(&t->corpus, t->corpus_path, &e);
+    t->corpus_open = !bad;
+    if (!bad) set_state(t, TRAIN_PREPARING, "%s", corpus_summary(&t->corpus));
+    /* every rank prepares, or none trains (the others would wait for it forever) */
+    if (dist_any(bad)) goto failed_agreed;
+    if (dist_any(prepare_model(t, &e))) goto failed_agreed;
+    share_state(t);
     Err he;
     if (prepare_history(t, &he)) {
         if (t->store) store_close(t->store);
@@ -670,8 +743,9 @@ static void *run(void *arg) {
     }
     BatcherConfig bc = {&t->corpus, t->spm, t->cfg.batch, t->cfg.crop_len, t->cfg.seed,
                         (MaskKind)t->cfg.masks, t->epoch, t->index};
-    if (batcher_start(&t->batcher, &bc, &e)) goto failed_early;
+    if (dist_any(batcher_start(&t->batcher, &bc, &e))) goto failed_agreed;
     pthread_mutex_lock(&t->mu);
+    t->prog.ranks = t->ranks;
     t->prog.run_id = t->run_id;
     t->prog.examples = corpus_count(&t->corpus);
     t->prog.epochs = t->cfg.epochs;
@@ -703,13 +777,13 @@ static void *run(void *arg) {
         if (save_now && save(t, start, &e)) {
             set_state(t, TRAIN_RUNNING, "saving failed: %s", e.msg);
         }
-        if (stop) {
+        if (dist_any(stop)) { /* a signal may reach the ranks at different steps: they stop at the same one */
             final = TRAIN_STOPPED, status = RUN_STOPPED;
             break;
         }
         if (t->cfg.max_steps > 0 && t->step >= t->cfg.max_steps) break;
         if (t->epoch >= t->cfg.epochs) break;
-        if (t->cfg.max_minutes > 0 && now_s() - start >= t->cfg.max_minutes * 60) break;
+        if (dist_any(t->cfg.max_minutes > 0 && now_s() - start >= t->cfg.max_minutes * 60)) break;
         if (save_now) continue;
 
         StepResult r;
@@ -717,6 +791,7 @@ static void *run(void *arg) {
         engine_lock();
         int rc = train_step(t, &r, &e);
         engine_unlock();
+        if (rc && t->ranks > 1) dist_abort(e.msg); /* the other ranks wait in the all-reduce */
         if (rc) goto failed;
         t->step++;
         if (t->cfg.time_warp && t->step % WARP_REFIT_EVERY == 0) warp_refit(&t->warp);
@@ -759,7 +834,8 @@ failed:
     snprintf(why, sizeof why, "%s", e.msg);
     flush_metrics(t);
     goto end;
-failed_early:
+failed_agreed: /* this rank's error, or another's */
+    if (!e.msg[0]) err_set(&e, "another rank failed to prepare (see its message)");
     final = TRAIN_FAILED, status = RUN_FAILED;
     snprintf(why, sizeof why, "%s", e.msg);
 end:
@@ -800,6 +876,7 @@ int trainer_start(Trainer **out, const TrainConfig *cfg, int wake_fd, Err *e) {
     t->cfg.corpus = t->corpus_path;
     t->cfg.ckpt = t->ckpt_path;
     t->wake_fd = wake_fd;
+    t->rank = dist_rank(), t->ranks = dist_size();
     t->hist_stride = 1;
     for (int k = 0; k < TRAIN_TBUCKETS; k++) t->prog.t_accuracy[k] = -1;
     pthread_mutex_init(&t->mu, NULL);
@@ -851,7 +928,7 @@ void trainer_free(Trainer *t) {
     workspace_free(&t->ws_eval);
     params_unbind(&t->g);
     model_free(&t->model);
-    free(t->grad), free(t->adam_m), free(t->adam_v), free(t->ema), free(t->zbuf);
+    free(t->grad), free(t->adam_m), free(t->adam_v), free(t->ema), free(t->zbuf), free(t->rowstat);
     if (t->spm) spm_free(t->spm);
     if (t->corpus_open) corpus_close(&t->corpus);
     if (t->store) store_close(t->store);

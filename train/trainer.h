@@ -6,7 +6,11 @@
  * touches a terminal.
  *
  * Every seed flag has a field here with the seed's default (see
- * trainer_defaults); `recipe` selects sdlm's improved recipe or the seed's. */
+ * trainer_defaults); `recipe` selects sdlm's improved recipe or the seed's.
+ *
+ * Under mpirun (dist.h) every rank runs a Trainer with the same config; the
+ * ranks share each global batch and reach the same weights, and only rank 0
+ * writes files. Pause and save-now are for a one-rank trainer (the editor). */
 #ifndef SDLM_TRAINER_H
 #define SDLM_TRAINER_H
 
@@ -82,6 +86,7 @@ typedef struct {
     int64_t step, total_steps;
     int epoch, epochs;
     int64_t examples;       /* corpus lines */
+    int ranks;              /* processes training data-parallel (mpirun -np N; 1 without MPI) */
     TrainPoint last;        /* the latest step */
     double elapsed_s, eta_s;
     char last_ckpt[1024];

@@ -52,14 +52,14 @@ void model_free(Model *m) {
     X(tg_pre, B * G, float)                                                    \
     X(tg, B * G, float)                                                        \
     X(x_res, (NL + 1) * N * D, float)                                          \
-    X(ln1_mean, PL * N, float)                                                 \
-    X(ln1_rstd, PL * N, float)                                                 \
-    X(ln2_mean, PL * N, float)                                                 \
-    X(ln2_rstd, PL * N, float)                                                 \
+    X(ln1_mean, PS * N, float)                                                 \
+    X(ln1_rstd, PS * N, float)                                                 \
+    X(ln2_mean, PS * N, float)                                                 \
+    X(ln2_rstd, PS * N, float)                                                 \
+    X(x_mid, PS * N * D, float)                                                \
     X(qkv, PL * N * 3 * D, float)                                              \
     X(probs, PL * B * H * L * L, float)                                        \
     X(att, PL * N * D, float)                                                  \
-    X(x_mid, PL * N * D, float)                                                \
     X(f1, PL * N * F, float)                                                   \
     X(drop_key, 3 + 2 * NL, uint32_t)                                          \
     X(skip, NL, uint8_t)                                                       \
@@ -88,50 +88,54 @@ void model_free(Model *m) {
     X(d_tfeat, T * B * 2 * TIME_FREQS, float)
 
 /* The logits share one arena with the scratch of model_forward and
- * model_backward (xhat, act, tmp [N, D]; gl [N, F]; when training also d_gl
- * [N, F] and d_qkv [N, 3D]): the logits are made after the forward's last
- * use of its scratch and read for the last time by the backward's first
- * step. ARENA is the larger of the two uses. */
-#define WS_SCRATCH(N, D, F, T) (3 * (N) * (D) + (N) * (F) + (T) * ((N) * (F) + 3 * (N) * (D)))
+ * model_backward (xhat, act, tmp [N, D]; gl [N, F], which the backward
+ * reuses for d_gl [N, F] and then d_qkv [N, 3D]): the logits are made after
+ * the forward's last use of its scratch and read for the last time by the
+ * backward's first step. ARENA is the larger of the two uses. */
+#define WS_SCRATCH(N, D, F, T) (3 * (N) * (D) + ((T) && 3 * (D) > (F) ? 3 * (N) * (D) : (N) * (F)))
 
-#define WS_DIMS(c, Bcap, Lcap, train)                                                              \
+/* PS: layers whose inputs and norms are kept (all when training); PL: layers
+ * whose attention and feed-forward activations are kept (all when training
+ * without recomputation). */
+#define WS_DIMS(c, Bcap, Lcap, mode)                                                               \
     const long B = (Bcap), L = (Lcap), N = B * L, E = (c)->E, D = (c)->D, F = (c)->F, V = (c)->V, \
-               H = (c)->H, R = (c)->R, NL = (c)->NL, G = NL * 4 * D, T = (train) ? 1 : 0,        \
-               PL = (train) ? NL : 1, ARENA = N * V > WS_SCRATCH(N, D, F, T) ? N * V : WS_SCRATCH(N, D, F, T); \
-    (void)B, (void)L, (void)N, (void)E, (void)D, (void)F, (void)V, (void)H, (void)R, (void)G, (void)T, (void)PL, \
-        (void)ARENA
+               H = (c)->H, R = (c)->R, NL = (c)->NL, G = NL * 4 * D, T = (mode) != WS_SAMPLE ? 1 : 0, \
+               PS = T ? NL : 1, PL = (mode) == WS_TRAIN ? NL : 1,                                \
+               ARENA = N * V > WS_SCRATCH(N, D, F, T) ? N * V : WS_SCRATCH(N, D, F, T);           \
+    (void)B, (void)L, (void)N, (void)E, (void)D, (void)F, (void)V, (void)H, (void)R, (void)G, (void)T, (void)PS, \
+        (void)PL, (void)ARENA
 
-size_t workspace_bytes(const Config *c, int Bcap, int Lcap, int train) {
-    WS_DIMS(c, Bcap, Lcap, train);
+size_t workspace_bytes(const Config *c, int Bcap, int Lcap, int mode) {
+    WS_DIMS(c, Bcap, Lcap, mode);
     size_t bytes = 0;
 #define WS_SIZE(field, count, type) bytes += (size_t)(count) * sizeof(type);
     WS_BUFFERS(WS_SIZE)
     return bytes;
 }
 
-int workspace_alloc(Workspace *ws, const Config *c, int Bcap, int Lcap, int train, Err *e) {
+int workspace_alloc(Workspace *ws, const Config *c, int Bcap, int Lcap, int mode, Err *e) {
     memset(ws, 0, sizeof *ws);
     if (Bcap < 1 || Lcap < 1) return err_set(e, "workspace needs at least one sequence of one token");
-    WS_DIMS(c, Bcap, Lcap, train);
+    if (mode != WS_SAMPLE && mode != WS_TRAIN && mode != WS_TRAIN_RECOMPUTE)
+        return err_set(e, "internal: unknown workspace mode %d", mode);
+    WS_DIMS(c, Bcap, Lcap, mode);
     ws->Bcap = Bcap;
     ws->Lcap = Lcap;
-    ws->train = train;
+    ws->train = mode != WS_SAMPLE;
+    ws->recompute = mode == WS_TRAIN_RECOMPUTE;
 #define WS_ALLOC(field, count, type)                                                  \
     if ((count) > 0 && !(ws->field = calloc((size_t)(count), sizeof(type)))) {        \
         workspace_free(ws);                                                           \
         return err_set(e, "out of memory for a %s workspace of %d x %d (%.0f MB)",    \
-                       train ? "training" : "sampling", Bcap, Lcap,                   \
-                       workspace_bytes(c, Bcap, Lcap, train) / 1e6);                  \
+                       T ? "training" : "sampling", Bcap, Lcap,                       \
+                       workspace_bytes(c, Bcap, Lcap, mode) / 1e6);                   \
     }
     WS_BUFFERS(WS_ALLOC)
     ws->xhat = ws->logits;
     ws->act = ws->xhat + N * D;
     ws->tmp = ws->act + N * D;
     ws->gl = ws->tmp + N * D;
-    if (train) {
-        ws->d_gl = ws->gl + N * F;
-        ws->d_qkv = ws->d_gl + N * F;
-    }
+    if (T) ws->d_gl = ws->d_qkv = ws->gl; /* the backward's d_gl, then d_qkv, once gl is read */
     rotary_tables(ws->rot_cos, ws->rot_sin, Lcap, c->R); /* position p's row is the same for every L */
     return 0;
 }
@@ -152,8 +156,11 @@ double model_step_flops(const Config *c, int B, int L, int lm_rows, int backward
 
 /* ---- forward ---------------------------------------------------------------- */
 
-/* Per-layer buffer l: all layers are kept when training, one is reused otherwise. */
-#define PER_LAYER(ws, buf, l, size) ((ws)->buf + ((ws)->train ? (long)(l) * (size) : 0))
+/* Layer l's buffer: SAVED (inputs, norms) keeps every layer when training;
+ * PER_LAYER (attention, feed-forward) too unless the backward recomputes
+ * them; otherwise one buffer is reused by every layer. */
+#define SAVED(ws, buf, l, size) ((ws)->buf + ((ws)->train ? (long)(l) * (size) : 0))
+#define PER_LAYER(ws, buf, l, size) ((ws)->buf + ((ws)->train && !(ws)->recompute ? (long)(l) * (size) : 0))
 
 enum { KEY_TIME, KEY_PROJ, KEY_LM, KEY_LAYERS }; /* then attn, ffn for each layer */
 #define KEY_ATTN(l) (KEY_LAYERS + 2 * (l))
@@ -213,11 +220,11 @@ void model_forward(const Model *m, Workspace *ws, int B, int L, const uint8_t *l
                     *beta2 = gamma1 + 3 * D;
         float *qkv = PER_LAYER(ws, qkv, l, 3L * N * D), *q = qkv, *k = qkv + D, *v = qkv + 2 * D; /* rows [q|k|v] */
         float *probs = PER_LAYER(ws, probs, l, (long)B * H * L * L), *att = PER_LAYER(ws, att, l, N * D);
-        float *x_mid = PER_LAYER(ws, x_mid, l, N * D), *f1 = PER_LAYER(ws, f1, l, (long)N * F);
+        float *x_mid = SAVED(ws, x_mid, l, N * D), *f1 = PER_LAYER(ws, f1, l, (long)N * F);
 
         /* a = gamma1 * LN(x) + beta1;  x = x + dropout(MHA(a)) */
-        norm_film(ws, ws->act, PER_LAYER(ws, ln1_mean, l, N), PER_LAYER(ws, ln1_rstd, l, N), x, gamma1, beta1, G, B,
-                  L, D, c->film_one_plus);
+        norm_film(ws, ws->act, SAVED(ws, ln1_mean, l, N), SAVED(ws, ln1_rstd, l, N), x, gamma1, beta1, G, B, L, D,
+                  c->film_one_plus);
         linear_forward(qkv, ws->act, lp->wq, NULL, N, D, 3 * D); /* [q|k|v] = a [Wq; Wk; Wv]^T */
         rotary_forward(q, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R, 3 * D);
         rotary_forward(k, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R, 3 * D);
@@ -227,8 +234,8 @@ void model_forward(const Model *m, Workspace *ws, int B, int L, const uint8_t *l
         for (long i = 0; i < (long)N * D; i++) x_mid[i] = x[i] + ws->tmp[i];
 
         /* c = gamma2 * LN(x) + beta2;  x = x + dropout(W2 GELU(W1 c + b1) + b2) */
-        norm_film(ws, ws->act, PER_LAYER(ws, ln2_mean, l, N), PER_LAYER(ws, ln2_rstd, l, N), x_mid, gamma2, beta2,
-                  G, B, L, D, c->film_one_plus);
+        norm_film(ws, ws->act, SAVED(ws, ln2_mean, l, N), SAVED(ws, ln2_rstd, l, N), x_mid, gamma2, beta2, G, B,
+                  L, D, c->film_one_plus);
         linear_forward(f1, ws->act, lp->ffn_w1, lp->ffn_b1, N, D, F);
         gelu_forward(ws->gl, f1, (long)N * F);
         linear_forward(ws->tmp, ws->gl, lp->ffn_w2, lp->ffn_b2, N, F, D);
@@ -296,8 +303,11 @@ void model_backward(const Model *m, Params *g, Workspace *ws, const uint8_t *len
     linear_backward(d_res, g->out_w, g->out_b, ws->d_x_est, latent, p->out_w, N, D, E, 1);
 
     memset(ws->d_tg, 0, sizeof(float) * B * G);
+    int last = c->NL - 1; /* the last layer run still holds its activations when they are recomputed */
+    while (last > 0 && ws->skip[last]) last--;
     for (int l = c->NL - 1; l >= 0; l--) {
         if (ws->skip[l]) continue; /* y = x: the gradient passes through */
+        const int redo = ws->recompute && l != last;
         const LayerParams *lp = &p->layer[l];
         LayerParams *lg = &g->layer[l];
         const float *x = ws->x_res + (long)l * N * D;
@@ -305,33 +315,40 @@ void model_backward(const Model *m, Params *g, Workspace *ws, const uint8_t *len
                     *beta2 = gamma1 + 3 * D;
         float *dgamma1 = ws->d_tg + 4L * l * D, *dgamma2 = dgamma1 + D, *dbeta1 = dgamma1 + 2 * D,
               *dbeta2 = dgamma1 + 3 * D;
-        const float *qkv = PER_LAYER(ws, qkv, l, 3L * N * D), *q = qkv, *k = qkv + D, *v = qkv + 2 * D;
-        const float *probs = PER_LAYER(ws, probs, l, (long)B * H * L * L), *att = PER_LAYER(ws, att, l, N * D);
-        const float *x_mid = PER_LAYER(ws, x_mid, l, N * D);
+        float *qkv = PER_LAYER(ws, qkv, l, 3L * N * D), *q = qkv, *k = qkv + D, *v = qkv + 2 * D;
+        float *probs = PER_LAYER(ws, probs, l, (long)B * H * L * L), *att = PER_LAYER(ws, att, l, N * D);
+        const float *x_mid = SAVED(ws, x_mid, l, N * D);
         float *f1 = PER_LAYER(ws, f1, l, (long)N * F); /* becomes GELU'(f1) below */
         float *dq = ws->d_qkv, *dk = ws->d_qkv + D, *dv = ws->d_qkv + 2 * D;
-        const float *mean1 = PER_LAYER(ws, ln1_mean, l, N), *rstd1 = PER_LAYER(ws, ln1_rstd, l, N);
-        const float *mean2 = PER_LAYER(ws, ln2_mean, l, N), *rstd2 = PER_LAYER(ws, ln2_rstd, l, N);
+        const float *mean1 = SAVED(ws, ln1_mean, l, N), *rstd1 = SAVED(ws, ln1_rstd, l, N);
+        const float *mean2 = SAVED(ws, ln2_mean, l, N), *rstd2 = SAVED(ws, ln2_rstd, l, N);
 
         /* y = x_mid + dropout(W2 GELU(W1 c + b1) + b2), c = gamma2 * LN(x_mid) + beta2 */
         memcpy(ws->tmp, d_res, sizeof(float) * N * D);
         if (drop) dropout_apply(ws->tmp, (long)N * D, pd, ws->drop_key[KEY_FFN(l)]);
         norm_film(ws, ws->act, NULL, NULL, x_mid, gamma2, beta2, G, B, L, D, c->film_one_plus); /* recompute c */
+        if (redo) linear_forward(f1, ws->act, lp->ffn_w1, lp->ffn_b1, N, D, F);
         gelu_forward_deriv(ws->gl, f1, f1, (long)N * F); /* recompute GELU(f1); f1 := GELU'(f1) */
-        linear_backward(ws->d_gl, lg->ffn_w2, lg->ffn_b2, ws->tmp, ws->gl, lp->ffn_w2, N, F, D, 0);
+        linear_backward(ws->d_gl, lg->ffn_w2, lg->ffn_b2, ws->tmp, ws->gl, lp->ffn_w2, N, F, D, 0); /* d_gl is gl */
         mul_inplace(ws->d_gl, f1, (long)N * F);
         linear_backward(ws->d_a, lg->ffn_w1, lg->ffn_b1, ws->d_gl, ws->act, lp->ffn_w1, N, D, F, 0);
         film_backward(ws->d_a, dgamma2, dbeta2, ws->d_a, ws->xhat, gamma2, G, B, L, D, c->film_one_plus);
         layernorm_backward(d_res, NULL, NULL, ws->d_a, x_mid, mean2, rstd2, NULL, N, D);
 
         /* x_mid = x + dropout(w_o(attention(q, k, v)) + b_o), q k v = a Wq^T, a Wk^T, a Wv^T */
+        norm_film(ws, ws->act, NULL, NULL, x, gamma1, beta1, G, B, L, D, c->film_one_plus); /* recompute a */
+        if (redo) { /* the forward's lines again, as they were */
+            linear_forward(qkv, ws->act, lp->wq, NULL, N, D, 3 * D);
+            rotary_forward(q, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R, 3 * D);
+            rotary_forward(k, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R, 3 * D);
+            attention_forward(att, probs, q, k, v, len_mask, B, L, H, HD, 3 * D);
+        }
         memcpy(ws->tmp, d_res, sizeof(float) * N * D);
         if (drop) dropout_apply(ws->tmp, (long)N * D, pd, ws->drop_key[KEY_ATTN(l)]);
         linear_backward(ws->d_a, lg->wo, lg->bo, ws->tmp, att, lp->wo, N, D, D, 0);
         attention_backward(dq, dk, dv, ws->d_att_scratch, ws->d_a, probs, q, k, v, len_mask, B, L, H, HD, 3 * D);
         rotary_backward(dq, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R, 3 * D);
         rotary_backward(dk, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R, 3 * D);
-        norm_film(ws, ws->act, NULL, NULL, x, gamma1, beta1, G, B, L, D, c->film_one_plus); /* recompute a */
         linear_backward(ws->d_a, lg->wq, NULL, ws->d_qkv, ws->act, lp->wq, N, D, 3 * D, 0); /* Wq|Wk|Wv as one */
         film_backward(ws->d_a, dgamma1, dbeta1, ws->d_a, ws->xhat, gamma1, G, B, L, D, c->film_one_plus);
         layernorm_backward(d_res, NULL, NULL, ws->d_a, x, mean1, rstd1, NULL, N, D);

@@ -5,9 +5,12 @@
  * V vocab, NL layers, H heads, HD head dim, G = NL*4*D time-MLP outputs.
  *
  * Weights live in one block (Model.w) bound to a Params struct. A Workspace
- * holds every activation for at most (B, L) sequences; made with train=1 it
- * keeps what the backward pass needs for all layers, with train=0 (sampling)
- * one layer's worth, reused. Nothing here allocates after workspace_alloc. */
+ * holds every activation for at most (B, L) sequences; made for training it
+ * keeps what the backward pass needs for all layers, for sampling one
+ * layer's worth, reused. Training with recomputation keeps only each layer's
+ * input, attention residual and norms, and the backward redoes the layer's
+ * matrix products from them: about a third of the activation memory for
+ * about a sixth more work. Nothing here allocates after workspace_alloc. */
 #ifndef SDLM_MODEL_H
 #define SDLM_MODEL_H
 
@@ -28,8 +31,11 @@ typedef struct {
 int model_alloc(Model *m, const Config *cfg, Err *e);
 void model_free(Model *m);
 
+/* Workspace modes: what workspace_alloc sizes it for. */
+enum { WS_SAMPLE = 0, WS_TRAIN = 1, WS_TRAIN_RECOMPUTE = 2 };
+
 typedef struct {
-    int Bcap, Lcap, train;
+    int Bcap, Lcap, train, recompute;
     int B, L; /* the shape of the current pass */
     /* inputs of the estimator */
     float *h_in;      /* [N, 3E]: x_noised | x_cond | x_selfcond */
@@ -43,7 +49,8 @@ typedef struct {
     float *tg;        /* [B, G]: gamma1 gamma2 beta1 beta2 rows per layer */
     /* residual stream at each layer's input; x_res + NL*N*D is the latent */
     float *x_res;     /* [(NL+1), N, D] */
-    /* per layer (NL of each when train, else 1) */
+    /* per layer: NL of each when training (x_mid and the norms) or training
+     * without recomputation (the rest), else 1 */
     float *ln1_mean, *ln1_rstd, *ln2_mean, *ln2_rstd; /* [N] */
     float *qkv;        /* [N, 3D] rows q | k | v, q and k after rotary */
     float *probs;      /* [B, H, L, L] */
@@ -76,17 +83,18 @@ typedef struct {
     /* backward */
     float *d_x_est;   /* [N, E] input of model_backward */
     float *d_res, *d_a; /* [N, D] */
-    float *d_qkv;       /* [N, 3D] (scratch, inside the logits' memory) */
-    float *d_gl;        /* [N, F] (scratch, inside the logits' memory) */
+    float *d_qkv;       /* [N, 3D] (scratch, inside the logits' memory; the same as gl) */
+    float *d_gl;        /* [N, F] (scratch, inside the logits' memory; the same as gl) */
     float *d_att_scratch; /* [L, L] */
     float *d_h_in;    /* [N, 3E] output of model_backward */
     float *d_tg, *d_th, *d_tfeat; /* [B, G], [B, 128], [B, 128] */
 } Workspace;
 
-int workspace_alloc(Workspace *ws, const Config *c, int Bcap, int Lcap, int train, Err *e);
+/* mode: WS_SAMPLE, WS_TRAIN or WS_TRAIN_RECOMPUTE (the same gradients, bit for bit). */
+int workspace_alloc(Workspace *ws, const Config *c, int Bcap, int Lcap, int mode, Err *e);
 void workspace_free(Workspace *ws);
 /* Bytes the workspace holds (for the benchmark's memory report). */
-size_t workspace_bytes(const Config *c, int Bcap, int Lcap, int train);
+size_t workspace_bytes(const Config *c, int Bcap, int Lcap, int mode);
 
 /* Estimator on ws->h_in at times ws->t for B sequences of L tokens: fills
  * the latent (ws->x_res + NL*N*D) and ws->x_est. rng != NULL means training

@@ -69,11 +69,11 @@ void linear_forward(float *y, const float *x, const float *w, const float *b, in
 
 void linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int N,
                      int IN, int OUT, int accumulate_dx) {
-    /* y = x W^T + b */
+    /* y = x W^T + b;  dw first, so that dx may overwrite x */
+    if (dw) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OUT, IN, N, 1.0f, dy, OUT, x, IN, 1.0f, dw, IN);
     if (dx)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IN, OUT, 1.0f, dy, OUT, w, IN,
                     accumulate_dx ? 1.0f : 0.0f, dx, IN);
-    if (dw) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OUT, IN, N, 1.0f, dy, OUT, x, IN, 1.0f, dw, IN);
     if (db)
         for (int i = 0; i < N; i++) {
             const float *row = dy + (long)i * OUT;

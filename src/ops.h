@@ -26,7 +26,8 @@
 
 /* y[N,OUT] = x[N,IN] W^T + b, W stored [OUT,IN] as in PyTorch; b may be NULL. */
 void linear_forward(float *y, const float *x, const float *w, const float *b, int N, int IN, int OUT);
-/* dx[N,IN] (= or += per accumulate_dx), dw[OUT,IN] +=, db[OUT] += (db may be NULL; dx may be NULL). */
+/* dx[N,IN] (= or += per accumulate_dx), dw[OUT,IN] +=, db[OUT] += (db may be NULL; dx may be NULL).
+ * dx may be x itself (with accumulate_dx 0): x is read for dw before dx is written. */
 void linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int N,
                      int IN, int OUT, int accumulate_dx);
 

@@ -58,7 +58,8 @@ static void bench_cond_mask(uint8_t *cond, int n, Rng *r) {
 
 int cmd_bench(int argc, char **argv) {
     const char *what = "train";
-    int V = 4000, E = 64, D = 256, NL = 4, H = 8, R = 32, B = 32, L = 64, iters = 5, steps = 200, json = 0, b_seen = 0;
+    int V = 4000, E = 64, D = 256, NL = 4, H = 8, R = 32, B = 32, L = 64, iters = 5, steps = 200, json = 0, b_seen = 0,
+        recompute = 0, chunk = 0;
     Opt opts[] = {
         {"--what", OPT_STR, &what, "train|sample|sgemm", "what to time (default train)", 0, 0, NULL},
         {"--V", OPT_INT, &V, "N", "vocabulary size (4000)", 2, 1 << 22, NULL},
@@ -71,6 +72,8 @@ int cmd_bench(int argc, char **argv) {
         {"--L", OPT_INT, &L, "N", "tokens per sequence (64)", 1, 1 << 16, NULL},
         {"--iters", OPT_INT, &iters, "N", "timed training steps after one warm-up (5)", 1, 1 << 20, NULL},
         {"--steps", OPT_INT, &steps, "N", "sampling steps (200)", 1, 1 << 20, NULL},
+        {"--recompute", OPT_FLAG, &recompute, NULL, "train: keep fewer activations, redo them in the backward pass", 0, 0, NULL},
+        {"--chunk", OPT_INT, &chunk, "N", "train: sequences per pass, gradients summed over the passes (B)", 1, 1 << 16, NULL},
         {"--json", OPT_FLAG, &json, NULL, "print one JSON line", 0, 0, NULL},
     };
     int nopts = sizeof opts / sizeof *opts, npos;
@@ -94,6 +97,7 @@ int cmd_bench(int argc, char **argv) {
     }
     if (!is_train && !is_sample) return fprintf(stderr, "sdlm bench: --what must be train, sample or sgemm\n"), EXIT_USAGE;
     if (is_sample && !b_seen) B = 1;
+    if (!chunk || chunk > B) chunk = B;
 
     Config cfg = config_default(V);
     cfg.E = E, cfg.D = D, cfg.NL = NL, cfg.H = H, cfg.F = 4 * D, cfg.dropout = 0;
@@ -101,15 +105,16 @@ int cmd_bench(int argc, char **argv) {
     cfg.R -= cfg.R % 2;
     Model m;
     Workspace ws;
-    if (model_alloc(&m, &cfg, &e) || workspace_alloc(&ws, &cfg, B, L, is_train, &e))
+    if (model_alloc(&m, &cfg, &e) || workspace_alloc(&ws, &cfg, is_train ? chunk : B, L, !is_train ? WS_SAMPLE : recompute ? WS_TRAIN_RECOMPUTE : WS_TRAIN, &e))
         return fprintf(stderr, "sdlm bench: %s\n", e.msg), EXIT_USAGE;
     params_init(&m.table, m.w, 1);
     Rng r;
     rng_seed(&r, 2);
     const long N = (long)B * L;
     char shape[160];
-    snprintf(shape, sizeof shape, "\"V\":%d,\"E\":%d,\"D\":%d,\"layers\":%d,\"B\":%d,\"L\":%d,\"params\":%zu", V, E, D,
-             NL, B, L, m.table.total);
+    snprintf(shape, sizeof shape,
+             "\"V\":%d,\"E\":%d,\"D\":%d,\"layers\":%d,\"B\":%d,\"L\":%d,\"params\":%zu,\"blas_core\":\"%s\"", V, E,
+             D, NL, B, L, m.table.total, openblas_get_corename());
 
     if (is_train) {
         size_t P = m.table.total;
@@ -132,11 +137,17 @@ int cmd_bench(int argc, char **argv) {
             int selfcond = it == 0 || (it - 1) % 2 == 1;
             long n = 0; /* the loss's positions: lm_head runs on these rows only */
             for (long i = 0; i < N; i++) n += len_mask[i] && !cond[i];
-            LossInput in = {.B = B, .L = L, .ids = ids, .len_mask = len_mask, .cond = cond, .t = t, .z = z, .selfcond = selfcond};
-            LossStats st;
             double t0 = now_s();
             memset(g, 0, sizeof(float) * P);
-            diffusion_loss(&m, &gp, &ws, &in, 1.0f, NULL, &st);
+            for (int b0 = 0; b0 < B; b0 += chunk) { /* each pass weighted by its share of the targets */
+                int cb = B - b0 < chunk ? B - b0 : chunk;
+                long off = (long)b0 * L, nc = 0;
+                for (long i = off; i < off + (long)cb * L; i++) nc += len_mask[i] && !cond[i];
+                LossInput in = {.B = cb, .L = L, .ids = ids + off, .len_mask = len_mask + off, .cond = cond + off,
+                                .t = t + b0, .z = z + off * E, .selfcond = selfcond};
+                LossStats st;
+                diffusion_loss(&m, &gp, &ws, &in, n ? (float)nc / (float)n : 0.0f, NULL, &st);
+            }
             grad_clip(g, P, 1.0);
             adamw_step(&opt, m.w, g, mo, vo, P, it + 1, 1e-4f);
             double dt = now_s() - t0;
@@ -149,12 +160,12 @@ int cmd_bench(int argc, char **argv) {
         }
         double ms = total_s / iters * 1e3, tps = N * iters / total_s, gflops = total_flops / total_s / 1e9;
         if (json)
-            printf("{\"impl\":\"sdlm\",\"what\":\"train\",%s,\"iters\":%d,\"ms_per_step\":%.2f,\"tokens_per_s\":%.0f,"
-                   "\"gflops\":%.1f,\"sgemm_gflops\":%.1f,\"peak_rss_mb\":%.1f,\"threads\":%d}\n",
-                   shape, iters, ms, tps, gflops, peak, peak_rss_mb(), openblas_get_num_threads());
+            printf("{\"impl\":\"sdlm\",\"what\":\"train\",%s,\"recompute\":%d,\"chunk\":%d,\"iters\":%d,\"ms_per_step\":%.2f,"
+                   "\"tokens_per_s\":%.0f,\"gflops\":%.1f,\"sgemm_gflops\":%.1f,\"peak_rss_mb\":%.1f,\"threads\":%d}\n",
+                   shape, recompute, chunk, iters, ms, tps, gflops, peak, peak_rss_mb(), openblas_get_num_threads());
         else
-            printf("train %s: %.1f ms/step, %.0f tokens/s, %.1f GFLOP/s (sgemm %.1f), peak RSS %.1f MB\n", shape, ms,
-                   tps, gflops, peak, peak_rss_mb());
+            printf("train %s%s: %.1f ms/step, %.0f tokens/s, %.1f GFLOP/s (sgemm %.1f), peak RSS %.1f MB\n", shape,
+                   recompute ? " (recompute)" : "", ms, tps, gflops, peak, peak_rss_mb());
         params_unbind(&gp);
         free(g), free(mo), free(vo), free(ids), free(len_mask), free(cond), free(t), free(z);
     } else {

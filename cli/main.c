@@ -1,8 +1,12 @@
 /* main.c: the sdlm command line: one table of commands, dispatched by name.
  * `sdlm` with no command opens the editor. */
+#include <cblas.h>
 #include <locale.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "opts.h"
@@ -65,7 +69,26 @@ static void usage(FILE *out) {
     fprintf(out, "\n`sdlm COMMAND --help` explains a command; `man sdlm` explains everything.\n");
 }
 
+/* OpenBLAS picks its kernels by CPUID when it loads and falls back to
+ * Prescott's (SSE3, 3-5x slower here) on a CPU model it does not know, as on
+ * some virtual machines that report a plain "Intel Xeon". On such a CPU with
+ * AVX2 and FMA, when the user chose no core, start again with the kernels
+ * OpenBLAS has for it (the variable is read only at load time). Not under
+ * valgrind, whose /proc/self/exe is valgrind itself. */
+static void blas_kernels_fix(char **argv) {
+    const char *core = openblas_get_corename(), *preload = getenv("LD_PRELOAD");
+    if (getenv("OPENBLAS_CORETYPE") || !core || strcasecmp(core, "prescott")) return;
+    if (preload && strstr(preload, "vgpreload")) return;
+    __builtin_cpu_init();
+    const char *want = __builtin_cpu_supports("avx512f")                                    ? "SkylakeX"
+                       : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? "Haswell"
+                                                                                          : NULL;
+    if (!want || setenv("OPENBLAS_CORETYPE", want, 1)) return;
+    execv("/proc/self/exe", argv); /* returns only on failure: go on with the slow kernels */
+}
+
 int main(int argc, char **argv) {
+    blas_kernels_fix(argv);
     setlocale(LC_ALL, "");
     if (argc < 2 || (argv[1][0] == '-' && strcmp(argv[1], "--version") && strcmp(argv[1], "--help") &&
                      strcmp(argv[1], "-h")))

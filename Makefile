@@ -2,7 +2,7 @@
 #
 #   make            build ./sdlm
 #   make test       build and run every test; the last line is "N passed, N failed"
-#   make deps       install the Debian packages the build needs (when missing)
+#   make deps       install the Debian packages the build needs (when missing; MPI=1: and Open MPI)
 #   make install    PREFIX=/usr/local DESTDIR=   (make uninstall, the same variables)
 #   make bench      sdlm bench beside the PyTorch port, same shapes, same run
 #   make model      rebuild share/ (corpus, tokenizer, default model) from scratch
@@ -57,9 +57,11 @@ SDLM_LDLIBS := $(PC_LIBS) -lm -lpthread
 ifeq ($(MPI),1)
 ifeq ($(filter deps clean uninstall check-layers,$(MAKECMDGOALS)),)
 ifneq ($(shell $(PKG_CONFIG) --exists mpi 2>/dev/null && echo yes),yes)
-$(error MPI=1 needs Open MPI: sudo apt-get install -y libopenmpi-dev openmpi-bin)
+$(error MPI=1 needs Open MPI (pkg-config mpi): run `make deps MPI=1`, or: sudo apt-get install -y libopenmpi-dev openmpi-bin)
 endif
 endif
+DEB_PKGS += libopenmpi-dev openmpi-bin
+LIBS_PC_DEPS := $(LIBS_PC) mpi
 SDLM_CPPFLAGS += -DSDLM_MPI $(shell $(PKG_CONFIG) --cflags mpi)
 SDLM_LDLIBS += $(shell $(PKG_CONFIG) --libs mpi)
 endif
@@ -145,7 +147,7 @@ model: sdlm
 	@scripts/make-model.sh share
 
 deps:
-	@SDLM_PC="$(LIBS_PC)" scripts/deps.sh $(DEB_PKGS)
+	@SDLM_PC="$(or $(LIBS_PC_DEPS),$(LIBS_PC))" scripts/deps.sh $(DEB_PKGS)
 
 # Installs the binary, the shipped data (share/*) and the man page. The
 # installed sdlm finds its data in ../share/sdlm beside its bin/, wherever

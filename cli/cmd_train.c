@@ -120,7 +120,8 @@ static int train(int argc, char **argv) {
         opts_usage(stdout, "sdlm train -d CORPUS -ckpt FILE [-spm MODEL] [flags]",
                    "Trains a diffusion LM on CORPUS (the seed's train.py flags), resuming FILE when it exists\n"
                    "(a resumed run keeps its recipe). --recipe sdlm is the default; --recipe seed is the seed's, exactly.\n"
-                   "Ctrl-C or SIGTERM finishes the step, saves and exits 0.",
+                   "Ctrl-C, SIGTERM or SIGUSR1 finishes the step, saves and exits 0. Built with make MPI=1,\n"
+                   "mpirun -np N sdlm train ... trains one model data-parallel (man sdlm).",
                    opts, n);
         return EXIT_OK;
     }

@@ -101,6 +101,8 @@ static int train(int argc, char **argv) {
         {"--ema", OPT_FLOAT, &c.ema, "DECAY", "EMA of the weights, saved and used for sampling; 0: off (seed: off, sdlm: 0.995)", 0, 0.999999, NULL},
         {"--export", OPT_STR, &c.export_path, "FILE", "at the end also write FILE: F16 sampling weights (the EMA when kept), no optimiser state", 0, 0, NULL},
         {"--vocab", OPT_INT, &c.vocab, "N", "pieces of the tokenizer trained when none is given (2000)", 260, 1 << 20, NULL},
+        {"--recompute", OPT_FLAG, &c.recompute, NULL, "keep fewer activations and redo them in the backward pass (less memory, a little slower)", 0, 0, NULL},
+        {"--chunk", OPT_INT, &c.chunk, "N", "sequences per forward/backward pass, at most 32; less is less memory (32)", 1, 32, NULL},
         {"--log-every", OPT_INT, &log_every, "N", "when stderr is not a terminal, a line every N steps (50)", 1, 1e9, NULL},
     };
     int n = sizeof opts / sizeof *opts, npos;

@@ -40,3 +40,15 @@ check "--export: under a third of the training checkpoint" \
 check "--export: F16 weights, no optimiser state" sh -c "head -c 20000 '$tmp/ship.safetensors' | grep -q F16 && ! head -c 20000 '$tmp/ship.safetensors' | grep -q exp_avg"
 ./sdlm infill -ckpt "$tmp/ship.safetensors" --trace --no-save --steps 2 --seed 1 "a {2} b" >"$tmp/trace" 2>&1
 check "--export: infill loads it, same network" grep -q "FiLM 1+gamma, time warp\|FiLM 1+gamma" "$tmp/trace"
+
+# --recompute redoes the layers' products in the backward pass: the same run, bit for bit;
+# --chunk splits each batch into passes: the same run within float rounding (dropout off, as
+# its masks are drawn per pass)
+close=${BUILD:-build}/tests/ckpt_close
+check "--recompute: status 0" run 0 $tiny -ckpt "$tmp/rc.safetensors" --recipe sdlm --recompute --steps 4
+run 0 $tiny -ckpt "$tmp/rk.safetensors" --recipe sdlm --steps 4
+check "--recompute: the same weights, moments and EMA, bit for bit" $close "$tmp/rc.safetensors" "$tmp/rk.safetensors" 0 0
+check "--chunk 3 (passes of 3, 3, 2): status 0" run 0 $tiny -ckpt "$tmp/c3.safetensors" --recipe sdlm -do 0 --chunk 3 --steps 4
+run 0 $tiny -ckpt "$tmp/c8.safetensors" --recipe sdlm -do 0 --steps 4
+check "--chunk 3: the whole batch's run within float rounding" $close "$tmp/c3.safetensors" "$tmp/c8.safetensors" 1e-6 1e-4
+check "bad --chunk: status 2" run 2 $tiny -ckpt "$tmp/x.safetensors" --chunk 33

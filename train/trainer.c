@@ -76,6 +76,7 @@ struct Trainer {
     int64_t epoch, index; /* next data position */
     float *zbuf;          /* [CHUNK, crop, E] noise of one chunk */
     float tbuf[CHUNK];
+    int chunk;            /* sequences per pass (<= CHUNK) */
     int seq_correct[CHUNK], seq_targets[CHUNK];
     float seq_ce[CHUNK];
     float *rowstat;       /* [batch, ROWSTAT] per row of the global batch, summed over ranks */
@@ -273,9 +274,11 @@ static int prepare_model(Trainer *t, Err *e) {
     }
     t->adam_steps_taken = resuming && ck.adam_m ? ck.adam_step : 0;
     ckpt_free(&ck);
-    int chunk = c->batch < CHUNK ? c->batch : CHUNK;
+    t->chunk = c->chunk > 0 && c->chunk < CHUNK ? c->chunk : CHUNK;
+    if (t->chunk > c->batch) t->chunk = c->batch;
+    int chunk = t->chunk;
     int ngen = c->ngen > 0 ? c->ngen : 1;
-    if (workspace_alloc(&t->ws, &cfg, chunk, c->crop_len, 1, e) ||
+    if (workspace_alloc(&t->ws, &cfg, chunk, c->crop_len, c->recompute ? WS_TRAIN_RECOMPUTE : WS_TRAIN, e) ||
         workspace_alloc(&t->ws_eval, &cfg, ngen > TRAIN_PROBES ? ngen : TRAIN_PROBES, c->crop_len, 0, e))
         return -1;
     if (batch_alloc(&t->batch, c->batch, c->crop_len, e)) return -1;
@@ -595,8 +598,8 @@ static int train_step(Trainer *t, StepResult *res, Err *e) {
         int lo, hi;
         shard(b->B, t->rank, t->ranks, &lo, &hi);
         memset(t->rowstat, 0, sizeof(float) * (size_t)b->B * ROWSTAT);
-        for (int start = lo; start < hi; start += CHUNK) {
-            int cb = hi - start < CHUNK ? hi - start : CHUNK;
+        for (int start = lo; start < hi; start += t->chunk) {
+            int cb = hi - start < t->chunk ? hi - start : t->chunk;
             long off = (long)start * L;
             long n_chunk = 0;
             for (long i = 0; i < (long)cb * L; i++) n_chunk += b->len_mask[off + i] && !b->cond[off + i];

@@ -45,6 +45,8 @@ typedef struct {
     double max_minutes;     /* --minutes: stop after this much wall-clock time this session (0: no limit) */
     int save_every;         /* --save-every 500 */
     float ema;              /* --ema DECAY (0: off) */
+    int recompute;          /* --recompute: the backward redoes each layer's products (less memory) */
+    int chunk;              /* --chunk N: sequences per forward/backward pass, at most 32 (0: 32) */
     Recipe recipe;          /* --recipe sdlm|seed (sets the four below unless given) */
     int film_one_plus;      /* --film one-plus: layers scale by 1 + gamma (seed: gamma, near 0 at init) */
     float shift;            /* --shift S: the schedule's signal-to-noise scaled by S^2 (1: the seed's) */

@@ -87,10 +87,6 @@ void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *i
         for (int b = 0; b < B; b++) in->seq_correct[b] = in->seq_targets[b] = 0;
     if (in->seq_ce)
         for (int b = 0; b < B; b++) in->seq_ce[b] = 0;
-    /* with weights, each position counts w(sequence) / sum of the weights of all positions */
-    double wsum = 0;
-    if (in->seq_weight)
-        for (long r = 0; r < n; r++) wsum += in->seq_weight[rows[r] / L];
     double mse = 0, ce = 0, correct = 0;
     float inv_n = n ? 1.0f / (float)n : 0.0f;
     if (g) memset(ws->d_x_est, 0, sizeof(float) * N * E);
@@ -98,7 +94,7 @@ void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *i
         long i = ws->lm_rows[r];
         float *row = ws->logits + r * V;
         const float *xe = ws->x_est + i * E, *x0 = (in->target ? in->target : ws->x0) + i * E;
-        float w = in->seq_weight && wsum > 0 ? (float)(in->seq_weight[i / L] * n / wsum) : 1.0f;
+        float w = in->seq_weight ? in->seq_weight[i / L] : 1.0f;
         double se = 0;
         for (int c = 0; c < E; c++) {
             float d = xe[c] - x0[c];

@@ -31,7 +31,8 @@ typedef struct {
     int *seq_targets;         /* optional output [B]: loss positions per sequence */
     float *seq_ce;            /* optional output [B]: summed cross-entropy per sequence (needs seq_correct) */
     float shift;              /* schedule shift (0 or 1: the seed's schedule) */
-    const float *seq_weight;  /* optional [B]: loss weight of each sequence (recipe: weighting by t) */
+    const float *seq_weight;  /* optional [B]: each sequence's positions count this many times in the gradient
+                               * (not renormalised, so chunks and shards add up; the statistics stay unweighted) */
 } LossInput;
 
 typedef struct {

@@ -231,6 +231,53 @@ static void sampler_contracts(void) {
     model_free(&m);
 }
 
+/* seq_weight multiplies each sequence's share of the gradient and leaves the
+ * statistics alone: weights of 2 double every gradient, weights of 0 on all
+ * but one sequence leave that sequence's gradient. */
+static void seq_weight_scales(void) {
+    Config cfg = small_config();
+    Ctx c;
+    setup(&c, cfg, 11);
+    size_t P = c.m.table.total;
+    float *g1 = calloc(P, sizeof(float)), *g2 = calloc(P, sizeof(float));
+    Params p1, p2;
+    params_bind(&p1, &c.m.table, g1);
+    params_bind(&p2, &c.m.table, g2);
+    LossStats s1, s2;
+    diffusion_loss(&c.m, &p1, &c.ws, &c.in, 1.0f, NULL, &s1);
+    float twos[B] = {2, 2, 2};
+    c.in.seq_weight = twos;
+    diffusion_loss(&c.m, &p2, &c.ws, &c.in, 1.0f, NULL, &s2);
+    double worst = 0, scale = 1e-12;
+    for (size_t i = 0; i < P; i++) worst = fmax(worst, fabs(g2[i] - 2 * g1[i])), scale = fmax(scale, fabs(g1[i]));
+    check_ok(worst <= 1e-5 * scale, "weights of 2 double the gradient (worst %.2g of %.2g)", worst, scale);
+    check_ok(s1.loss == s2.loss, "weights leave the reported loss alone (%g)", s1.loss);
+    /* only sequence 1 weighted: the gradient of the run where sequence 1 alone has targets, times n1/n */
+    float only1[B] = {0, 1, 0};
+    c.in.seq_weight = only1;
+    memset(g2, 0, sizeof(float) * P);
+    diffusion_loss(&c.m, &p2, &c.ws, &c.in, 1.0f, NULL, &s2);
+    uint8_t keep[B * L];
+    memcpy(keep, c.len_mask, sizeof keep);
+    long n = s1.targets, n1 = 0;
+    for (int i = 0; i < B * L; i++) {
+        if (i / L != 1) c.len_mask[i] = 0;
+        n1 += c.len_mask[i] && !c.cond[i];
+    }
+    c.in.seq_weight = NULL;
+    memset(g1, 0, sizeof(float) * P);
+    diffusion_loss(&c.m, &p1, &c.ws, &c.in, (float)n1 / (float)n, NULL, &s1);
+    memcpy(c.len_mask, keep, sizeof keep);
+    worst = 0, scale = 1e-12;
+    for (size_t i = 0; i < P; i++) worst = fmax(worst, fabs(g2[i] - g1[i])), scale = fmax(scale, fabs(g1[i]));
+    check_ok(n1 > 0 && worst <= 1e-4 * scale, "a weight of 0 removes a sequence from the gradient (worst %.2g of %.2g)",
+             worst, scale);
+    params_unbind(&p1);
+    params_unbind(&p2);
+    free(g1), free(g2);
+    teardown(&c);
+}
+
 int main(void) {
     Config cfg = small_config();
     gradient_check("seed network", cfg);
@@ -245,6 +292,7 @@ int main(void) {
     recompute_matches("recompute", cfg);
     cfg.NL = 3, cfg.F = 4 * cfg.D, cfg.dropout = 0.2f, cfg.layerdrop = 0.4f, cfg.film_one_plus = 1;
     recompute_matches("recompute, dropout + layer-drop", cfg);
+    seq_weight_scales();
     sampler_contracts();
     return check_done();
 }

@@ -76,6 +76,7 @@ struct Trainer {
     int64_t epoch, index; /* next data position */
     float *zbuf;          /* [CHUNK, crop, E] noise of one chunk */
     float tbuf[CHUNK];
+    float wbuf[CHUNK];    /* --t-weight: each sequence's loss weight */
     int chunk;            /* sequences per pass (<= CHUNK) */
     int seq_correct[CHUNK], seq_targets[CHUNK];
     float seq_ce[CHUNK];
@@ -216,6 +217,7 @@ static void resume_recipe(Trainer *t, const Checkpoint *ck) {
     if ((v = ckpt_meta(ck, "shift"))) c->shift = strtof(v, NULL);
     if ((v = ckpt_meta(ck, "masks")) && atoi(v) >= 0 && atoi(v) < MASK_KINDS) c->masks = atoi(v);
     if ((v = ckpt_meta(ck, "time_warp"))) c->time_warp = atoi(v) != 0;
+    if ((v = ckpt_meta(ck, "t_weight"))) c->t_weight = strtof(v, NULL);
     c->film_one_plus = ck->table.cfg.film_one_plus;
     warp_init(&t->warp);
     if (c->time_warp && (v = ckpt_meta(ck, "warp"))) warp_parse(&t->warp, v); /* bad text: start the curve anew */
@@ -388,6 +390,7 @@ static int save_meta(Trainer *t, double session_start, StMeta *meta, char (*kv)[
     META("shift", "%.9g", t->cfg.shift);
     META("masks", "%d", t->cfg.masks);
     META("time_warp", "%d", t->cfg.time_warp);
+    META("t_weight", "%.9g", t->cfg.t_weight);
 #undef META
     for (int i = 0; i < n; i++) meta[i].key = kv[i][0], meta[i].value = kv[i][1];
     if (t->cfg.time_warp) { /* the whole curve, so a resumed run draws the same times and sampling spaces by it */
@@ -609,6 +612,8 @@ static int train_step(Trainer *t, StepResult *res, Err *e) {
                 double u = rng_uniform(&rr);
                 float tt = c->time_warp ? warp_sample(&t->warp, u) : (float)u; /* the inverse of the learned CDF */
                 t->tbuf[i] = tt < 1e-5f ? 1e-5f : tt > 1 - 1e-5f ? 1 - 1e-5f : tt;
+                /* (P + 1) t^P: mean 1 over uniform t, more weight to the noisy, hard times for P > 0 */
+                t->wbuf[i] = (c->t_weight + 1) * powf(t->tbuf[i], c->t_weight);
                 rng_fill_normal(&rr, t->zbuf + (long)i * L * E, (long)L * E, 1.0f);
             }
             /* dropout and layer-drop draw from the chunk's own generator: they depend on the sharding */
@@ -617,7 +622,7 @@ static int train_step(Trainer *t, StepResult *res, Err *e) {
             LossInput in = {.B = cb, .L = L, .ids = b->ids + off, .len_mask = b->len_mask + off,
                             .cond = b->cond + off, .t = t->tbuf, .z = t->zbuf, .selfcond = coin,
                             .seq_correct = t->seq_correct, .seq_targets = t->seq_targets, .seq_ce = t->seq_ce,
-                            .shift = c->shift};
+                            .shift = c->shift, .seq_weight = c->t_weight > 0 ? t->wbuf : NULL};
             float scale = n_total ? (float)n_chunk / (float)n_total / (float)c->accum : 0.0f;
             LossStats st;
             diffusion_loss(&t->model, &t->g, &t->ws, &in, scale, &cr, &st);

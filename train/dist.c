@@ -13,7 +13,9 @@
 #include <limits.h>
 #include <mpi.h>
 
-static int joined; /* dist_init called MPI_Init_thread */
+/* Set by dist_init: MPI_Comm_rank and MPI_Comm_size are asked once, on the
+ * main thread, so the main thread never calls MPI while the trainer's does. */
+static int joined, rank, size = 1;
 
 static int live(void) {
     int init = 0, fin = 0;
@@ -23,7 +25,7 @@ static int live(void) {
 }
 
 int dist_init(Err *e) {
-    if (live()) return 0;
+    if (live()) return 0; /* joined already (or by someone else's MPI_Init: then one rank here) */
     int provided = MPI_THREAD_SINGLE;
     if (MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS)
         return err_set(e, "MPI_Init_thread failed: is this the mpirun of the MPI sdlm was built with?");
@@ -32,25 +34,18 @@ int dist_init(Err *e) {
         dist_finalize();
         return err_set(e, "this MPI does not allow calls from a thread other than main (MPI_THREAD_SERIALIZED)");
     }
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
     return 0;
 }
 
 void dist_finalize(void) {
     if (joined && live()) MPI_Finalize();
-    joined = 0;
+    joined = 0, rank = 0, size = 1;
 }
 
-int dist_rank(void) {
-    int r = 0;
-    if (live()) MPI_Comm_rank(MPI_COMM_WORLD, &r);
-    return r;
-}
-
-int dist_size(void) {
-    int n = 1;
-    if (live()) MPI_Comm_size(MPI_COMM_WORLD, &n);
-    return n;
-}
+int dist_rank(void) { return rank; }
+int dist_size(void) { return size; }
 
 enum { PIECE = INT_MAX / 2 };
 

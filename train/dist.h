@@ -7,7 +7,8 @@
  *
  * Every call except dist_rank, dist_size and dist_abort is collective: all
  * ranks make the same calls in the same order. Only one thread calls them
- * (the trainer's), which dist_init asks MPI to allow (MPI_THREAD_SERIALIZED).
+ * (the trainer's), which dist_init asks MPI to allow (MPI_THREAD_SERIALIZED);
+ * dist_rank and dist_size only read what dist_init asked, so any thread may.
  * Not here: what is reduced or why (trainer.c). */
 #ifndef SDLM_DIST_H
 #define SDLM_DIST_H

@@ -2,7 +2,8 @@
  * Infill fills the {N} spans of a template; sample draws unconditional
  * sequences as the seed does. Both print the text (one line per candidate),
  * can trace every step, and save each result with its trajectory to the
- * history unless --no-save. */
+ * history unless --no-save. Infill candidates come ranked by the model's own
+ * score of them (train/score.h), best first. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "modelfile.h"
 #include "opts.h"
 #include "paths.h"
+#include "score.h"
 #include "store.h"
 #include "template.h"
 #include "traj.h"
@@ -68,8 +70,10 @@ static int on_step(void *ctx, int step, int total, float t, const int32_t *ids, 
 }
 
 /* Saves each candidate with its own trajectory. Failure is a warning, not an error. */
+/* order: the candidates in the order saved (candidate i of the history is
+ * sequence order[i]). */
 static void save_history(const GenRun *r, const char *db_arg, const char *template_text, SampleMode mode,
-                         SamplerKind kind, int steps, uint64_t seed, int clamp, const int32_t *final) {
+                         SamplerKind kind, int steps, uint64_t seed, int clamp, const int32_t *final, const int *order) {
     char db[1024];
     Err e;
     Store *st = NULL;
@@ -77,7 +81,8 @@ static void save_history(const GenRun *r, const char *db_arg, const char *templa
     else if (paths_default_db(db, sizeof db, &e)) goto fail;
     if (store_open(&st, db, 0, &e)) goto fail;
     double elapsed = now_s() - r->t0;
-    for (int b = 0; b < r->B; b++) {
+    for (int i = 0; i < r->B; i++) {
+        int b = order[i];
         char text[8192];
         render(r, final + (long)b * r->L, text, sizeof text);
         Sample s = {0};
@@ -85,7 +90,7 @@ static void save_history(const GenRun *r, const char *db_arg, const char *templa
         s.mode = mode;
         s.template_text = (char *)template_text;
         s.result = text;
-        s.candidate = b;
+        s.candidate = i;
         s.sampler = (char *)sampler_name(kind);
         s.steps = steps;
         s.seed = seed;
@@ -117,6 +122,7 @@ fail:
 static int generate(int argc, char **argv, int infill) {
     const char *ckpt = NULL, *spm = NULL, *sampler = "difflm", *db = NULL;
     int steps = 200, n = 1, trace = 0, no_save = 0, clamp = 0, length = 0, no_ema = 0, seed_given = 0, linear = 0;
+    int scores = 0;
     uint64_t seed = 0;
     Opt opts[] = {
         {"-ckpt|--checkpoint", OPT_STR, &ckpt, "FILE", "the model (required)", 0, 0, NULL},
@@ -132,9 +138,11 @@ static int generate(int argc, char **argv, int infill) {
         {"--no-save", OPT_FLAG, &no_save, NULL, "do not save to the history", 0, 0, NULL},
         {"--db", OPT_STR, &db, "PATH", "history database (default $XDG_DATA_HOME/sdlm/sdlm.db)", 0, 0, NULL},
         {"--linear-times", OPT_FLAG, &linear, NULL, "space steps 1 - s/S even when the model has a time curve", 0, 0, NULL},
+        {"--scores", OPT_FLAG, &scores, NULL, "infill: print each candidate's score (nats per filled token) before it", 0, 0, NULL},
     };
     int nopts = sizeof opts / sizeof *opts, npos;
     if (infill) nopts--, memmove(&opts[7], &opts[8], sizeof *opts * (nopts - 7)); /* no --length for infill */
+    else nopts--;                                                                  /* no --scores for sample */
     const char *pos[1] = {NULL};
     const char *cmd = infill ? "sdlm infill" : "sdlm sample";
     Err e;
@@ -143,7 +151,10 @@ static int generate(int argc, char **argv, int infill) {
         if (infill)
             opts_usage(stdout, "sdlm infill -ckpt FILE [flags] TEXT",
                        "Fills the masked spans of TEXT: {N} is a span of N tokens, {} one of 8, {{ and }} are\n"
-                       "literal braces; TEXT - reads standard input. Prints one filled text per candidate.",
+                       "literal braces; TEXT - reads standard input. Prints one filled text per candidate, best first:\n"
+                       "ranked by the model's own score, the cross-entropy of the filled tokens when they are\n"
+                       "noised again and denoised in one pass at t = 0.8, 0.9, 0.95, 1 (nats per filled token,\n"
+                       "lower is better; --scores prints it).",
                        opts, nopts);
         else
             opts_usage(stdout, "sdlm sample -ckpt FILE [flags]",
@@ -227,15 +238,30 @@ static int generate(int argc, char **argv, int infill) {
         status = EXIT_USAGE;
         goto out;
     }
+    /* infill candidates best first, by the model's own score */
+    float nats[MAX_CANDIDATES];
+    int order[MAX_CANDIDATES];
+    for (int b = 0; b < B; b++) order[b] = b, nats[b] = NAN;
+    if (infill) {
+        if (score_fills(&mf, final, known, lengths, B, L, nats, &e)) {
+            fprintf(stderr, "%s: %s\n", cmd, e.msg);
+            status = EXIT_IO;
+            goto out;
+        }
+        score_rank(nats, B, order);
+    }
     char out[8192];
-    for (int b = 0; b < B; b++) {
+    for (int i = 0; i < B; i++) {
+        int b = order[i];
         render(&r, final + (long)b * L, out, sizeof out);
+        if (trace && infill) printf("candidate %d (sampled as %d): %.3f nats per filled token\n", i, b, (double)nats[b]);
+        if (scores) printf("%.3f\t", (double)nats[b]);
         printf("%s\n", out);
     }
     fflush(stdout);
     char normal[8192] = "";
     if (infill) template_format(&tmpl, normal, sizeof normal); /* "{}" saved as the length it had */
-    if (!no_save) save_history(&r, db, normal, infill ? SAMPLE_INFILL : SAMPLE_FREE, kind, steps, seed, clamp, final);
+    if (!no_save) save_history(&r, db, normal, infill ? SAMPLE_INFILL : SAMPLE_FREE, kind, steps, seed, clamp, final, order);
 out:
     workspace_free(&ws);
     free(ids), free(final), free(known), free(lengths), free(r.ids), free(r.conf), free(r.t), free(times);

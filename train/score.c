@@ -11,7 +11,7 @@
 
 #include "rng.h"
 
-const float score_levels[SCORE_LEVELS] = {0.3f, 0.5f, 0.7f, 0.9f};
+const float score_levels[SCORE_LEVELS] = {0.8f, 0.9f, 0.95f, 1.0f};
 
 enum { SCORE_CHUNK = 16 };                 /* sequences per diffusion_loss call */
 #define SCORE_SEED 0x5c0e5eedull           /* the noise: fixed, so scores are reproducible */

@@ -20,7 +20,11 @@
 #include "modelfile.h"
 
 enum { SCORE_LEVELS = 4 };
-extern const float score_levels[SCORE_LEVELS]; /* the noise levels t: 0.3, 0.5, 0.7, 0.9 */
+/* The noise levels t: 0.8, 0.9, 0.95, 1. High on purpose: at low t a fill
+ * shows through its own noise and the model reads it back (its own samples
+ * score near 0 nats there, whatever they say), so only levels where the
+ * tokens must come from the context tell fills apart. */
+extern const float score_levels[SCORE_LEVELS];
 
 /* Scores B filled sequences ids [B, L]; known [B, L] is 1 where the token was
  * given and 0 where it was filled; lengths [B] (NULL: L each). nats [B] gets

@@ -19,6 +19,7 @@
 #include "infill.h"
 #include "modelfile.h"
 #include "paths.h"
+#include "score.h"
 #include "store.h"
 #include "template.h"
 #include "traj.h"
@@ -205,6 +206,7 @@ int session_infill_start(Session *s, const char *template_text, const InfillSett
     v->candidates = s->set.candidates;
     v->len = seq.len;
     v->nspans = t.spans;
+    for (int c = 0; c < INFILL_MAX_CAND; c++) v->score[c] = NAN;
     for (int i = 0; i < seq.len; i++) {
         v->masked[i] = !seq.known[i];
         v->span_of[i] = seq.span_of[i];
@@ -238,6 +240,7 @@ int session_infill_reroll(Session *s, int cand, int span, Err *e) {
     s->view.step = 0;
     s->view.error[0] = 0;
     s->view.seed = s->set.seed;
+    s->view.score[cand] = NAN;
     s->view.serial++;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
@@ -334,6 +337,55 @@ fail:
     pthread_mutex_lock(&s->mu);
     snprintf(s->db_error, sizeof s->db_error, "%s", e.msg);
     pthread_mutex_unlock(&s->mu);
+}
+
+/* Scores the finished fills final [B, L] with the model (on this thread,
+ * under the engine lock) and puts a new run's candidates best first: the
+ * final ids, the view and the trajectory alike. A re-roll's one candidate
+ * is scored again in its place. A failure to score leaves NAN scores and
+ * the sampling order. */
+static void rank_candidates(Session *s, int32_t *final, int B, int L, int job, int cand) {
+    float nats[INFILL_MAX_CAND];
+    int order[INFILL_MAX_CAND];
+    uint8_t *known = malloc((size_t)B * L);
+    int32_t *tmp = malloc(sizeof(int32_t) * B * L);
+    float *ftmp = malloc(sizeof(float) * B * L);
+    Err e;
+    int rc = -1;
+    if (known && tmp && ftmp) {
+        for (int b = 0; b < B; b++) memcpy(known + (long)b * L, s->seq.known, (size_t)L);
+        engine_lock();
+        rc = score_fills(&s->mf, final, known, NULL, B, L, nats, &e);
+        engine_unlock();
+        if (rc) fprintf(stderr, "infill: not scored: %s\n", e.msg);
+    }
+    pthread_mutex_lock(&s->mu);
+    InfillView *v = &s->view;
+    if (!rc && job == JOB_REROLL) {
+        v->score[cand] = nats[0];
+    } else if (!rc) {
+        score_rank(nats, B, order);
+        memcpy(tmp, final, sizeof(int32_t) * B * L);
+        for (int i = 0; i < B; i++) memcpy(final + (long)i * L, tmp + (long)order[i] * L, sizeof(int32_t) * L);
+        for (int i = 0; i < B; i++) memcpy(tmp + (long)i * L, v->ids[order[i]], sizeof(int32_t) * L);
+        for (int i = 0; i < B; i++) memcpy(v->ids[i], tmp + (long)i * L, sizeof(int32_t) * L);
+        for (int i = 0; i < B; i++) memcpy(ftmp + (long)i * L, v->conf[order[i]], sizeof(float) * L);
+        for (int i = 0; i < B; i++) memcpy(v->conf[i], ftmp + (long)i * L, sizeof(float) * L);
+        for (int i = 0; i < B; i++) v->score[i] = nats[order[i]];
+        for (int p = 0; p < s->traj_passes; p++) {
+            int32_t *ti = s->traj_ids + (long)p * B * L;
+            float *tc = s->traj_conf + (long)p * B * L;
+            memcpy(tmp, ti, sizeof(int32_t) * B * L);
+            memcpy(ftmp, tc, sizeof(float) * B * L);
+            for (int i = 0; i < B; i++) {
+                memcpy(ti + (long)i * L, tmp + (long)order[i] * L, sizeof(int32_t) * L);
+                memcpy(tc + (long)i * L, ftmp + (long)order[i] * L, sizeof(float) * L);
+            }
+        }
+    }
+    v->serial++;
+    pthread_mutex_unlock(&s->mu);
+    free(known), free(tmp), free(ftmp);
 }
 
 /* Runs the queued job to its end or until stopped; called without the mutex. */
@@ -445,6 +497,7 @@ static void run_job(Session *s) {
             memcpy(final, s->view.ids[cand], sizeof(int32_t) * L);
             pthread_mutex_unlock(&s->mu);
         }
+        rank_candidates(s, final, B, L, job, cand);
         save_samples(s, final, B, L, job == JOB_REROLL ? cand : 0, now_s() - start);
     }
     pthread_mutex_lock(&s->mu);

@@ -82,8 +82,10 @@ InfillSettings infill_defaults(void);
  * already going. When it finishes it is saved to the history with its
  * trajectory (unless the history is unavailable). */
 int session_infill_start(Session *s, const char *template_text, const InfillSettings *set, Err *e);
-/* Re-runs one span (index among the spans) of candidate `cand`, keeping the
- * other spans as they were filled. */
+/* When the run ends, its candidates are scored and put best first (see
+ * InfillView.score). Re-runs one span (index among the spans) of candidate
+ * `cand`, keeping the other spans as they were filled; it is scored again
+ * and keeps its place. */
 int session_infill_reroll(Session *s, int cand, int span, Err *e);
 void session_infill_stop(Session *s); /* Esc: stops after the current pass */
 
@@ -105,6 +107,10 @@ typedef struct {
     int span_of[INFILL_MAX_LEN];        /* span index of a slot, -1 on known tokens */
     int nspans;
     int64_t sample_id[INFILL_MAX_CAND]; /* history ids once saved, else 0 */
+    /* the model's own score of each finished fill (train/score.h), nats per
+     * filled token, lower is better; NAN until scored. A finished run's
+     * candidates are in rank order: candidate 0 is the best. */
+    float score[INFILL_MAX_CAND];
     uint64_t serial;                    /* changes whenever the view does */
 } InfillView;
 

@@ -1,9 +1,11 @@
 /* editor_run.c: the editor's infill: Ctrl-R runs the spans through the
  * session, Esc stops; the fill shown comes from the live view or from the
  * scrubber's step of the trajectory; candidates flip, one is accepted into
- * the text, one span re-rolls; the progress line under the text. The text's
- * own drawing is in editor.c. */
+ * the text, one span re-rolls; the progress line under the text, with the
+ * model's own score of the shown candidate (the session ranks them, best
+ * first). The text's own drawing is in editor.c. */
 #include <curses.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +50,18 @@ const float *editor_fill_conf(App *a) {
 }
 
 
+/* " · score 2.31 nats/token (best)": the model's own score of candidate c,
+ * "" when it has none (a stopped run). */
+static void editor_score_text(App *a, int c, char *out, size_t cap) {
+    const InfillView *v = a->view;
+    out[0] = 0;
+    if (c < 0 || c >= v->candidates || !isfinite(v->score[c])) return;
+    int rank = 1;
+    for (int k = 0; k < v->candidates; k++) rank += isfinite(v->score[k]) && v->score[k] < v->score[c];
+    snprintf(out, cap, " · score %.2f nats/token%s", (double)v->score[c],
+             v->candidates < 2 ? "" : rank == 1 ? " (best)" : "");
+}
+
 void editor_draw_progress(App *a, int y) {
     const InfillView *v = a->view;
     char line[512];
@@ -69,9 +83,11 @@ void editor_draw_progress(App *a, int y) {
                  keymap_name_of("scrub-forward"), keymap_name_of("scrub-start"), keymap_name_of("scrub-end"),
                  keymap_name_of("infill-stop"));
     } else if (editor.has_run && (v->finished || v->stopped) && editor.fill_ok) {
-        snprintf(line, sizeof line, "%s %d/%d · %.1f ms/step · candidate %d/%d │ %s accept  %s/%s candidates  %s re-roll  %s/%s scrub",
+        char score[96];
+        editor_score_text(a, editor.cand, score, sizeof score);
+        snprintf(line, sizeof line, "%s %d/%d · %.1f ms/step · candidate %d/%d%s │ %s accept  %s/%s candidates  %s re-roll  %s/%s scrub",
                  v->finished ? "✓ filled" : "■ stopped", v->step, v->total, v->ms_per_step, editor.cand + 1, v->candidates,
-                 keymap_name_of("accept"), keymap_name_of("candidate-next"), keymap_name_of("candidate-prev"),
+                 score, keymap_name_of("accept"), keymap_name_of("candidate-next"), keymap_name_of("candidate-prev"),
                  keymap_name_of("reroll"), keymap_name_of("scrub-back"), keymap_name_of("scrub-forward"));
         attr = v->finished ? color_attr(C_HIGH) & ~(int)A_UNDERLINE : color_attr(C_MID) & ~(int)A_UNDERLINE;
     } else {
@@ -94,9 +110,9 @@ int editor_tick(App *a) {
     if (editor.was_active && !v->active && editor.has_run) {
         if (v->error[0]) app_message(a, 1, "infill: %s", v->error);
         else if (v->finished)
-            app_message(a, 0, "filled%s: %d steps, %.1f ms/step, seed %llu",
+            app_message(a, 0, "filled%s: %d steps, %.1f ms/step, seed %llu%s",
                         v->sample_id[0] || v->sample_id[editor.cand] ? ", saved in the history" : "", v->total, v->ms_per_step,
-                        (unsigned long long)v->seed);
+                        (unsigned long long)v->seed, v->candidates > 1 ? "; candidates ranked by the model's score, best first" : "");
         else if (v->stopped) app_message(a, 0, "stopped at step %d/%d", v->step, v->total);
         double s = app_now() - editor.run_start;
         fprintf(stderr, "infill pace: %d steps in %.3f s (%.1f steps/s), %d of them drawn (%.1f redrawn steps/s), %d tokens\n",
@@ -159,7 +175,9 @@ static void flip(App *a, int dir) {
         editor.passes = session_infill_trajectory(a->s, editor.cand, &editor.traj_ids, &editor.traj_conf, &editor.traj_t);
         editor.pos = editor.passes - 1;
     }
-    app_message(a, 0, "candidate %d of %d", editor.cand + 1, n);
+    char score[96];
+    editor_score_text(a, editor.cand, score, sizeof score);
+    app_message(a, 0, "candidate %d of %d%s", editor.cand + 1, n, score);
     editor_edited(a);
 }
 void ed_cand_next(App *a) { flip(a, 1); }

@@ -1,15 +1,18 @@
 /* plot.c: a curve against step as Unicode block columns (eighths), with its
  * title, last value and range. Used by the training screen (live curves) and
  * the history's runs view (recorded curves). Values that are not finite are
- * skipped. */
+ * skipped. Also a share by bucket of an axis (the training screen's accuracy
+ * by noise level t): bars on a fixed 0..100% scale with their values. */
 #include <curses.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "plot.h"
 
+static const char *const blocks[9] = {" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+
 void plot_draw(int y, int x, int h, int w, const char *title, const double *v, int n, int logy) {
-    static const char *const blocks[9] = {" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
     if (h < 3 || w < 12) return;
     double lo = INFINITY, hi = -INFINITY, last = NAN;
     for (int i = 0; i < n; i++) {
@@ -54,5 +57,55 @@ void plot_draw(int y, int x, int h, int w, const char *title, const double *v, i
             if (level <= 0) break;
             draw_text(y + ph - r, x + c, blocks[level > 8 ? 8 : level], 1, attr);
         }
+    }
+}
+
+void plot_buckets(int y, int x, int h, int w, const char *title, const char *axis, const double *v, int n) {
+    if (n < 1 || w < 12) return;
+    int have = 0;
+    for (int k = 0; k < n; k++) have += isfinite(v[k]);
+    int attr = color_attr(C_PLOT), dim = color_attr(C_DIM);
+    if (h < 3) { /* one line: "title ▇▇▆▅▃▁" */
+        int used = draw_text(y, x, title, w, A_BOLD);
+        if (used + 2 + n > w) return;
+        for (int k = 0; k < n; k++) {
+            int e = isfinite(v[k]) ? (int)lround((v[k] < 0 ? 0 : v[k] > 1 ? 1 : v[k]) * 7) + 1 : 0;
+            draw_text(y, x + used + 1 + k, e ? blocks[e] : "·", 1, e ? attr : dim);
+        }
+        if (used + 3 + n + text_width(axis) <= w) draw_text(y, x + used + 2 + n, axis, w - used - 2 - n, dim);
+        return;
+    }
+    int used = draw_text(y, x, title, w, A_BOLD);
+    int aw = text_width(axis);
+    if (used + 2 + aw <= w) draw_text(y, x + w - aw, axis, aw, dim);
+    if (!have) {
+        draw_text(y + 1, x, "(no data yet)", w, dim);
+        return;
+    }
+    /* each bucket: bw columns, the bar one narrower (a gap), its value centred under it */
+    int bw = w / n, ph = h - 2;
+    if (bw < 1) return;
+    int bar = bw > 2 ? bw - 1 : bw;
+    for (int k = 0; k < n; k++) {
+        int cx = x + k * bw;
+        char val[16];
+        if (!isfinite(v[k])) {
+            draw_text(y + ph, cx, "·", 1, dim);
+            snprintf(val, sizeof val, "-");
+        } else {
+            double f = v[k] < 0 ? 0 : v[k] > 1 ? 1 : v[k];
+            int eighths = (int)lround(f * ph * 8);
+            for (int r = 0; r < ph; r++) {
+                int level = eighths - r * 8;
+                if (level <= 0) {
+                    if (r == 0) for (int c = 0; c < bar; c++) draw_text(y + ph, cx + c, "▁", 1, dim); /* 0%: a floor */
+                    break;
+                }
+                for (int c = 0; c < bar; c++) draw_text(y + ph - r, cx + c, blocks[level > 8 ? 8 : level], 1, attr);
+            }
+            snprintf(val, sizeof val, "%d", (int)lround(100 * f));
+        }
+        int vw = (int)strlen(val);
+        if (vw <= bw) draw_text(y + ph + 1, cx + (bar - vw + 1) / 2, val, vw, 0);
     }
 }

@@ -1,8 +1,10 @@
 /* training.c: the training screen: a corpus, a size preset and a step
  * limit; start, pause, resume, stop and save through the session; live
  * curves of loss, mse, ce, accuracy and learning rate from the trainer's
- * progress snapshots; tokens/s, ETA, the last checkpoint and the probe
- * infills; one key hands the newest checkpoint to the editor.
+ * progress snapshots, and the one-step accuracy by noise level t (where the
+ * model has learned to denoise and where not yet); tokens/s, ETA, the last
+ * checkpoint and the probe infills; one key hands the newest checkpoint to
+ * the editor.
  *
  * Training runs on the trainer's thread: this file only sends commands and
  * draws snapshots, so the editor keeps working while it trains. */
@@ -64,6 +66,17 @@ static void series(const TrainProgress *p, int which) {
     }
 }
 
+/* The one-step denoising accuracy by noise level t bucket: near 100% at low
+ * t (little noise: the token shows through), falling towards t = 1 where the
+ * fill must come from context alone. */
+static void t_curve(const TrainProgress *p, int y, int x, int h, int w) {
+    double v[TRAIN_TBUCKETS];
+    for (int k = 0; k < TRAIN_TBUCKETS; k++)
+        v[k] = p->state != TRAIN_IDLE && p->t_accuracy[k] >= 0 ? p->t_accuracy[k] : NAN; /* idle: no run, no data */
+    if (w >= 46) plot_buckets(y, x, h, w, "one-step accuracy by noise level t", "t 0 → 1, %", v, TRAIN_TBUCKETS);
+    else plot_buckets(y, x, h, w, "accuracy by noise t", "0 → 1", v, TRAIN_TBUCKETS);
+}
+
 static void train_draw(App *a, int top, int rows) {
     const TrainProgress *p = a->train;
     int n;
@@ -116,16 +129,22 @@ static void train_draw(App *a, int top, int rows) {
     int probes = p->nprobes > 0 ? p->nprobes + 1 : 0;
     int avail = hints - y - probes;
     if (avail >= 6) {
-        int cols = 2, pw = (W - 2) / cols, nplots = 5, prow = (nplots + cols - 1) / cols;
+        int cols = 2, pw = (W - 2) / cols, nplots = 6, prow = (nplots + cols - 1) / cols;
         int ph = avail / prow;
         if (ph > 10) ph = 10;
         static const char *const names[] = {"loss", "mse", "ce", "accuracy", "lr"};
         for (int i = 0; i < nplots; i++) {
-            series(p, i);
             int r = i / cols, c = i % cols;
-            plot_draw(y + r * ph, x + c * (pw + 2), ph - 1, pw, names[i], T.series, T.series ? p->nhistory : 0, i == 4 ? 0 : 0);
+            if (i == 5) {
+                t_curve(p, y + r * ph, x + c * (pw + 2), ph - 1, pw);
+                continue;
+            }
+            series(p, i);
+            plot_draw(y + r * ph, x + c * (pw + 2), ph - 1, pw, names[i], T.series, T.series ? p->nhistory : 0, 0);
         }
         y += prow * ph;
+    } else if (p->state != TRAIN_IDLE && y < hints - probes) {
+        t_curve(p, y++, x, 1, W); /* no room for plots: the t curve as one line */
     }
     if (p->nprobes > 0 && y < hints) {
         draw_text(y++, x, "probe infills at the last checkpoint:", W, A_BOLD);

@@ -12,11 +12,13 @@
 #include "corpus.h"
 #include "infill.h"
 #include "ops.h"
+#include "score.h"
 
 const char *const eval_gap_names[EVAL_GAPS] = {"1 token", "10%", "25%", "50%"};
 
 EvalConfig eval_defaults(void) {
-    return (EvalConfig){.lines = 200, .steps = 50, .sampler = SAMPLER_DIFFLM, .clamp = 0, .seed = 0, .batch = 32};
+    return (EvalConfig){.lines = 200, .steps = 50, .sampler = SAMPLER_DIFFLM, .clamp = 0, .seed = 0, .batch = 32,
+                        .candidates = 1};
 }
 
 static double now_s(void) {
@@ -126,46 +128,66 @@ typedef struct {
 
 static int run_fills(Ctx *c, int g, EvalResult *out, int *done, int total,
                      void (*progress)(void *, int, int), void *pctx, Err *e) {
-    const int V = c->mf->model.cfg.V, Bmax = c->cfg->batch;
-    long masked = 0, correct = 0, base = 0, word_hits = 0, word_total = 0, repeats = 0;
+    const int V = c->mf->model.cfg.V, Bmax = c->cfg->batch, C = c->cfg->candidates > 1 ? c->cfg->candidates : 1;
+    long masked = 0, correct = 0, base = 0, word_hits = 0, word_total = 0, repeats = 0, first_ok = 0, oracle_ok = 0;
     double ce = 0;
     for (int first = 0; first < c->n; first += Bmax) {
-        int B = c->n - first < Bmax ? c->n - first : Bmax, L = 1;
+        /* B lines, each sampled C times side by side: row b * C + j is line first + b's candidate j */
+        int B = c->n - first < Bmax ? c->n - first : Bmax, L = 1, R = B * C;
         for (int b = 0; b < B; b++) L = c->len[first + b] > L ? c->len[first + b] : L;
-        int32_t *ids = calloc((size_t)B * L, sizeof *ids);
-        uint8_t *known = calloc((size_t)B * L, 1);
-        int *lengths = calloc(B, sizeof *lengths);
+        int32_t *ids = calloc((size_t)R * L, sizeof *ids);
+        uint8_t *known = calloc((size_t)R * L, 1);
+        int *lengths = calloc(R, sizeof *lengths), *chosen = calloc(B, sizeof *chosen);
+        float *nats = calloc(R, sizeof *nats);
         Workspace ws = {0};
-        if (!ids || !known || !lengths || workspace_alloc(&ws, &c->mf->model.cfg, B, L, 0, e)) {
-            free(ids), free(known), free(lengths);
-            return err_set(e, "out of memory for an evaluation batch of %d x %d", B, L);
+        if (!ids || !known || !lengths || !chosen || !nats || workspace_alloc(&ws, &c->mf->model.cfg, R, L, 0, e)) {
+            free(ids), free(known), free(lengths), free(chosen), free(nats);
+            return err_set(e, "out of memory for an evaluation batch of %d x %d", R, L);
         }
-        for (int b = 0; b < B; b++) {
-            int i = first + b, s = c->start[g][i], k = gap_size(c->len[i] - 1, g);
-            lengths[b] = c->len[i];
+        for (int r = 0; r < R; r++) {
+            int i = first + r / C, s = c->start[g][i], k = gap_size(c->len[i] - 1, g);
+            lengths[r] = c->len[i];
             for (int p = 0; p < L; p++) {
-                ids[(long)b * L + p] = p < c->len[i] ? c->ids[i][p] : 0;
-                known[(long)b * L + p] = !(p >= s && p < s + k);
+                ids[(long)r * L + p] = p < c->len[i] ? c->ids[i][p] : 0;
+                known[(long)r * L + p] = !(p >= s && p < s + k);
             }
         }
-        SampleRequest rq = {.B = B, .L = L, .ids = ids, .known = known, .lengths = lengths, .kind = c->cfg->sampler, .steps = c->cfg->steps, .clamp = c->cfg->clamp, .seed = c->cfg->seed * 7919 + (uint64_t)g * 104729 + (uint64_t)first, .x_T = NULL, .eps = NULL};
+        SampleRequest rq = {.B = R, .L = L, .ids = ids, .known = known, .lengths = lengths, .kind = c->cfg->sampler, .steps = c->cfg->steps, .clamp = c->cfg->clamp, .seed = c->cfg->seed * 7919 + (uint64_t)g * 104729 + (uint64_t)first, .x_T = NULL, .eps = NULL};
         float *times = malloc(sizeof(float) * (size_t)(c->cfg->steps + 1));
         if (!times) {
-            workspace_free(&ws), free(ids), free(known), free(lengths);
+            workspace_free(&ws), free(ids), free(known), free(lengths), free(chosen), free(nats);
             return err_set(e, "out of memory");
         }
         modelfile_schedule(c->mf, &rq, !c->cfg->linear_times, times);
         Sampler sp;
         if (sampler_begin(&sp, &c->mf->model, &ws, &rq, e)) {
-            workspace_free(&ws), free(ids), free(known), free(lengths), free(times);
+            workspace_free(&ws), free(ids), free(known), free(lengths), free(chosen), free(nats), free(times);
             return -1;
         }
         while (sampler_step(&sp)) {
         }
+        /* with candidates: each line's best by the model's own score; the first and the best possible beside it */
+        if (C > 1 && score_fills(c->mf, sp.ids, known, lengths, R, L, nats, e)) {
+            sampler_end(&sp), workspace_free(&ws);
+            free(ids), free(known), free(lengths), free(chosen), free(nats), free(times);
+            return -1;
+        }
         for (int b = 0; b < B; b++) {
-            int i = first + b, s = c->start[g][i], k = gap_size(c->len[i] - 1, g);
+            int i = first + b, s = c->start[g][i], k = gap_size(c->len[i] - 1, g), order[EVAL_MAX_CAND], best_ok = 0;
+            if (C > 1) score_rank(nats + (long)b * C, C, order);
+            chosen[b] = b * C + (C > 1 ? order[0] : 0);
+            for (int j = 0; j < C; j++) {
+                int ok = 0;
+                for (int p = s; p < s + k; p++) ok += sp.ids[((long)b * C + j) * L + p] == c->ids[i][p];
+                if (j == 0) first_ok += ok;
+                best_ok = ok > best_ok ? ok : best_ok;
+            }
+            oracle_ok += best_ok;
+        }
+        for (int b = 0; b < B; b++) {
+            int i = first + b, s = c->start[g][i], k = gap_size(c->len[i] - 1, g), r = chosen[b];
             for (int p = s; p < s + k; p++) {
-                long row = (long)b * L + p;
+                long row = (long)r * L + p;
                 int truth = c->ids[i][p], best;
                 float lse = row_logsumexp(ws.logits + row * V, V, &best);
                 ce += lse - ws.logits[row * V + truth];
@@ -179,18 +201,18 @@ static int run_fills(Ctx *c, int g, EvalResult *out, int *done, int total,
             int off[512], tl = 0;
             for (int p = 0; p < c->len[i] - 1 && p < 512; p++) {
                 off[p] = tl;
-                int n = infill_piece_text(c->mf->spm, sp.ids[(long)b * L + p], piece, sizeof piece);
+                int n = infill_piece_text(c->mf->spm, sp.ids[(long)r * L + p], piece, sizeof piece);
                 if (tl + n < (int)sizeof text - 1) memcpy(text + tl, piece, n), tl += n;
             }
             text[tl] = 0;
             for (int p = s; p < s + k && p < 512; p++) {
-                int id = sp.ids[(long)b * L + p];
+                int id = sp.ids[(long)r * L + p];
                 int n = infill_piece_text(c->mf->spm, id, piece, sizeof piece);
                 int q = off[p];
                 while (q < off[p] + n && q < tl && isspace((unsigned char)text[q])) q++;
                 if (q >= off[p] + n || q >= tl) continue; /* an empty or space-only piece */
                 word_total++;
-                if (p > s && id == sp.ids[(long)b * L + p - 1]) repeats++;
+                if (p > s && id == sp.ids[(long)r * L + p - 1]) repeats++;
                 int a = q, z = q;
                 while (a > 0 && !isspace((unsigned char)text[a - 1])) a--;
                 while (z < tl && !isspace((unsigned char)text[z])) z++;
@@ -201,7 +223,7 @@ static int run_fills(Ctx *c, int g, EvalResult *out, int *done, int total,
             if (out->nexamples < 4) {
                 char truth[256], fill[256];
                 if (!spm_decode(c->mf->spm, c->ids[i], c->len[i], truth, sizeof truth, NULL, NULL) &&
-                    !spm_decode(c->mf->spm, (const int *)sp.ids + (long)b * L, c->len[i], fill, sizeof fill, NULL, NULL)) {
+                    !spm_decode(c->mf->spm, (const int *)sp.ids + (long)r * L, c->len[i], fill, sizeof fill, NULL, NULL)) {
                     snprintf(out->example_truth[out->nexamples], 256, "%s", truth);
                     snprintf(out->example_fill[out->nexamples], 256, "%s", fill);
                     out->nexamples++;
@@ -210,10 +232,12 @@ static int run_fills(Ctx *c, int g, EvalResult *out, int *done, int total,
         }
         sampler_end(&sp);
         workspace_free(&ws);
-        free(ids), free(known), free(lengths), free(times);
+        free(ids), free(known), free(lengths), free(chosen), free(nats), free(times);
         if (progress) progress(pctx, ++*done, total);
     }
     out->masked[g] = masked;
+    out->first_accuracy[g] = masked ? (double)first_ok / masked : 0;
+    out->oracle_accuracy[g] = masked ? (double)oracle_ok / masked : 0;
     out->accuracy[g] = masked ? (double)correct / masked : 0;
     out->cross_entropy[g] = masked ? ce / masked : 0;
     out->baseline[g] = masked ? (double)base / masked : 0;
@@ -279,6 +303,7 @@ int eval_run(const ModelFile *mf, const char *heldout, const EvalConfig *cfg, Ev
     memset(out, 0, sizeof *out);
     double t0 = now_s();
     if (cfg->lines < 1 || cfg->steps < 1 || cfg->batch < 1) return err_set(e, "lines, steps and batch must be >= 1");
+    if (cfg->candidates > EVAL_MAX_CAND) return err_set(e, "candidates must be 1..%d, not %d", EVAL_MAX_CAND, cfg->candidates);
     Corpus corpus;
     if (corpus_open(&corpus, heldout, e)) return -1;
     int n = (int)(corpus_count(&corpus) < cfg->lines ? corpus_count(&corpus) : cfg->lines);

@@ -10,7 +10,12 @@
  * noised at t, one estimator pass), and the fluency of the 25% fills: the
  * share of filled pieces that belong to a word of the corpus, and the share
  * that repeat the piece before them. Same lines, same seed: two models (or
- * two implementations) compare on the same numbers. */
+ * two implementations) compare on the same numbers.
+ *
+ * With candidates > 1 every gap is filled that many times and the fill the
+ * model scores best (train/score.h) is the one counted; the accuracy of the
+ * first candidate (no ranking) and of the best of them (an oracle) are kept
+ * beside it, so one run says whether ranking helps. */
 #ifndef SDLM_EVAL_H
 #define SDLM_EVAL_H
 
@@ -18,7 +23,7 @@
 #include "err.h"
 #include "modelfile.h"
 
-enum { EVAL_GAPS = 4, EVAL_TBUCKETS = 10 };
+enum { EVAL_GAPS = 4, EVAL_TBUCKETS = 10, EVAL_MAX_CAND = 16 };
 
 typedef struct {
     int lines;          /* held-out lines used (the first N; default 200) */
@@ -30,12 +35,14 @@ typedef struct {
     const char *words;  /* text whose words count as corpus words (NULL: the held-out file) */
     int skip_fill;      /* only the one-step curve (fast) */
     int linear_times;   /* sample at the seed's 1 - s/S even when the model has a time curve */
+    int candidates;     /* fills per gap, ranked by the model's score (default 1: no ranking) */
 } EvalConfig;
 
 typedef struct {
     int lines;
     long masked[EVAL_GAPS];
     double accuracy[EVAL_GAPS], cross_entropy[EVAL_GAPS], baseline[EVAL_GAPS];
+    double first_accuracy[EVAL_GAPS], oracle_accuracy[EVAL_GAPS]; /* candidates > 1: unranked, best possible */
     double mean_accuracy, mean_cross_entropy, mean_baseline;
     double t_accuracy[EVAL_TBUCKETS], t_cross_entropy[EVAL_TBUCKETS], t_baseline[EVAL_TBUCKETS];
     double word_share, repeat_share; /* over the 25% fills */

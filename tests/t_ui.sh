@@ -3,8 +3,9 @@
 # types into ./sdlm and reads the screen back. A tiny model is trained first
 # (seconds). Covers: typing, a span, an infill filling it, the history and
 # its search, help, settings, resize during a run, the too-small screen,
-# NO_COLOR, training started and stopped from the UI, a bad TERM, signals
-# and quitting with the terminal restored.
+# NO_COLOR, training started and stopped from the UI (with its t curve
+# filling in), candidates ranked by the model's score and shown with it, a
+# bad TERM, signals and quitting with the terminal restored.
 cd "$(dirname "$0")/.." || exit 2
 tmp=$(mktemp -d)
 sock=sdlm-test-$$
@@ -49,6 +50,20 @@ wait_for() {
     sed 's/^/#   /' "$tmp/screen"
     return 1
 }
+# wait_re REGEX [SECONDS]: polls the screen until a line matches the extended REGEX
+wait_re() {
+    i=0
+    n=$((${2:-10} * 20))
+    while [ $i -lt $n ]; do
+        $T capture-pane -p -t ui >"$tmp/screen" 2>/dev/null
+        grep -Eq -- "$1" "$tmp/screen" && return 0
+        sleep 0.05
+        i=$((i + 1))
+    done
+    echo "# screen while waiting for /$1/:"
+    sed 's/^/#   /' "$tmp/screen"
+    return 1
+}
 # prompt_back: the last line on screen is the shell's prompt again
 prompt_back() {
     i=0
@@ -82,6 +97,7 @@ keys C-r
 check "the infill runs to its end" wait_for "✓ filled" 20
 check "the spans' placeholders are replaced by text" gone "[____ 4]"
 check "the status bar says it was saved" grep -q "saved in the history" "$tmp/screen"
+check "the progress line shows the model's score of the fill" grep -Eq "candidate 1/1 · score [0-9]+\.[0-9]+ nats/token" "$tmp/screen"
 cp "$tmp/screen" "$tmp/editor-filled.txt"
 line3() { sed -n 3p "$tmp/screen"; }
 
@@ -161,16 +177,24 @@ check "q closes the help" wait_for "Ctrl-T span"
 # training from the UI on the tiny corpus
 keys F4
 check "F4 opens the training screen" wait_for "Preset"
+check "the t curve's plot is there, with no data before a run" sh -c "grep -q 'one-step accuracy by noise level t' '$tmp/screen' && ! grep -Eq '([0-9]+ +){9}[0-9]+ *\$' '$tmp/screen'"
 keys c C-u
 keys -l "$PWD/tests/data/tiny-corpus.txt"
 keys Enter n
 check "the step limit cycles" wait_for "step limit: 100"
 keys s
 check "s starts training" wait_for "running  step" 30
+check "the t curve fills in as it trains: a value in % under each of the 10 buckets" wait_re '([0-9]+ +){9}[0-9]+ *$' 30
+b='(▁|▂|▃|▄|▅|▆|▇|█)'
+check "the t curve draws a bar (or its floor) for each of the 10 buckets" grep -Eq "($b{3} ){9}$b{3}" "$tmp/screen"
+cp "$tmp/screen" "$tmp/training-curve.txt"
 keys F2 F6 Down 5 0 Enter
 wait_for "50 steps" >/dev/null
 keys C-r
 check "the editor infills while training runs" wait_for "✓ filled" 30
+check "8 candidates: the first shown is the best-scored" grep -Eq "candidate 1/8 · score [0-9]+\.[0-9]+ nats/token \(best\)" "$tmp/screen"
+keys C-n
+check "Ctrl-N: the next candidate, with its score" wait_re "candidate 2 of 8 · score [0-9]+\.[0-9]+ nats/token"
 keys F4
 wait_for "Preset" >/dev/null
 keys x
@@ -245,5 +269,5 @@ check "sdlm keys prints the table" test "$(wc -l <"$tmp/keys")" -gt 50
 check "sdlm keys: three tab-separated fields a line" sh -c "! awk -F'\t' 'NF != 3' '$tmp/keys' | grep -q ."
 check "sdlm keys: the infill key" grep -q "$(printf 'editor: infill\tCtrl-R\t')" "$tmp/keys"
 
-if [ -n "$SDLM_UI_CAPTURES" ]; then cp "$tmp"/editor-filled.txt "$tmp"/history.txt "$tmp"/training.txt "$SDLM_UI_CAPTURES"/; fi
+if [ -n "$SDLM_UI_CAPTURES" ]; then cp "$tmp"/editor-filled.txt "$tmp"/history.txt "$tmp"/training.txt "$tmp"/training-curve.txt "$SDLM_UI_CAPTURES"/; fi
 exit 0

@@ -65,14 +65,19 @@ void plot_buckets(int y, int x, int h, int w, const char *title, const char *axi
     int have = 0;
     for (int k = 0; k < n; k++) have += isfinite(v[k]);
     int attr = color_attr(C_PLOT), dim = color_attr(C_DIM);
-    if (h < 3) { /* one line: "title ▇▇▆▅▃▁" */
-        int used = draw_text(y, x, title, w, A_BOLD);
+    if (h < 3) { /* one line: "title (axis) ▇▇▆▅▃▁ 97% → 4%" */
+        char head[200], ends[48];
+        snprintf(head, sizeof head, "%s (%s)", title, axis);
+        int used = draw_text(y, x, head, w, A_BOLD);
         if (used + 2 + n > w) return;
         for (int k = 0; k < n; k++) {
             int e = isfinite(v[k]) ? (int)lround((v[k] < 0 ? 0 : v[k] > 1 ? 1 : v[k]) * 7) + 1 : 0;
             draw_text(y, x + used + 1 + k, e ? blocks[e] : "·", 1, e ? attr : dim);
         }
-        if (used + 3 + n + text_width(axis) <= w) draw_text(y, x + used + 2 + n, axis, w - used - 2 - n, dim);
+        if (isfinite(v[0]) && isfinite(v[n - 1])) {
+            snprintf(ends, sizeof ends, "%d%% → %d%%", (int)lround(100 * v[0]), (int)lround(100 * v[n - 1]));
+            if (used + 3 + n + text_width(ends) <= w) draw_text(y, x + used + 2 + n, ends, w - used - 2 - n, 0);
+        }
         return;
     }
     int used = draw_text(y, x, title, w, A_BOLD);

@@ -12,7 +12,8 @@ void plot_draw(int y, int x, int h, int w, const char *title, const double *v, i
  * parts of [0, 1] (not finite: no data yet), on a fixed 0..100% scale, in an
  * h x w box at (y, x): a title line with `axis` (what runs left to right),
  * h-2 rows of bars, and a line of each bucket's value in percent under its
- * bar. With h < 3 it is one line: the title and a sparkline. */
+ * bar. With h < 3 it is one line: the title, the axis, a sparkline and the
+ * first and last values. */
 void plot_buckets(int y, int x, int h, int w, const char *title, const char *axis, const double *v, int n);
 
 #endif

@@ -73,8 +73,10 @@ static void t_curve(const TrainProgress *p, int y, int x, int h, int w) {
     double v[TRAIN_TBUCKETS];
     for (int k = 0; k < TRAIN_TBUCKETS; k++)
         v[k] = p->state != TRAIN_IDLE && p->t_accuracy[k] >= 0 ? p->t_accuracy[k] : NAN; /* idle: no run, no data */
-    if (w >= 46) plot_buckets(y, x, h, w, "one-step accuracy by noise level t", "t 0 → 1, %", v, TRAIN_TBUCKETS);
-    else plot_buckets(y, x, h, w, "accuracy by noise t", "0 → 1", v, TRAIN_TBUCKETS);
+    if (h < 3) plot_buckets(y, x, h, w, w >= 70 ? "one-step accuracy by noise level t" : "accuracy by t", "t 0 → 1", v,
+                            TRAIN_TBUCKETS);
+    else if (w >= 46) plot_buckets(y, x, h, w, "one-step accuracy by noise level t", "t 0 → 1, %", v, TRAIN_TBUCKETS);
+    else plot_buckets(y, x, h, w, "accuracy by noise t", "0 → 1, %", v, TRAIN_TBUCKETS);
 }
 
 static void train_draw(App *a, int top, int rows) {
@@ -128,10 +130,10 @@ static void train_draw(App *a, int top, int rows) {
     int hints = top + rows - 1;
     int probes = p->nprobes > 0 ? p->nprobes + 1 : 0;
     int avail = hints - y - probes;
-    if (avail >= 6) {
-        int cols = 2, pw = (W - 2) / cols, nplots = 6, prow = (nplots + cols - 1) / cols;
-        int ph = avail / prow;
-        if (ph > 10) ph = 10;
+    int cols = 2, pw = (W - 2) / cols, nplots = 6, prow = (nplots + cols - 1) / cols;
+    int ph = avail / prow;
+    if (ph > 10) ph = 10;
+    if (ph >= 4) { /* a title and at least two rows of bars each */
         static const char *const names[] = {"loss", "mse", "ce", "accuracy", "lr"};
         for (int i = 0; i < nplots; i++) {
             int r = i / cols, c = i % cols;
@@ -143,8 +145,8 @@ static void train_draw(App *a, int top, int rows) {
             plot_draw(y + r * ph, x + c * (pw + 2), ph - 1, pw, names[i], T.series, T.series ? p->nhistory : 0, 0);
         }
         y += prow * ph;
-    } else if (p->state != TRAIN_IDLE && y < hints - probes) {
-        t_curve(p, y++, x, 1, W); /* no room for plots: the t curve as one line */
+    } else if (p->state != TRAIN_IDLE && y < hints) {
+        t_curve(p, y++, x, 1, W); /* no room for plots: the t curve as one line, before the last probe */
     }
     if (p->nprobes > 0 && y < hints) {
         draw_text(y++, x, "probe infills at the last checkpoint:", W, A_BOLD);

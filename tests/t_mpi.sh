@@ -35,8 +35,9 @@ near() { # near A B: the checkpoints agree within float tolerance (the reorderin
 }
 
 check "make MPI=1 BUILD=build-mpi builds the MPI variant" \
-    make -s MPI=1 BUILD=build-mpi build-mpi/tree/sdlm build-mpi/tests/ckpt_close
+    make -s MPI=1 BUILD=build-mpi build-mpi/tree/sdlm build-mpi/tests/ckpt_close build-mpi/tests/test_dist
 check "it links Open MPI" sh -c "ldd $sdlm | grep -q libmpi"
+check "test_dist in the MPI build, without mpirun: one rank" sh -c "build-mpi/tests/test_dist >$tmp/dist 2>&1"
 
 corpus=tests/data/tiny-corpus.txt
 ./sdlm tokenizer -d $corpus -o "$tmp/tok" --vocab 400 >/dev/null 2>&1 ||

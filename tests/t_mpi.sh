@@ -21,6 +21,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 . tests/lib.sh
 export OPENBLAS_NUM_THREADS=1
+# containers often forbid the cross-process reads (ptrace) of shared memory's single-copy path
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
 sdlm=build-mpi/tree/sdlm close=build-mpi/tests/ckpt_close
 mpi() { # mpi NP ARGS...: sdlm ARGS on NP ranks, stdout to $tmp/out, stderr to $tmp/err
     np=$1

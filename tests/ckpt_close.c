@@ -1,7 +1,9 @@
 /* ckpt_close.c: a test helper (not a test: tests/t_mpi.sh runs it). Compares
  * two training checkpoints of the same config: the weights, the Adam moments
- * and step, the EMA, tensor by tensor with |a - b| <= atol + rtol * |b|, and
- * the data position (step, epoch, index) exactly. Prints one line naming the
+ * and step, the EMA, tensor by tensor with |a - b| <= atol + rtol * |b|; the
+ * time warp's state (the "warp" metadata: its ready flag exactly, its numbers
+ * within the same tolerance); and the data position (step, epoch, index)
+ * exactly. Prints one line naming the
  * worst element (or what differs) and exits 0 when close, 1 when not, 2 on
  * bad use or an unreadable file.
  *
@@ -42,6 +44,28 @@ static int same_meta(const Checkpoint *a, const Checkpoint *b, const char *key) 
     return 1;
 }
 
+/* The time warp's text (timewarp.c: a tag, the ready flag, then numbers):
+ * the same tag and flag, every number close. */
+static int same_warp(const Checkpoint *a, const Checkpoint *b, double atol, double rtol) {
+    const char *x = ckpt_meta(a, "warp"), *y = ckpt_meta(b, "warp");
+    if (!x && !y) return 1;
+    if (!x || !y) return printf("one checkpoint has a time warp, the other not\n"), 0;
+    const char *sx = strchr(x, ' '), *sy = strchr(y, ' ');
+    if (!sx || !sy || sx - x != sy - y || strncmp(x, y, (size_t)(sx - x)))
+        return printf("time warp: different formats\n"), 0;
+    for (int k = 0;; k++) {
+        char *ex, *ey;
+        double u = strtod(sx, &ex), v = strtod(sy, &ey);
+        if (ex == sx || ey == sy) {
+            if (ex == sx && ey == sy) return 1;
+            return printf("time warp: different lengths\n"), 0;
+        }
+        if (k == 0 ? u != v : !(fabs(u - v) <= atol + rtol * fabs(v)))
+            return printf("time warp: number %d is %.17g vs %.17g\n", k, u, v), 0;
+        sx = ex, sy = ey;
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc < 3 || argc > 5) {
         fprintf(stderr, "usage: ckpt_close A.safetensors B.safetensors [ATOL [RTOL]]\n");
@@ -61,6 +85,7 @@ int main(int argc, char **argv) {
         good = 0;
     }
     good = good && same_meta(&a, &b, "step") && same_meta(&a, &b, "epoch") && same_meta(&a, &b, "index");
+    good = good && same_warp(&a, &b, atol, rtol);
     if (good && (!a.adam_m != !b.adam_m || !a.ema != !b.ema || a.adam_step != b.adam_step)) {
         printf("different optimiser state (Adam moments, EMA or step)\n");
         good = 0;

@@ -2,9 +2,9 @@
 # Data-parallel training over MPI (issue 6). Builds the MPI variant into
 # build-mpi/ (./sdlm and build/ are left alone), then on this machine with
 # OPENBLAS_NUM_THREADS=1: the MPI binary without mpirun is one rank; 2 and 3
-# ranks reach the weights, Adam moments and EMA of 1 rank on the same global
-# batches within float tolerance (dropout off: its masks depend on the
-# sharding); a 2-rank checkpoint resumes on 1 rank and the reverse, each
+# ranks reach the weights, Adam moments, EMA and time warp of 1 rank on the
+# same global batches within float tolerance (dropout off: its masks depend on
+# the sharding); a 2-rank checkpoint resumes on 1 rank and the reverse, each
 # ending where an uninterrupted run does; rank 0 alone speaks and records the
 # run with its ranks; a rank killed with SIGKILL ends the job, naming it, with
 # the last checkpoint intact. Skipped without Open MPI (CI installs it).
@@ -44,26 +44,27 @@ check "test_dist in the MPI build, without mpirun: one rank" sh -c "build-mpi/te
 corpus=tests/data/tiny-corpus.txt
 ./sdlm tokenizer -d $corpus -o "$tmp/tok" --vocab 400 >/dev/null 2>&1 ||
     $sdlm tokenizer -d $corpus -o "$tmp/tok" --vocab 400 >/dev/null 2>&1
-# the sdlm recipe (time warp, EMA, mixed masks): 24 steps of 8 rows
+# the sdlm recipe (time warp, EMA, mixed masks): 48 steps of 8 rows (the warp is in use from step 40)
 tiny="-d $corpus -spm $tmp/tok.model -edim 8 -mdim 32 -numl 1 -b 8 -cl 24 -ngen 0 -do 0 --db="
 
-check "without mpirun: one rank, status 0" sh -c "$sdlm train $tiny -ckpt $tmp/one.safetensors --steps 24 2>$tmp/err"
-check "without mpirun: finished" grep -q "finished at step 24" "$tmp/err"
-check "2 ranks: status 0" mpi 2 train $tiny -ckpt "$tmp/two.safetensors" --steps 24 --log-every 8
-check "2 ranks: one final line (rank 0's)" test "$(grep -c 'finished at step 24' "$tmp/err")" -eq 1
+check "without mpirun: one rank, status 0" sh -c "$sdlm train $tiny -ckpt $tmp/one.safetensors --steps 48 2>$tmp/err"
+check "without mpirun: finished" grep -q "finished at step 48" "$tmp/err"
+check "1 rank: the time warp in use by the end" sh -c "head -c 30000 $tmp/one.safetensors | grep -aq '\"warp\":\"warp1 1 '"
+check "2 ranks: status 0" mpi 2 train $tiny -ckpt "$tmp/two.safetensors" --steps 48 --log-every 8
+check "2 ranks: one final line (rank 0's)" test "$(grep -c 'finished at step 48' "$tmp/err")" -eq 1
 check "2 ranks: the progress line names the ranks" grep -q "tok/s on 2 ranks" "$tmp/err"
 check "2 ranks: the weights, moments and EMA of 1 rank" near two one
 check "3 ranks (shards of 2, 3, 3 rows): those of 1 rank" sh -c "mpirun -np 3 --oversubscribe --allow-run-as-root \
-    $sdlm train $tiny -ckpt $tmp/three.safetensors --steps 24 >/dev/null 2>&1 && $close $tmp/three.safetensors \
+    $sdlm train $tiny -ckpt $tmp/three.safetensors --steps 48 >/dev/null 2>&1 && $close $tmp/three.safetensors \
     $tmp/one.safetensors 1e-7 1e-4"
-$sdlm train $tiny -ckpt "$tmp/other.safetensors" --steps 24 --seed 1 2>/dev/null
+$sdlm train $tiny -ckpt "$tmp/other.safetensors" --steps 48 --seed 1 2>/dev/null
 check "the comparison fails on another seed's run" sh -c "! $close $tmp/other.safetensors $tmp/one.safetensors 1e-7 1e-4"
 
-check "2-rank checkpoint at step 12" mpi 2 train $tiny -ckpt "$tmp/r21.safetensors" --steps 12
-check "... resumed on 1 rank to 24: status 0" sh -c "$sdlm train $tiny -ckpt $tmp/r21.safetensors --steps 24 2>/dev/null"
+check "2-rank checkpoint at step 24" mpi 2 train $tiny -ckpt "$tmp/r21.safetensors" --steps 24
+check "... resumed on 1 rank to 48: status 0" sh -c "$sdlm train $tiny -ckpt $tmp/r21.safetensors --steps 48 2>/dev/null"
 check "... equals the uninterrupted run" near r21 one
-check "1-rank checkpoint at step 12" sh -c "$sdlm train $tiny -ckpt $tmp/r12.safetensors --steps 12 2>/dev/null"
-check "... resumed on 2 ranks to 24: status 0" mpi 2 train $tiny -ckpt "$tmp/r12.safetensors" --steps 24
+check "1-rank checkpoint at step 24" sh -c "$sdlm train $tiny -ckpt $tmp/r12.safetensors --steps 24 2>/dev/null"
+check "... resumed on 2 ranks to 48: status 0" mpi 2 train $tiny -ckpt "$tmp/r12.safetensors" --steps 48
 check "... equals the uninterrupted run" near r12 one
 
 check "history: 2 ranks recorded" mpi 2 train $tiny --db="$tmp/h.db" -ckpt "$tmp/h.safetensors" --steps 3

@@ -52,8 +52,9 @@ SDLM_CXXFLAGS := -std=c++17 -Wall -Wextra -MMD -MP -pthread
 SDLM_LDLIBS := $(PC_LIBS) -lm -lpthread
 
 # make MPI=1: data-parallel training under mpirun (Debian: libopenmpi-dev openmpi-bin,
-# whose pkg-config name is mpi). Only train/dist.c reads SDLM_MPI; a stamp that
-# changes with MPI rebuilds it, so switching MPI on or off relinks ./sdlm.
+# whose pkg-config name is mpi). Only train/dist.c reads SDLM_MPI; $(BUILD)/mpi
+# says on or off and is rewritten when that changes, which rebuilds dist.o, so
+# switching MPI on or off relinks ./sdlm.
 ifeq ($(MPI),1)
 ifeq ($(filter deps clean uninstall check-layers,$(MAKECMDGOALS)),)
 ifneq ($(shell $(PKG_CONFIG) --exists mpi 2>/dev/null && echo yes),yes)
@@ -65,7 +66,10 @@ LIBS_PC_DEPS := $(LIBS_PC) mpi
 SDLM_CPPFLAGS += -DSDLM_MPI $(shell $(PKG_CONFIG) --cflags mpi)
 SDLM_LDLIBS += $(shell $(PKG_CONFIG) --libs mpi)
 endif
-MPI_STAMP := $(BUILD)/mpi-$(if $(filter 1,$(MPI)),on,off)
+MPI_STATE := $(if $(filter 1,$(MPI)),on,off)
+ifeq ($(filter deps clean uninstall check-layers,$(MAKECMDGOALS)),)
+$(shell mkdir -p $(BUILD) && [ "$$(cat $(BUILD)/mpi 2>/dev/null)" = $(MPI_STATE) ] || echo $(MPI_STATE) >$(BUILD)/mpi)
+endif
 
 LIB_C := $(wildcard src/*.c train/*.c ui/*.c) $(filter-out cli/main.c,$(wildcard cli/*.c))
 LIB_CXX := $(wildcard train/*.cc)
@@ -98,11 +102,7 @@ $(BUILD)/%.o: %.cc
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libsdlm.a
 	$(CXX) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $^ $(SDLM_LDLIBS) $(LDLIBS)
 
-$(BUILD)/train/dist.o: $(MPI_STAMP)
-$(BUILD)/mpi-on $(BUILD)/mpi-off:
-	@mkdir -p $(@D)
-	@rm -f $(BUILD)/mpi-on $(BUILD)/mpi-off
-	@touch $@
+$(BUILD)/train/dist.o: $(BUILD)/mpi
 
 tests: $(TEST_BIN)
 

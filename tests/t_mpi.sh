@@ -70,6 +70,9 @@ check "... equals the uninterrupted run" near r12 one
 check "history: 2 ranks recorded" mpi 2 train $tiny --db="$tmp/h.db" -ckpt "$tmp/h.safetensors" --steps 3
 check "history: one run, its ranks 2" sh -c "$sdlm history --db $tmp/h.db 1 | grep -Eq '^ +ranks +2$'"
 check "history: every step recorded once" sh -c "[ \$(sqlite3 $tmp/h.db 'select count(*) from metrics') -eq 3 ]"
+check "history: resumed on 1 rank" sh -c "$sdlm train $tiny --db=$tmp/h.db -ckpt $tmp/h.safetensors --steps 5 2>/dev/null"
+check "history: still one run, now ranks 1, 5 steps" sh -c "$sdlm history --db $tmp/h.db 1 | grep -Eq '^ +ranks +1$' &&
+    [ \$(sqlite3 $tmp/h.db 'select count(*) from runs') -eq 1 ] && [ \$(sqlite3 $tmp/h.db 'select count(*) from metrics') -eq 5 ]"
 
 # SIGKILL one rank once a checkpoint exists: the job ends, mpirun names the rank, the checkpoint loads
 big="-d $corpus -spm $tmp/tok.model -edim 16 -mdim 64 -numl 2 -b 16 -cl 24 -ngen 0 --db= --save-every 5"

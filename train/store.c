@@ -499,6 +499,18 @@ int store_run_resume(Store *s, int64_t run, Err *e) {
                            run, 0, RUN_RUNNING, e);
 }
 
+int store_run_set_ranks(Store *s, int64_t run, int ranks, Err *e) {
+    sqlite3_stmt *st;
+    if (store_writable(s, e) || store_prepare(s, "UPDATE runs SET ranks = ?2 WHERE id = ?1", &st, e)) return -1;
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_int(st, 2, ranks > 0 ? ranks : 1);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return store_fail(s, e, rc);
+    if (sqlite3_changes(s->db) != 1) return err_set(e, "%s: run %lld not found", s->path, (long long)run);
+    return 0;
+}
+
 int store_run_resume_find(Store *s, const char *checkpoint_path, int64_t *run, Err *e) {
     *run = 0;
     char *canon = store_canon_path(checkpoint_path);

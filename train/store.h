@@ -69,7 +69,7 @@ typedef struct {
     char *tokenizer_path;
     char *checkpoint_path; /* latest checkpoint written (or resumed from) */
     uint64_t seed;
-    int ranks;
+    int ranks;             /* processes of its latest session (mpirun -np; 1 without MPI) */
     char *notes;
     int64_t pid;           /* process that wrote it last */
     char *host;
@@ -89,6 +89,8 @@ int store_run_end(Store *s, int64_t run, RunStatus status, Err *e);
 int store_run_resume_find(Store *s, const char *checkpoint_path, int64_t *run, Err *e);
 /* Marks an existing run running again, owned by this process. */
 int store_run_resume(Store *s, int64_t run, Err *e);
+/* A resumed run's ranks: those of the session now writing it. */
+int store_run_set_ranks(Store *s, int64_t run, int ranks, Err *e);
 int store_get_run(Store *s, int64_t run, Run *out, Err *e);
 int store_list_runs(Store *s, Run **out, int *n, Err *e); /* newest first */
 void run_free(Run *r);

@@ -319,7 +319,7 @@ static int prepare_history(Trainer *t, Err *e) {
     int64_t run = 0;
     if (file_exists(t->ckpt_path) && store_run_resume_find(t->store, t->ckpt_path, &run, e)) return -1;
     if (run) {
-        if (store_run_resume(t->store, run, e)) return -1;
+        if (store_run_resume(t->store, run, e) || store_run_set_ranks(t->store, run, t->ranks, e)) return -1;
     } else {
         char config[1024];
         const Config *m = &t->model.cfg;

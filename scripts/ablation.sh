@@ -28,7 +28,7 @@ mkdir -p "$out"
 # name|flags: one row per recipe option, each against the sdlm recipe (seed: the issue's baseline)
 rows='seed|--recipe seed -b 32 -lr 3e-4 -wup 100
 sdlm|--recipe sdlm
-film-seed|--recipe sdlm --film seed
+film-gamma|--recipe sdlm --film gamma
 no-warp|--recipe sdlm --no-time-warp
 masks-seed|--recipe sdlm --masks seed
 no-ema|--recipe sdlm --ema 0

@@ -87,7 +87,7 @@ static const char *const field_about[F_COUNT] = {
     "difflm (the seed's), ddim (deterministic), ddpm",
     "denoising passes per run, 1-10000",
     "random each run, or a number to repeat a run",
-    "sampled side by side, 1-8 (Ctrl-N/Ctrl-P flip)",
+    "1-8, ranked best first by the model (Ctrl-N/Ctrl-P flip)",
     "snap estimates to the nearest token embedding",
     "slots of a new empty span (Ctrl-T)",
 };

@@ -177,9 +177,20 @@ static int generate(int argc, char **argv, int infill) {
         size_t k;
         while (stdin_text && (k = fread(stdin_text + len, 1, cap - len - 1, stdin)) > 0) {
             len += k;
-            if (len + 1 == cap) stdin_text = realloc(stdin_text, cap *= 2);
+            if (len + 1 == cap) {
+                char *grown = realloc(stdin_text, cap *= 2);
+                if (!grown) free(stdin_text);
+                stdin_text = grown;
+            }
         }
         if (!stdin_text) return fprintf(stderr, "%s: out of memory reading standard input\n", cmd), EXIT_IO;
+        const char *nul = memchr(stdin_text, 0, len); /* the text would end there, silently */
+        if (nul) {
+            fprintf(stderr, "%s: standard input has a NUL byte at byte %zu: give text, not binary data\n", cmd,
+                    (size_t)(nul - stdin_text));
+            free(stdin_text);
+            return EXIT_USAGE;
+        }
         while (len && (stdin_text[len - 1] == '\n' || stdin_text[len - 1] == '\r')) len--;
         stdin_text[len] = 0;
         text = stdin_text;

@@ -36,34 +36,22 @@ sdlm=${SDLM_UI_BINARY:-./sdlm} # the editor binary under test (e.g. a sanitizer 
     -numl 2 -b 8 --steps 30 --db "$tmp/train.db" >/dev/null 2>&1
 check "a tiny test model" test -s "$tmp/m.safetensors"
 
-# wait_for TEXT [SECONDS]: polls the screen until it shows TEXT
-wait_for() {
+# poll GREP_FLAG PATTERN SECONDS LABEL: polls the screen until grep GREP_FLAG finds PATTERN
+poll() {
     i=0
-    n=$((${2:-10} * 20))
+    n=$(($3 * 20))
     while [ $i -lt $n ]; do
         $T capture-pane -p -t ui >"$tmp/screen" 2>/dev/null
-        grep -qF -- "$1" "$tmp/screen" && return 0
+        grep -q"$1" -- "$2" "$tmp/screen" && return 0
         sleep 0.05
         i=$((i + 1))
     done
-    echo "# screen while waiting for \"$1\":"
+    echo "# screen while waiting for $4:"
     sed 's/^/#   /' "$tmp/screen"
     return 1
 }
-# wait_re REGEX [SECONDS]: polls the screen until a line matches the extended REGEX
-wait_re() {
-    i=0
-    n=$((${2:-10} * 20))
-    while [ $i -lt $n ]; do
-        $T capture-pane -p -t ui >"$tmp/screen" 2>/dev/null
-        grep -Eq -- "$1" "$tmp/screen" && return 0
-        sleep 0.05
-        i=$((i + 1))
-    done
-    echo "# screen while waiting for /$1/:"
-    sed 's/^/#   /' "$tmp/screen"
-    return 1
-}
+wait_for() { poll F "$1" "${2:-10}" "\"$1\""; } # wait_for TEXT [SECONDS]: until the screen shows TEXT
+wait_re() { poll E "$1" "${2:-10}" "/$1/"; }     # wait_re REGEX [SECONDS]: until a line matches REGEX
 # prompt_back: the last line on screen is the shell's prompt again
 prompt_back() {
     i=0

@@ -152,7 +152,7 @@ int cmd_runs(int argc, char **argv) {
     Cmd c = {"sdlm runs",
              "usage: sdlm runs [--db PATH]\n"
              "Lists every training run, newest first: id, status, start, duration, last step and\n"
-             "loss, recipe and corpus. `sdlm history ID` shows one run in full.\n"
+             "loss, the processes it last ran on (MPI ranks), recipe and corpus. `sdlm history ID` shows one run in full.\n"
              "  --db PATH   the history database (default: $XDG_DATA_HOME/sdlm/sdlm.db)\n"};
     const char *db = NULL;
     for (int i = 1; i < argc; i++) {
@@ -184,17 +184,17 @@ int cmd_runs(int argc, char **argv) {
     }
     if (!n) printf("no runs recorded yet\n");
     else
-        printf("%5s  %-8s  %-16s  %8s  %9s  %8s  %-10s  %s\n", "ID", "STATUS", "STARTED", "TIME", "STEP", "LOSS",
-               "RECIPE", "CORPUS");
+        printf("%5s  %-8s  %-16s  %8s  %9s  %8s  %5s  %-10s  %s\n", "ID", "STATUS", "STARTED", "TIME", "STEP", "LOSS",
+               "RANKS", "RECIPE", "CORPUS");
     for (int i = 0; i < n; i++) {
         Run *r = &runs[i];
         char t[32], d[32], l[32], rc[32], cp[128], b[32];
         double end = isfinite(r->ended) ? r->ended : r->heartbeat;
         char step[32] = "-";
         if (r->last_step >= 0) snprintf(step, sizeof step, "%lld", (long long)r->last_step);
-        printf("%5lld  %-8s  %-16s  %8s  %9s  %8s  %-10s  %s", (long long)r->id, run_status_name(r->status),
+        printf("%5lld  %-8s  %-16s  %8s  %9s  %8s  %5d  %-10s  %s", (long long)r->id, run_status_name(r->status),
                fmt_time(r->created, t, sizeof t), fmt_dur(end - r->started, d, sizeof d), step,
-               fmt_num(r->last_loss, "%.4f", l, sizeof l), one_line(r->recipe, 10, rc, sizeof rc),
+               fmt_num(r->last_loss, "%.4f", l, sizeof l), r->ranks, one_line(r->recipe, 10, rc, sizeof rc),
                one_line(r->corpus_path, 60, cp, sizeof cp));
         if (r->corpus_bytes >= 0) printf(" (%s)", fmt_bytes(r->corpus_bytes, b, sizeof b));
         printf("\n");

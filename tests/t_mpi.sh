@@ -69,6 +69,7 @@ check "... equals the uninterrupted run" near r12 one
 
 check "history: 2 ranks recorded" mpi 2 train $tiny --db="$tmp/h.db" -ckpt "$tmp/h.safetensors" --steps 3
 check "history: one run, its ranks 2" sh -c "$sdlm history --db $tmp/h.db 1 | grep -Eq '^ +ranks +2$'"
+check "runs: the RANKS column says 2" sh -c "$sdlm runs --db $tmp/h.db | awk 'NR == 1 { c = index(\$0, \"RANKS\") } NR == 2 { exit !(c && substr(\$0, c, 5) + 0 == 2) }'"
 check "history: every step recorded once" sh -c "[ \$(sqlite3 $tmp/h.db 'select count(*) from metrics') -eq 3 ]"
 check "history: resumed on 1 rank" sh -c "$sdlm train $tiny --db=$tmp/h.db -ckpt $tmp/h.safetensors --steps 5 2>/dev/null"
 check "history: still one run, now ranks 1, 5 steps" sh -c "$sdlm history --db $tmp/h.db 1 | grep -Eq '^ +ranks +1$' &&

@@ -127,7 +127,7 @@ static int generate(int argc, char **argv, int infill) {
     Opt opts[] = {
         {"-ckpt|--checkpoint", OPT_STR, &ckpt, "FILE", "the model (required)", 0, 0, NULL},
         {"-spm|--spm_model", OPT_STR, &spm, "MODEL", "tokenizer, for a checkpoint without one inside", 0, 0, NULL},
-        {"--sampler", OPT_STR, &sampler, "NAME", "difflm, ddim or ddpm (difflm)", 0, 0, NULL},
+        {"--sampler", OPT_STR, &sampler, "NAME", "difflm, ddim, ddpm or unmask (difflm)", 0, 0, NULL},
         {"--steps", OPT_INT, &steps, "N", "reverse diffusion steps (200)", 1, 100000, NULL},
         {"--seed", OPT_U64, &seed, "S", "noise seed (default: a fresh one, reported with --trace)", 0, 0, &seed_given},
         {"-n", OPT_INT, &n, "K", "candidates (1)", 1, MAX_CANDIDATES, NULL},
@@ -165,7 +165,7 @@ static int generate(int argc, char **argv, int infill) {
     if (!ckpt) return fprintf(stderr, "%s: needs -ckpt FILE (try %s --help)\n", cmd, cmd), EXIT_USAGE;
     SamplerKind kind;
     if (sampler_parse(sampler, &kind))
-        return fprintf(stderr, "%s: --sampler must be difflm, ddim or ddpm, not \"%s\"\n", cmd, sampler), EXIT_USAGE;
+        return fprintf(stderr, "%s: --sampler must be difflm, ddim, ddpm or unmask, not \"%s\"\n", cmd, sampler), EXIT_USAGE;
     if (infill && !npos) return fprintf(stderr, "%s: needs the TEXT to fill (try %s --help)\n", cmd, cmd), EXIT_USAGE;
     if (!seed_given) seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 

@@ -1,5 +1,5 @@
 /* diffusion.c: schedule, training loss with self-conditioning, and the
- * samplers (difflm, ddim, ddpm), unconditional and infilling. Legend as in
+ * samplers (difflm, ddim, ddpm, unmask), unconditional and infilling. Legend as in
  * diffusion.h. The network itself is model.c. */
 #include "diffusion.h"
 
@@ -140,7 +140,7 @@ void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *i
 
 /* ---- samplers ---------------------------------------------------------------------- */
 
-static const char *sampler_names[SAMPLER_COUNT] = {"difflm", "ddim", "ddpm"};
+static const char *sampler_names[SAMPLER_COUNT] = {"difflm", "ddim", "ddpm", "unmask"};
 
 const char *sampler_name(SamplerKind k) { return k >= 0 && k < SAMPLER_COUNT ? sampler_names[k] : "?"; }
 
@@ -180,7 +180,11 @@ int sampler_begin(Sampler *s, const Model *m, Workspace *ws, const SampleRequest
     s->ids = calloc((size_t)N, sizeof(int32_t));
     s->conf = calloc((size_t)N, sizeof(float));
     s->len_mask = req->lengths ? calloc((size_t)N, 1) : NULL;
-    if (!s->x || !s->x_sc || !s->x0_known || !s->ids || !s->conf || (req->lengths && !s->len_mask)) {
+    int unmask = req->kind == SAMPLER_UNMASK;
+    s->known = req->known || unmask ? calloc((size_t)N, 1) : NULL;
+    s->open0 = unmask ? calloc((size_t)B, sizeof(int)) : NULL;
+    if (!s->x || !s->x_sc || !s->x0_known || !s->ids || !s->conf || (req->lengths && !s->len_mask) ||
+        ((req->known || unmask) && !s->known) || (unmask && !s->open0)) {
         sampler_end(s);
         return err_set(e, "out of memory for sampling %d x %d", B, L);
     }
@@ -198,6 +202,7 @@ int sampler_begin(Sampler *s, const Model *m, Workspace *ws, const SampleRequest
             }
             s->ids[i] = req->ids[i];
             s->conf[i] = 1.0f;
+            s->known[i] = 1;
         }
         embed(m, ws, s->ids, N); /* unknown positions embed id 0 and are not used */
         for (long i = 0; i < N; i++)
@@ -206,6 +211,8 @@ int sampler_begin(Sampler *s, const Model *m, Workspace *ws, const SampleRequest
                 memset(s->x + i * E, 0, sizeof(float) * E);
             }
     }
+    if (unmask)
+        for (long i = 0; i < N; i++) s->open0[i / L] += !s->known[i] && (!s->len_mask || s->len_mask[i]);
     model_norm_table(m, ws);
     return 0;
 }
@@ -214,7 +221,7 @@ int sampler_begin(Sampler *s, const Model *m, Workspace *ws, const SampleRequest
 static void read_predictions(Sampler *s) {
     const int V = s->m->cfg.V;
     for (long i = 0; i < s->N; i++) {
-        if (s->req.known && s->req.known[i]) continue;
+        if (s->known && s->known[i]) continue;
         int best;
         float lse = row_logsumexp(s->ws->logits + i * V, V, &best);
         s->ids[i] = best;
@@ -257,8 +264,56 @@ static void estimate(Sampler *s) {
     read_predictions(s);
 }
 
+/* unmask: fix the most confident open positions of sequence b until `target` of its open0 are fixed. */
+static void unmask_fix(Sampler *s, int b, int target) {
+    const int L = s->L, E = s->m->cfg.E;
+    int open = 0;
+    for (long i = (long)b * L; i < (long)(b + 1) * L; i++) open += !s->known[i] && (!s->len_mask || s->len_mask[i]);
+    for (int todo = target - (s->open0[b] - open); todo > 0; todo--) {
+        long best = -1;
+        for (long i = (long)b * L; i < (long)(b + 1) * L; i++)
+            if (!s->known[i] && (!s->len_mask || s->len_mask[i]) && (best < 0 || s->conf[i] > s->conf[best])) best = i;
+        if (best < 0) return;
+        s->known[best] = 1;
+        float mean, rstd; /* the conditional channel's x0 = LN_affine(embedding[id]) */
+        layernorm_forward(s->x0_known + best * E, &mean, &rstd, s->m->p.embedding + (long)s->ids[best] * E,
+                          s->m->p.norm_w, s->m->p.norm_b, 1, E);
+        memset(s->x + best * E, 0, sizeof(float) * E);
+        memset(s->x_sc + best * E, 0, sizeof(float) * E);
+    }
+}
+
+static int unmask_step(Sampler *s) {
+    const int E = s->m->cfg.E, N = s->N, S = s->req.steps;
+    if (s->step == S) { /* every open position is fixed: nothing left to estimate */
+        s->t = 0;
+        s->done = 1;
+        return 0;
+    }
+    /* a pass at t = 1 from fresh noise on the open positions, self-conditioned on the last step's estimate */
+    const float *eps = s->req.eps ? s->req.eps + (long)s->step * N * E : NULL;
+    for (long i = 0; i < N; i++)
+        for (int c = 0; c < E; c++)
+            s->x[i * E + c] = s->known[i] ? 0.0f : eps ? eps[i * E + c] : rng_normal(&s->rng);
+    s->t = 1.0f;
+    estimate(s);
+    model_interp(s->m, s->ws, s->x_sc, E);
+    for (long i = 0; i < N; i++)
+        if (s->known[i]) memset(s->x_sc + i * E, 0, sizeof(float) * E);
+    /* then at t = 0 on that estimate, as the other samplers' last pass: its argmax and confidence decide */
+    for (long i = 0; i < N; i++)
+        if (!s->known[i]) memcpy(s->x + i * E, s->x_sc + i * E, sizeof(float) * E);
+    s->t = 0.0f;
+    estimate(s);
+    s->step++;
+    for (int b = 0; b < s->B; b++) unmask_fix(s, b, (int)(((long)s->open0[b] * s->step + S - 1) / S));
+    s->t = 1.0f;
+    return 1;
+}
+
 int sampler_step(Sampler *s) {
     if (s->done) return 0;
+    if (s->req.kind == SAMPLER_UNMASK) return unmask_step(s);
     const int E = s->m->cfg.E, N = s->N, S = s->req.steps;
     Workspace *ws = s->ws;
     estimate(s);
@@ -268,9 +323,9 @@ int sampler_step(Sampler *s) {
     }
     model_interp(s->m, ws, s->x_sc, E);
     if (s->req.clamp) clamp_to_embeddings(s);
-    if (s->req.known)
+    if (s->known)
         for (long i = 0; i < N; i++)
-            if (s->req.known[i]) memset(s->x_sc + i * E, 0, sizeof(float) * E);
+            if (s->known[i]) memset(s->x_sc + i * E, 0, sizeof(float) * E);
 
     /* as the seed: times from the step index in double, stored as float32 (or the given spacing) */
     float t_next = s->req.times ? s->req.times[s->step + 1] : (float)fmax(1.0 - (double)(s->step + 1) / S, 0.0);
@@ -297,9 +352,9 @@ int sampler_step(Sampler *s) {
         }
         s->x[i] = x;
     }
-    if (s->req.known)
+    if (s->known)
         for (long i = 0; i < N; i++)
-            if (s->req.known[i]) memset(s->x + i * E, 0, sizeof(float) * E);
+            if (s->known[i]) memset(s->x + i * E, 0, sizeof(float) * E);
     s->t = t_next;
     s->step++;
     return 1;
@@ -312,6 +367,10 @@ void sampler_end(Sampler *s) {
     free(s->ids);
     free(s->conf);
     free(s->len_mask);
+    free(s->known);
+    free(s->open0);
+    s->known = NULL;
+    s->open0 = NULL;
     s->x = s->x_sc = s->x0_known = s->conf = NULL;
     s->ids = NULL;
     s->len_mask = NULL;

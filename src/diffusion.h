@@ -49,7 +49,13 @@ void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *i
 
 /* ---- sampling ---- */
 
-typedef enum { SAMPLER_DIFFLM, SAMPLER_DDIM, SAMPLER_DDPM, SAMPLER_COUNT } SamplerKind;
+/* unmask (not the seed's): each step fills every open position in one shot from
+ * pure noise (a pass at t = 1, self-conditioned on the previous step, then a
+ * pass at t = 0 on its estimate) and keeps the most confident fills, so that
+ * after step s of S a share s/S of each sequence's open positions is fixed; a
+ * fixed token enters the next steps through the conditional channel, as known
+ * tokens do in training. Two passes per step. */
+typedef enum { SAMPLER_DIFFLM, SAMPLER_DDIM, SAMPLER_DDPM, SAMPLER_UNMASK, SAMPLER_COUNT } SamplerKind;
 
 const char *sampler_name(SamplerKind k);
 int sampler_parse(const char *name, SamplerKind *k); /* 0 on success */
@@ -81,6 +87,8 @@ typedef struct {
     Rng rng;
     float *x, *x_sc, *x0_known; /* [N, E] */
     uint8_t *len_mask;       /* [N] or NULL */
+    uint8_t *known;          /* [N] given or (unmask) fixed positions; NULL: none */
+    int *open0;              /* [B] unmask: open positions at the start */
     int32_t *ids;            /* [N] current argmax (known tokens kept) */
     float *conf;             /* [N] top probability (1 at known positions) */
 } Sampler;

@@ -223,6 +223,41 @@ static void sampler_contracts(void) {
     CbCtx cb = {0, 3};
     int rc = diffusion_sample(&m, &ws, &rq, count_cb, &cb, out, &e);
     check_ok(rc == 1 && cb.calls == 3, "the callback stops a run at once");
+    /* unmask: after step s of S exactly ceil(open * s / S) open positions of each sequence are
+     * fixed (known), a fixed token never changes again, and the given ones are kept */
+    {
+        SampleRequest ru = rq;
+        ru.kind = SAMPLER_UNMASK, ru.steps = 3, ru.clamp = 0;
+        Sampler sm;
+        check_ok(!sampler_begin(&sm, &m, &ws, &ru, &e), "unmask: begins");
+        int counts_ok = 1, stable = 1, steps = 0;
+        int32_t seen[B * L];
+        uint8_t was[B * L];
+        memset(was, 0, sizeof was);
+        while (sampler_step(&sm)) {
+            steps++;
+            for (int b = 0; b < B; b++) {
+                int open0 = 0, fixed = 0;
+                for (int l = 0; l < lengths[b]; l++) {
+                    int i = b * L + l;
+                    open0 += !known[i];
+                    fixed += !known[i] && sm.known[i];
+                }
+                counts_ok &= fixed == (open0 * steps + ru.steps - 1) / ru.steps;
+            }
+            for (int i = 0; i < B * L; i++) {
+                if (was[i]) stable &= sm.ids[i] == seen[i];
+                if (sm.known[i] && !was[i]) was[i] = 1, seen[i] = sm.ids[i];
+            }
+        }
+        int kept_u = 1;
+        for (int i = 0; i < B * L; i++) kept_u &= !known[i] || sm.ids[i] == ids[i];
+        check_ok(steps == 3 && counts_ok, "unmask: step s of 3 fixes ceil(open s / 3) of each sequence (%d steps)",
+                 steps);
+        check_ok(stable, "unmask: a fixed token is never changed by a later step");
+        check_ok(kept_u, "unmask: the known tokens are kept");
+        sampler_end(&sm);
+    }
     ids[1] = cfg.V; /* out of range and known */
     known[1] = 1;
     check_ok(diffusion_sample(&m, &ws, &rq, NULL, NULL, out, &e) < 0 && strstr(e.msg, "outside the vocabulary"),

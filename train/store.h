@@ -148,7 +148,7 @@ typedef struct {
     char *template_text;    /* the prompt with masked spans written {N} */
     char *result;
     int candidate;          /* index among the candidates of one request */
-    char *sampler;          /* difflm, ddim, ddpm */
+    char *sampler;          /* difflm, ddim, ddpm, unmask */
     int steps;
     uint64_t seed;
     int clamp;

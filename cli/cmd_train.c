@@ -98,6 +98,7 @@ static int train(int argc, char **argv) {
         {"--time-warp", OPT_FLAG, &warp_on, NULL, "draw training t by a learned CE curve, and space sampling steps by it (sdlm)", 0, 0, NULL},
         {"--no-time-warp", OPT_FLAG, &warp_off, NULL, "uniform training t, as the seed", 0, 0, NULL},
         {"--t-weight", OPT_FLOAT, &c.t_weight, "P", "weight each sequence's loss by (P+1) t^P, toward noisy times; 0: off (seed, sdlm: 0)", 0, 8, NULL},
+        {"--fixed-norm", OPT_FLAG, &c.fixed_norm, NULL, "keep the embedding norm's scale at 1, so a time t keeps its noise level (seed, sdlm: learned)", 0, 0, NULL},
         {"--masks", OPT_STR, &masks, "KIND", "known tokens: seed, infill (prefix/suffix/middle/gaps) or mixed (sdlm)", 0, 0, NULL},
         {"--ema", OPT_FLOAT, &c.ema, "DECAY", "EMA of the weights, saved and used for sampling; 0: off (seed: off, sdlm: 0.995)", 0, 0.999999, NULL},
         {"--export", OPT_STR, &c.export_path, "FILE", "at the end also write FILE: F16 sampling weights (the EMA when kept), no optimiser state", 0, 0, NULL},

@@ -34,7 +34,9 @@ masks-seed|--recipe sdlm --masks seed
 no-ema|--recipe sdlm --ema 0
 shift-0.5|--recipe sdlm --shift 0.5
 lr-3e-4|--recipe sdlm -lr 3e-4
-t-weight-1|--recipe sdlm --t-weight 1'
+t-weight-1|--recipe sdlm --t-weight 1
+fixed-norm|--recipe sdlm --fixed-norm
+dropout-0|--recipe sdlm -do 0'
 
 [ $# -gt 0 ] || set -- $(echo "$rows" | cut -d'|' -f1)
 for row in "$@"; do

@@ -323,6 +323,43 @@ static void test_recipes(void) {
              "recipe sdlm: FiLM 1 + gamma, time warp, mixed masks, EMA %g, lr %g, batch %d", m.ema, m.lr, m.batch);
 }
 
+/* --fixed-norm keeps the embedding norm's affine at (1, 0), in the weights and the EMA; without it the
+ * same run learns a scale. */
+static void test_fixed_norm(void) {
+    char a[700], b[700];
+    snprintf(a, sizeof a, "%s/fn1.safetensors", dir);
+    snprintf(b, sizeof b, "%s/fn0.safetensors", dir);
+    static TrainProgress p;
+    TrainConfig c = tiny(a, "");
+    trainer_apply_recipe(&c, RECIPE_SDLM);
+    c.batch = 8, c.lr = 1e-2f, c.warmup = 2, c.ema = 0.9f, c.max_steps = 12, c.fixed_norm = 1;
+    check_ok(run_to_end(&c, &p) == TRAIN_FINISHED, "fixed-norm: 12 steps: %s", p.message);
+    c.ckpt = b, c.fixed_norm = 0;
+    check_ok(run_to_end(&c, &p) == TRAIN_FINISHED, "learned norm: 12 steps: %s", p.message);
+    Checkpoint ca, cb;
+    Err e;
+    if (ckpt_load(a, &ca, &e) || ckpt_load(b, &cb, &e)) {
+        check_ok(0, "load: %s", e.msg);
+        return;
+    }
+    Params pa, pe, pb;
+    if (params_bind(&pa, &ca.table, ca.weights) || params_bind(&pe, &ca.table, ca.ema) ||
+        params_bind(&pb, &cb.table, cb.weights)) {
+        check_ok(0, "bind");
+        return;
+    }
+    int fixed = 1, moved = 0;
+    for (int i = 0; i < ca.table.cfg.E; i++) {
+        fixed &= pa.norm_w[i] == 1.0f && pa.norm_b[i] == 0.0f && pe.norm_w[i] == 1.0f && pe.norm_b[i] == 0.0f;
+        moved |= pb.norm_w[i] != 1.0f;
+    }
+    const char *v = ckpt_meta(&ca, "fixed_norm");
+    check_ok(fixed && v && !strcmp(v, "1"), "fixed-norm: weight 1 and bias 0 in the weights and the EMA, kept in the metadata");
+    check_ok(moved, "without it the same run moves the norm's weight");
+    params_unbind(&pa), params_unbind(&pe), params_unbind(&pb);
+    ckpt_free(&ca), ckpt_free(&cb);
+}
+
 /* A run with every sdlm option resumes bit for bit, and its checkpoint says how to sample it. */
 static void test_sdlm_run(void) {
     char a[700], b[700];
@@ -411,6 +448,7 @@ int main(void) {
     test_warp();
     test_film_one_plus();
     test_recipes();
+    test_fixed_norm();
     test_sdlm_run();
     tmpdir_remove(dir);
     return check_done();

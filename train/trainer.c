@@ -218,6 +218,7 @@ static void resume_recipe(Trainer *t, const Checkpoint *ck) {
     if ((v = ckpt_meta(ck, "masks")) && atoi(v) >= 0 && atoi(v) < MASK_KINDS) c->masks = atoi(v);
     if ((v = ckpt_meta(ck, "time_warp"))) c->time_warp = atoi(v) != 0;
     if ((v = ckpt_meta(ck, "t_weight"))) c->t_weight = strtof(v, NULL);
+    if ((v = ckpt_meta(ck, "fixed_norm"))) c->fixed_norm = atoi(v) != 0;
     c->film_one_plus = ck->table.cfg.film_one_plus;
     warp_init(&t->warp);
     if (c->time_warp && (v = ckpt_meta(ck, "warp"))) warp_parse(&t->warp, v); /* bad text: start the curve anew */
@@ -391,6 +392,7 @@ static int save_meta(Trainer *t, double session_start, StMeta *meta, char (*kv)[
     META("masks", "%d", t->cfg.masks);
     META("time_warp", "%d", t->cfg.time_warp);
     META("t_weight", "%.9g", t->cfg.t_weight);
+    META("fixed_norm", "%d", t->cfg.fixed_norm);
 #undef META
     for (int i = 0; i < n; i++) meta[i].key = kv[i][0], meta[i].value = kv[i][1];
     if (t->cfg.time_warp) { /* the whole curve, so a resumed run draws the same times and sampling spaces by it */
@@ -403,8 +405,8 @@ static int save_meta(Trainer *t, double session_start, StMeta *meta, char (*kv)[
 /* --export: the weights a user samples with, small: F16, no moments, no second block. */
 static int export_model(Trainer *t, double session_start, Err *e) {
     if (t->rank != 0) return 0;
-    char kv[20][2][128], warp[WARP_TEXT_MAX];
-    StMeta meta[21];
+    char kv[24][2][128], warp[WARP_TEXT_MAX]; /* save_meta writes 20 */
+    StMeta meta[25];
     Checkpoint ck = {0};
     ck.table = t->model.table;
     ck.weights = t->ema ? t->ema : t->model.w;
@@ -420,8 +422,8 @@ static int save(Trainer *t, double session_start, Err *e) {
     for (size_t i = 0; i < t->model.table.total; i++)
         if (!isfinite(t->model.w[i]))
             return err_set(e, "not saving: the weights are no longer finite (try a lower learning rate)");
-    char kv[20][2][128], warp[WARP_TEXT_MAX];
-    StMeta meta[21];
+    char kv[24][2][128], warp[WARP_TEXT_MAX]; /* save_meta writes 20 */
+    StMeta meta[25];
     int n = save_meta(t, session_start, meta, kv, warp);
     Checkpoint ck = {0};
     ck.table = t->model.table;
@@ -667,6 +669,8 @@ static int train_step(Trainer *t, StepResult *res, Err *e) {
     grad_clip(t->grad, P, 1.0);
     AdamW opt = adamw_default(c->weight_decay);
     adamw_step(&opt, t->model.w, t->grad, t->adam_m, t->adam_v, P, ++t->adam_steps_taken, res->lr);
+    if (c->fixed_norm) /* undo the step on the embedding norm's affine: its learned scale grows the signal */
+        for (int i = 0; i < t->model.cfg.E; i++) t->model.p.norm_w[i] = 1.0f, t->model.p.norm_b[i] = 0.0f;
     if (t->ema) {
         /* the decay warms up (as most diffusion trainers do), so early weights do not linger */
         float k = (float)t->adam_steps_taken, d = fminf(c->ema, (1 + k) / (10 + k)), *w = t->model.w;

@@ -52,6 +52,8 @@ typedef struct {
     float shift;            /* --shift S: the schedule's signal-to-noise scaled by S^2 (1: the seed's) */
     int time_warp;          /* --time warp: training times drawn by the learned CE curve (CDCD) */
     float t_weight;         /* --t-weight P: a sequence's gradient times (P + 1) t^P (0: off, the seed's) */
+    int fixed_norm;         /* --fixed-norm: the embedding LayerNorm's affine stays (1, 0), so clean
+                             * embeddings keep norm sqrt(E) and t keeps its noise level (0: learned, the seed's) */
     int masks;              /* --masks seed|infill|mixed (MaskKind) */
     int vocab;              /* vocabulary when a tokenizer must be trained first (0: do not) */
     const char *export_path; /* --export FILE: at the end, also write the sampling weights (the EMA when

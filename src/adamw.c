@@ -1,9 +1,15 @@
-/* adamw.c: AdamW, gradient clipping and the learning-rate schedule. */
+/* adamw.c: AdamW, gradient clipping and the learning-rate schedule. The
+ * elementwise passes split over the pool (par.h); the norm's sum stays one
+ * serial pass, in index order. */
 #include "adamw.h"
 
 #include <math.h>
 
 #include "ops.h" /* SDLM_KERNEL */
+#include "par.h"
+
+/* Floats per range of a split pass (smaller jobs stay in the caller). */
+#define GRAIN 32768
 
 AdamW adamw_default(float wd) { return (AdamW){.beta1 = 0.9f, .beta2 = 0.99f, .eps = 1e-8f, .weight_decay = wd}; }
 
@@ -14,29 +20,54 @@ SDLM_KERNEL double grad_norm(const float *g, size_t n) {
     return sqrt(s);
 }
 
-SDLM_KERNEL static void scale(float *g, size_t n, double coef) {
-    for (size_t i = 0; i < n; i++) g[i] = (float)(g[i] * coef);
+typedef struct {
+    float *g;
+    double coef;
+} ScaleArgs;
+
+SDLM_KERNEL static void scale_span(float *g, long n, double coef) {
+    for (long i = 0; i < n; i++) g[i] = (float)(g[i] * coef);
+}
+
+static void scale_part(void *p, long i0, long i1) {
+    const ScaleArgs *a = p;
+    scale_span(a->g + i0, i1 - i0, a->coef);
 }
 
 double grad_clip(float *g, size_t n, double max_norm) {
     double norm = grad_norm(g, n);
     double coef = max_norm / (norm + 1e-6);
-    if (coef < 1.0) scale(g, n, coef);
+    if (coef < 1.0) par_for((long)n, GRAIN, scale_part, &(ScaleArgs){.g = g, .coef = coef});
     return norm;
 }
 
-SDLM_KERNEL void adamw_step(const AdamW *o, float *w, const float *g, float *m, float *v, size_t n, int64_t step,
-                            float lr) {
-    const float b1 = o->beta1, b2 = o->beta2;
-    const float decay = 1.0f - lr * o->weight_decay;
-    const float step_size = lr / (float)(1.0 - pow(b1, (double)step));
-    const float bc2_sqrt = (float)sqrt(1.0 - pow(b2, (double)step)), eps = o->eps;
-    for (size_t i = 0; i < n; i++) {
+typedef struct {
+    float *w, *m, *v;
+    const float *g;
+    float b1, b2, decay, step_size, bc2_sqrt, eps;
+} StepArgs;
+
+SDLM_KERNEL static void adamw_span(const StepArgs *a, long i0, long i1) {
+    float *w = a->w, *m = a->m, *v = a->v;
+    const float *g = a->g;
+    const float b1 = a->b1, b2 = a->b2, decay = a->decay, step_size = a->step_size, bc2_sqrt = a->bc2_sqrt,
+                eps = a->eps;
+    for (long i = i0; i < i1; i++) {
         w[i] *= decay;
         m[i] = b1 * m[i] + (1.0f - b1) * g[i];
         v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
         w[i] -= step_size * m[i] / (sqrtf(v[i]) / bc2_sqrt + eps);
     }
+}
+
+static void adamw_part(void *p, long i0, long i1) { adamw_span(p, i0, i1); }
+
+void adamw_step(const AdamW *o, float *w, const float *g, float *m, float *v, size_t n, int64_t step, float lr) {
+    StepArgs a = {.w = w, .m = m, .v = v, .g = g, .b1 = o->beta1, .b2 = o->beta2,
+                  .decay = 1.0f - lr * o->weight_decay,
+                  .step_size = lr / (float)(1.0 - pow(o->beta1, (double)step)),
+                  .bc2_sqrt = (float)sqrt(1.0 - pow(o->beta2, (double)step)), .eps = o->eps};
+    par_for((long)n, GRAIN, adamw_part, &a);
 }
 
 float lr_at(int64_t step, float lr, int warmup, int decay) {

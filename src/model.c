@@ -231,7 +231,7 @@ void model_forward(const Model *m, Workspace *ws, int B, int L, const uint8_t *l
         attention_forward(att, probs, q, k, v, len_mask, B, L, H, HD, 3 * D);
         linear_forward(ws->tmp, att, lp->wo, lp->bo, N, D, D);
         if (drop) dropout_apply(ws->tmp, (long)N * D, pd, ws->drop_key[KEY_ATTN(l)]);
-        for (long i = 0; i < (long)N * D; i++) x_mid[i] = x[i] + ws->tmp[i];
+        add_forward(x_mid, x, ws->tmp, (long)N * D);
 
         /* c = gamma2 * LN(x) + beta2;  x = x + dropout(W2 GELU(W1 c + b1) + b2) */
         norm_film(ws, ws->act, SAVED(ws, ln2_mean, l, N), SAVED(ws, ln2_rstd, l, N), x_mid, gamma2, beta2, G, B,
@@ -240,7 +240,7 @@ void model_forward(const Model *m, Workspace *ws, int B, int L, const uint8_t *l
         gelu_forward(ws->gl, f1, (long)N * F);
         linear_forward(ws->tmp, ws->gl, lp->ffn_w2, lp->ffn_b2, N, F, D);
         if (drop) dropout_apply(ws->tmp, (long)N * D, pd, ws->drop_key[KEY_FFN(l)]);
-        for (long i = 0; i < (long)N * D; i++) y[i] = x_mid[i] + ws->tmp[i];
+        add_forward(y, x_mid, ws->tmp, (long)N * D);
     }
 
     /* x_est = out(latent) */

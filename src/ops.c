@@ -2,16 +2,36 @@
  *
  * Big matrix work goes through cblas_sgemm on contiguous buffers; the
  * elementwise passes are plain loops written so the compiler can vectorise
- * them (no calls into libm in the hot loops: fast_expf and fast_erff below).
+ * them (no calls into libm in the hot loops: fast_expf and fast_erff below),
+ * and split over the second core by par.h's pool (helpers never call BLAS).
  * Legend as in ops.h. */
 #include "ops.h"
 
 #include <cblas.h>
+#include "par.h"
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #define KERNEL SDLM_KERNEL
+
+/* ---- splitting over the pool (par.h) ---------------------------------------
+ * Each public kernel below runs its serial loop on ranges of elements, rows or
+ * sequences through par_for; every index is computed exactly as in one pass,
+ * so results do not depend on the thread count (tests/test_par.c). Jobs
+ * smaller than these (in floats touched per range) stay in the caller: a
+ * helper's wake-up costs some microseconds. */
+#define GRAIN_MATH 8192  /* erf / exp per element (GELU, softmax) */
+#define GRAIN_MOVE 32768 /* a few flops per element (LayerNorm, FiLM, rotary, products) */
+
+/* Rows per range so that a range holds at least `floats` floats of C-wide rows. */
+static long rows_grain(long floats, long C) { return C >= floats ? 1 : (floats + C - 1) / C; }
+
+/* The arrays of one elementwise call, for its range function. */
+typedef struct {
+    float *out, *out2;
+    const float *in, *in2;
+} Elem;
 
 /* ---- elementary functions ------------------------------------------------ */
 
@@ -60,10 +80,30 @@ float fast_erff(float x) { return erff_inline(x); }
 
 /* ---- linear ---------------------------------------------------------------- */
 
-void linear_forward(float *y, const float *x, const float *w, const float *b, int N, int IN, int OUT) {
-    if (b) {
-        for (int i = 0; i < N; i++) memcpy(y + (long)i * OUT, b, sizeof(float) * OUT);
+typedef struct {
+    float *y; /* the forward's y, the backward's db */
+    const float *b; /* the forward's bias, the backward's dy */
+    int N, OUT;
+} BiasArgs;
+
+/* y rows r0 .. r1-1 = b */
+static void bias_rows(void *p, long r0, long r1) {
+    const BiasArgs *a = p;
+    for (long i = r0; i < r1; i++) memcpy(a->y + i * a->OUT, a->b, sizeof(float) * a->OUT);
+}
+
+/* db[o] += sum_i dy[i, o] for columns o0 .. o1-1, rows in order */
+static void bias_grad_cols(void *p, long o0, long o1) {
+    const BiasArgs *a = p;
+    float *db = a->y;
+    for (int i = 0; i < a->N; i++) {
+        const float *row = a->b + (long)i * a->OUT;
+        for (long o = o0; o < o1; o++) db[o] += row[o];
     }
+}
+
+void linear_forward(float *y, const float *x, const float *w, const float *b, int N, int IN, int OUT) {
+    if (b) par_for(N, rows_grain(GRAIN_MOVE, OUT), bias_rows, &(BiasArgs){.y = y, .b = b, .OUT = OUT});
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OUT, IN, 1.0f, x, IN, w, IN, b ? 1.0f : 0.0f, y, OUT);
 }
 
@@ -74,21 +114,35 @@ void linear_backward(float *dx, float *dw, float *db, const float *dy, const flo
     if (dx)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IN, OUT, 1.0f, dy, OUT, w, IN,
                     accumulate_dx ? 1.0f : 0.0f, dx, IN);
-    if (db)
-        for (int i = 0; i < N; i++) {
-            const float *row = dy + (long)i * OUT;
-            for (int o = 0; o < OUT; o++) db[o] += row[o];
-        }
+    if (db) { /* split over columns: each sum keeps its row order (blocks of 16: whole cache lines) */
+        long grain = (rows_grain(GRAIN_MOVE, N) + 15) / 16 * 16;
+        par_for(OUT, grain, bias_grad_cols, &(BiasArgs){.y = db, .b = dy, .N = N, .OUT = OUT});
+    }
+}
+
+/* ---- sums ------------------------------------------------------------------ */
+
+KERNEL static void add_span(float *y, const float *a, const float *b, long n) {
+    for (long i = 0; i < n; i++) y[i] = a[i] + b[i];
+}
+
+static void add_part(void *p, long i0, long i1) {
+    const Elem *e = p;
+    add_span(e->out + i0, e->in + i0, e->in2 + i0, i1 - i0);
+}
+
+void add_forward(float *y, const float *a, const float *b, long n) {
+    par_for(n, GRAIN_MOVE, add_part, &(Elem){.out = y, .in = a, .in2 = b});
 }
 
 /* ---- GELU ------------------------------------------------------------------ */
 
-KERNEL void gelu_forward(float *y, const float *x, long n) {
+KERNEL static void gelu_forward_span(float *y, const float *x, long n) {
     const float inv_sqrt2 = 0.70710678118654752f;
     for (long i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erff_inline(x[i] * inv_sqrt2));
 }
 
-KERNEL void gelu_forward_deriv(float *y, float *dydx, const float *x, long n) {
+KERNEL static void gelu_forward_deriv_span(float *y, float *dydx, const float *x, long n) {
     /* y = 0.5 x (1 + erf(x/sqrt2)), dydx = 0.5 (1 + erf(x/sqrt2)) + x phi(x), one erf for both */
     const float inv_sqrt2 = 0.70710678118654752f, inv_sqrt_2pi = 0.39894228040143268f;
     for (long i = 0; i < n; i++) {
@@ -100,11 +154,11 @@ KERNEL void gelu_forward_deriv(float *y, float *dydx, const float *x, long n) {
     }
 }
 
-KERNEL void mul_inplace(float *x, const float *y, long n) {
+KERNEL static void mul_inplace_span(float *x, const float *y, long n) {
     for (long i = 0; i < n; i++) x[i] *= y[i];
 }
 
-KERNEL void gelu_backward(float *dx, const float *dy, const float *x, long n) {
+KERNEL static void gelu_backward_span(float *dx, const float *dy, const float *x, long n) {
     /* y = 0.5 x (1 + erf(x/sqrt2))  =>  y' = 0.5 (1 + erf(x/sqrt2)) + x phi(x) */
     const float inv_sqrt2 = 0.70710678118654752f, inv_sqrt_2pi = 0.39894228040143268f;
     for (long i = 0; i < n; i++) {
@@ -115,11 +169,41 @@ KERNEL void gelu_backward(float *dx, const float *dy, const float *x, long n) {
     }
 }
 
+static void gelu_forward_part(void *p, long i0, long i1) {
+    const Elem *a = p;
+    gelu_forward_span(a->out + i0, a->in + i0, i1 - i0);
+}
+static void gelu_forward_deriv_part(void *p, long i0, long i1) {
+    const Elem *a = p;
+    gelu_forward_deriv_span(a->out + i0, a->out2 + i0, a->in + i0, i1 - i0);
+}
+static void mul_inplace_part(void *p, long i0, long i1) {
+    const Elem *a = p;
+    mul_inplace_span(a->out + i0, a->in + i0, i1 - i0);
+}
+static void gelu_backward_part(void *p, long i0, long i1) {
+    const Elem *a = p;
+    gelu_backward_span(a->out + i0, a->in2 + i0, a->in + i0, i1 - i0);
+}
+
+void gelu_forward(float *y, const float *x, long n) {
+    par_for(n, GRAIN_MATH, gelu_forward_part, &(Elem){.out = y, .in = x});
+}
+void gelu_forward_deriv(float *y, float *dydx, const float *x, long n) {
+    par_for(n, GRAIN_MATH, gelu_forward_deriv_part, &(Elem){.out = y, .out2 = dydx, .in = x});
+}
+void mul_inplace(float *x, const float *y, long n) {
+    par_for(n, GRAIN_MOVE, mul_inplace_part, &(Elem){.out = x, .in = y});
+}
+void gelu_backward(float *dx, const float *dy, const float *x, long n) {
+    par_for(n, GRAIN_MATH, gelu_backward_part, &(Elem){.out = dx, .in = x, .in2 = dy});
+}
+
 /* ---- LayerNorm and FiLM ---------------------------------------------------- */
 
-KERNEL void layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *w, const float *b, int N,
-                              int C) {
-    for (int i = 0; i < N; i++) {
+KERNEL static void layernorm_forward_rows(float *y, float *mean, float *rstd, const float *x, const float *w,
+                                          const float *b, long i0, long i1, int C) {
+    for (long i = i0; i < i1; i++) {
         const float *xi = x + (long)i * C;
         float *yi = y + (long)i * C;
         float m = 0, v = 0;
@@ -139,10 +223,11 @@ KERNEL void layernorm_forward(float *y, float *mean, float *rstd, const float *x
     }
 }
 
-KERNEL void layernorm_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *mean,
-                               const float *rstd, const float *w, int N, int C) {
+KERNEL static void layernorm_backward_rows(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                           const float *mean, const float *rstd, const float *w, long i0, long i1,
+                                           int C) {
     /* y = xhat * w + b, xhat = (x - mean) * rstd */
-    for (int i = 0; i < N; i++) {
+    for (long i = i0; i < i1; i++) {
         const float *xi = x + (long)i * C, *dyi = dy + (long)i * C;
         float *dxi = dx + (long)i * C;
         float m = mean[i], s = rstd[i];
@@ -174,26 +259,88 @@ KERNEL void layernorm_backward(float *dx, float *dw, float *db, const float *dy,
     }
 }
 
-KERNEL void film_forward(float *y, const float *xhat, const float *gamma, const float *beta, int gstride, int B, int L,
-                  int C, int one_plus) {
-    for (int b = 0; b < B; b++) {
-        const float *g = gamma + (long)b * gstride, *be = beta + (long)b * gstride;
-        for (int l = 0; l < L; l++) {
-            long row = ((long)b * L + l) * C;
-            for (int c = 0; c < C; c++) y[row + c] = (one_plus + g[c]) * xhat[row + c] + be[c];
-        }
+typedef struct {
+    float *y, *mean, *rstd;
+    const float *x, *w, *b;
+    int C;
+} LnArgs;
+
+static void layernorm_forward_part(void *p, long i0, long i1) {
+    const LnArgs *a = p;
+    layernorm_forward_rows(a->y, a->mean, a->rstd, a->x, a->w, a->b, i0, i1, a->C);
+}
+
+void layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *w, const float *b, int N,
+                       int C) {
+    LnArgs a = {.y = y, .mean = mean, .rstd = rstd, .x = x, .w = w, .b = b, .C = C};
+    par_for(N, rows_grain(GRAIN_MOVE, C), layernorm_forward_part, &a);
+}
+
+typedef struct {
+    float *dx;
+    const float *dy, *x, *mean, *rstd;
+    int C;
+} LnBackArgs;
+
+static void layernorm_backward_part(void *p, long i0, long i1) {
+    const LnBackArgs *a = p;
+    layernorm_backward_rows(a->dx, NULL, NULL, a->dy, a->x, a->mean, a->rstd, NULL, i0, i1, a->C);
+}
+
+void layernorm_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *mean,
+                        const float *rstd, const float *w, int N, int C) {
+    if (w) { /* dw and db sum over every row, in row order: one pass */
+        layernorm_backward_rows(dx, dw, db, dy, x, mean, rstd, w, 0, N, C);
+        return;
+    }
+    LnBackArgs a = {.dx = dx, .dy = dy, .x = x, .mean = mean, .rstd = rstd, .C = C};
+    par_for(N, rows_grain(GRAIN_MOVE, C), layernorm_backward_part, &a);
+}
+
+typedef struct {
+    float *y, *dgamma, *dbeta; /* y: the forward's output, the backward's dxhat */
+    const float *xhat, *dy, *gamma, *beta;
+    int gstride, L, C, one_plus;
+} FilmArgs;
+
+/* Token rows r0 .. r1-1 (row r is position r % L of sequence r / L). */
+KERNEL static void film_forward_rows(const FilmArgs *a, long r0, long r1) {
+    const int L = a->L, C = a->C, one_plus = a->one_plus;
+    float *y = a->y;
+    const float *xhat = a->xhat;
+    for (long r = r0; r < r1; r++) {
+        const float *g = a->gamma + r / L * a->gstride, *be = a->beta + r / L * a->gstride;
+        long row = r * C;
+        for (int c = 0; c < C; c++) y[row + c] = (one_plus + g[c]) * xhat[row + c] + be[c];
     }
 }
 
-KERNEL void film_backward(float *dxhat, float *dgamma, float *dbeta, const float *dy, const float *xhat, const float *gamma,
-                   int gstride, int B, int L, int C, int one_plus) {
-    /* y = (one_plus + gamma) * xhat + beta */
-    for (int b = 0; b < B; b++) {
-        const float *g = gamma + (long)b * gstride;
-        float *dg = dgamma + (long)b * gstride, *dbe = dbeta + (long)b * gstride;
+static void film_forward_part(void *p, long r0, long r1) { film_forward_rows(p, r0, r1); }
+
+void film_forward(float *y, const float *xhat, const float *gamma, const float *beta, int gstride, int B, int L, int C,
+                  int one_plus) {
+    FilmArgs a = {.y = y, .xhat = xhat, .gamma = gamma, .beta = beta, .gstride = gstride, .L = L, .C = C,
+                  .one_plus = one_plus};
+    par_for((long)B * L, rows_grain(GRAIN_MOVE, C), film_forward_part, &a);
+}
+
+/* The backward splits over (sequence, block of FILM_COLS columns): dgamma and
+ * dbeta of one sequence and column sum over its L rows, in row order, in one range. */
+#define FILM_COLS 64
+
+/* Items t0 .. t1-1: item t is sequence t / nblk, columns from (t % nblk) * FILM_COLS. */
+KERNEL static void film_backward_items(const FilmArgs *a, long t0, long t1) {
+    const int L = a->L, C = a->C, one_plus = a->one_plus, nblk = (C + FILM_COLS - 1) / FILM_COLS;
+    float *dxhat = a->y;
+    const float *dy = a->dy, *xhat = a->xhat;
+    for (long t = t0; t < t1; t++) {
+        long b = t / nblk;
+        int c0 = (int)(t % nblk) * FILM_COLS, c1 = c0 + FILM_COLS < C ? c0 + FILM_COLS : C;
+        const float *g = a->gamma + b * a->gstride;
+        float *dg = a->dgamma + b * a->gstride, *dbe = a->dbeta + b * a->gstride;
         for (int l = 0; l < L; l++) {
-            long row = ((long)b * L + l) * C;
-            for (int c = 0; c < C; c++) {
+            long row = (b * L + l) * C;
+            for (int c = c0; c < c1; c++) {
                 float d = dy[row + c];
                 dg[c] += d * xhat[row + c];
                 dbe[c] += d;
@@ -201,6 +348,17 @@ KERNEL void film_backward(float *dxhat, float *dgamma, float *dbeta, const float
             }
         }
     }
+}
+
+static void film_backward_part(void *p, long t0, long t1) { film_backward_items(p, t0, t1); }
+
+void film_backward(float *dxhat, float *dgamma, float *dbeta, const float *dy, const float *xhat, const float *gamma,
+                   int gstride, int B, int L, int C, int one_plus) {
+    /* y = (one_plus + gamma) * xhat + beta */
+    FilmArgs a = {.y = dxhat, .dgamma = dgamma, .dbeta = dbeta, .xhat = xhat, .dy = dy, .gamma = gamma,
+                  .gstride = gstride, .L = L, .C = C, .one_plus = one_plus};
+    long nblk = (C + FILM_COLS - 1) / FILM_COLS;
+    par_for(B * nblk, rows_grain(GRAIN_MOVE, (long)L * FILM_COLS), film_backward_part, &a);
 }
 
 /* ---- rotary ---------------------------------------------------------------- */
@@ -218,22 +376,38 @@ void rotary_tables(float *cosv, float *sinv, int L, int R) {
     }
 }
 
-static void rotate(float *x, const float *cosv, const float *sinv, int B, int L, int H, int HD, int R, int ld,
-                   float sign) {
-    int half = R / 2;
-    for (int b = 0; b < B; b++)
-        for (int p = 0; p < L; p++) {
-            const float *cs = cosv + p * half, *sn = sinv + p * half;
-            float *row = x + ((long)b * L + p) * ld;
-            for (int h = 0; h < H; h++) {
-                float *hx = row + h * HD;
-                for (int j = 0; j < half; j++) {
-                    float u = hx[2 * j], v = hx[2 * j + 1], s = sign * sn[j];
-                    hx[2 * j] = u * cs[j] - v * s;
-                    hx[2 * j + 1] = v * cs[j] + u * s;
-                }
+typedef struct {
+    float *x;
+    const float *cosv, *sinv;
+    int L, H, HD, R, ld;
+    float sign;
+} RotArgs;
+
+/* Token rows r0 .. r1-1 (row r is position r % L of sequence r / L). */
+static void rotate_rows(const RotArgs *a, long r0, long r1) {
+    const int half = a->R / 2, H = a->H, HD = a->HD;
+    const float sign = a->sign;
+    for (long r = r0; r < r1; r++) {
+        int p = (int)(r % a->L);
+        const float *cs = a->cosv + p * half, *sn = a->sinv + p * half;
+        float *row = a->x + r * a->ld;
+        for (int h = 0; h < H; h++) {
+            float *hx = row + h * HD;
+            for (int j = 0; j < half; j++) {
+                float u = hx[2 * j], v = hx[2 * j + 1], s = sign * sn[j];
+                hx[2 * j] = u * cs[j] - v * s;
+                hx[2 * j + 1] = v * cs[j] + u * s;
             }
         }
+    }
+}
+
+static void rotate_part(void *p, long r0, long r1) { rotate_rows(p, r0, r1); }
+
+static void rotate(float *x, const float *cosv, const float *sinv, int B, int L, int H, int HD, int R, int ld,
+                   float sign) {
+    RotArgs a = {.x = x, .cosv = cosv, .sinv = sinv, .L = L, .H = H, .HD = HD, .R = R, .ld = ld, .sign = sign};
+    par_for((long)B * L, rows_grain(GRAIN_MOVE, (long)H * R), rotate_part, &a);
 }
 
 void rotary_forward(float *x, const float *cosv, const float *sinv, int B, int L, int H, int HD, int R, int ld) {
@@ -247,8 +421,8 @@ void rotary_backward(float *dx, const float *cosv, const float *sinv, int B, int
 
 /* ---- softmax and attention -------------------------------------------------- */
 
-KERNEL void softmax_rows(float *x, int N, int C) {
-    for (int i = 0; i < N; i++) {
+KERNEL static void softmax_rows_range(float *x, long i0, long i1, int C) {
+    for (long i = i0; i < i1; i++) {
         float *row = x + (long)i * C;
         float mx = row[0], sum = 0;
 #pragma omp simd reduction(max : mx)
@@ -261,6 +435,20 @@ KERNEL void softmax_rows(float *x, int N, int C) {
         float inv = 1.0f / sum;
         for (int c = 0; c < C; c++) row[c] *= inv;
     }
+}
+
+typedef struct {
+    float *x;
+    int C;
+} SoftmaxArgs;
+
+static void softmax_rows_part(void *p, long i0, long i1) {
+    const SoftmaxArgs *a = p;
+    softmax_rows_range(a->x, i0, i1, a->C);
+}
+
+void softmax_rows(float *x, int N, int C) {
+    par_for(N, rows_grain(GRAIN_MATH, C), softmax_rows_part, &(SoftmaxArgs){.x = x, .C = C});
 }
 
 KERNEL float row_logsumexp(const float *row, int C, int *argmax) {
@@ -319,26 +507,50 @@ KERNEL static void softmax_backward_rows(float *dS, const float *P, const uint8_
     }
 }
 
+typedef struct {
+    float *probs;
+    const uint8_t *len_mask;
+    int L, H;
+} MaskSoftmaxArgs;
+
+/* For the (sequence, head) pairs t0 .. t1-1: mask the scores, then P = softmax(S). */
+static void mask_softmax_part(void *p, long t0, long t1) {
+    const MaskSoftmaxArgs *a = p;
+    const int L = a->L;
+    for (long t = t0; t < t1; t++) {
+        float *P = a->probs + t * L * L;
+        const uint8_t *lm = a->len_mask ? a->len_mask + t / a->H * L : NULL;
+        if (lm)
+            for (int i = 0; i < L; i++)
+                for (int j = 0; j < L; j++)
+                    if (!(lm[i] && lm[j])) P[i * L + j] = -1e9f;
+        softmax_rows_range(P, 0, L, L);
+    }
+}
+
 void attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
                        const uint8_t *len_mask, int B, int L, int H, int HD, int ld) {
+    /* Three passes over the heads: the products in this thread (the BLAS caller), the
+     * masking and softmax between them split over the pool. */
     int D = H * HD;
     float scale = 1.0f / sqrtf((float)HD);
-    for (int b = 0; b < B; b++) {
-        const uint8_t *lm = len_mask ? len_mask + (long)b * L : NULL;
+    for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++) {
-            long in = (long)b * L * ld + h * HD, o = (long)b * L * D + h * HD;
+            long in = (long)b * L * ld + h * HD;
             float *P = probs + ((long)b * H + h) * L * L;
             /* S = q k^T / sqrt(HD) */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, HD, scale, q + in, ld, k + in, ld, 0.0f, P, L);
-            if (lm)
-                for (int i = 0; i < L; i++)
-                    for (int j = 0; j < L; j++)
-                        if (!(lm[i] && lm[j])) P[i * L + j] = -1e9f;
-            softmax_rows(P, L, L);
+        }
+    /* S = -1e9 where masked;  P = softmax(S) */
+    MaskSoftmaxArgs a = {.probs = probs, .len_mask = len_mask, .L = L, .H = H};
+    par_for((long)B * H, rows_grain(GRAIN_MATH, (long)L * L), mask_softmax_part, &a);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            long in = (long)b * L * ld + h * HD, o = (long)b * L * D + h * HD;
+            const float *P = probs + ((long)b * H + h) * L * L;
             /* out = P v */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, HD, L, 1.0f, P, L, v + in, ld, 0.0f, out + o, D);
         }
-    }
 }
 
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout, const float *probs,

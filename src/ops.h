@@ -31,6 +31,9 @@ void linear_forward(float *y, const float *x, const float *w, const float *b, in
 void linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int N,
                      int IN, int OUT, int accumulate_dx);
 
+/* y = a + b elementwise (a residual connection); y may alias a or b. */
+void add_forward(float *y, const float *a, const float *b, long n);
+
 /* Exact GELU: 0.5 x (1 + erf(x / sqrt 2)), in place or out of place. */
 void gelu_forward(float *y, const float *x, long n);
 /* y = gelu(x) and dydx = gelu'(x) in one pass (one erf for both); dydx may alias x. */

@@ -119,7 +119,8 @@ static void at_first_start(void) {
 int par_threads(void) {
     int t = atomic_load(&pool.threads);
     if (!t) {
-        int n = openblas_get_num_threads();
+        const char *env = getenv("SDLM_THREADS");
+        int n = env && *env ? atoi(env) : openblas_get_num_threads();
         t = n < 1 ? 1 : n > PAR_MAX_THREADS ? PAR_MAX_THREADS : n;
         atomic_store(&pool.threads, t);
     }

@@ -8,7 +8,8 @@
  * BLAS: the thread that calls par_for stays the only BLAS caller.
  *
  * The thread count is OpenBLAS's (openblas_get_num_threads() when the pool
- * first starts, so OPENBLAS_NUM_THREADS=1 means no helper). The pool starts
+ * first starts, so OPENBLAS_NUM_THREADS=1 means no helper), or SDLM_THREADS
+ * when set (SDLM_THREADS=1: every kernel in its caller). The pool starts
  * on the first par_for that can use it and its helpers live as long as the
  * process. One job runs at a time: the engine thread (the trainer's, or the
  * one running a command) is meant to be the only caller; a par_for from a

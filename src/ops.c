@@ -8,10 +8,11 @@
 #include "ops.h"
 
 #include <cblas.h>
-#include "par.h"
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "par.h"
 
 #define KERNEL SDLM_KERNEL
 

@@ -10,7 +10,7 @@
 #   make asan       the whole suite under AddressSanitizer + UBSan (in build-asan/)
 #   make fuzz       libFuzzer runs of every harness, FUZZ_TIME s each (300)
 #   make fuzz-smoke the same for FUZZ_SMOKE_TIME s (20), as CI does
-#   make check-layers  src/ and train/ use no curses, ui/ no BLAS, src/ no threads
+#   make check-layers  src/ and train/ use no curses, ui/ no BLAS, src/ no threads but par.c's pool
 #   .ci/run         what CI runs: packages, -Werror build, test, asan, man lint, layers, fuzz
 #
 # User CFLAGS, CPPFLAGS and LDFLAGS are honoured; what the build needs goes in SDLM_*.
@@ -134,7 +134,7 @@ $(BUILD)/tree/sdlm: $(MAIN_OBJ) $(BUILD)/libsdlm.a
 # libFuzzer harnesses: make fuzz, fuzz-smoke, fuzz-build (tests/fuzz/fuzz.mk).
 include tests/fuzz/fuzz.mk
 
-# Layering: src/ and train/ include no curses, ui/ no BLAS, src/ no threads.
+# Layering: src/ and train/ include no curses, ui/ no BLAS, src/ no threads but par.c's pool.
 check-layers:
 	@tests/check-layers.sh
 

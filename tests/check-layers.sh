@@ -3,7 +3,7 @@
 # includes and calls (`make check-layers`, run by CI). Prints one line per
 # violation with file:line and exits 1 if there is any.
 #
-#   src/    the engine: no curses, no threads of its own (BLAS may have some)
+#   src/    the engine: no curses, no threads of its own but par.c's pool (BLAS has some)
 #           but par.c's pool for the elementwise kernels, nothing from train/,
 #           ui/ or cli/
 #   train/  data, training loop, session: no curses, nothing from ui/ or cli/

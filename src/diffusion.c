@@ -153,6 +153,9 @@ int sampler_parse(const char *name, SamplerKind *k) {
     return -1;
 }
 
+/* A position the sampler still has to fill: not known or fixed, inside its sequence's length. */
+static int is_open(const Sampler *s, long i) { return !s->known[i] && (!s->len_mask || s->len_mask[i]); }
+
 int sampler_begin(Sampler *s, const Model *m, Workspace *ws, const SampleRequest *req, Err *e) {
     memset(s, 0, sizeof *s);
     const int B = req->B, L = req->L, N = B * L, E = m->cfg.E;
@@ -212,7 +215,7 @@ int sampler_begin(Sampler *s, const Model *m, Workspace *ws, const SampleRequest
             }
     }
     if (unmask)
-        for (long i = 0; i < N; i++) s->open0[i / L] += !s->known[i] && (!s->len_mask || s->len_mask[i]);
+        for (long i = 0; i < N; i++) s->open0[i / L] += is_open(s, i);
     model_norm_table(m, ws);
     return 0;
 }
@@ -268,11 +271,11 @@ static void estimate(Sampler *s) {
 static void unmask_fix(Sampler *s, int b, int target) {
     const int L = s->L, E = s->m->cfg.E;
     int open = 0;
-    for (long i = (long)b * L; i < (long)(b + 1) * L; i++) open += !s->known[i] && (!s->len_mask || s->len_mask[i]);
+    for (long i = (long)b * L; i < (long)(b + 1) * L; i++) open += is_open(s, i);
     for (int todo = target - (s->open0[b] - open); todo > 0; todo--) {
         long best = -1;
         for (long i = (long)b * L; i < (long)(b + 1) * L; i++)
-            if (!s->known[i] && (!s->len_mask || s->len_mask[i]) && (best < 0 || s->conf[i] > s->conf[best])) best = i;
+            if (is_open(s, i) && (best < 0 || s->conf[i] > s->conf[best])) best = i;
         if (best < 0) return;
         s->known[best] = 1;
         float mean, rstd; /* the conditional channel's x0 = LN_affine(embedding[id]) */

@@ -369,7 +369,9 @@ static void flush_metrics(Trainer *t) {
 
 static double elapsed_total(Trainer *t, double session_start) { return t->elapsed_before + now_s() - session_start; }
 
-/* The checkpoint's metadata; kv and warp hold the strings. Returns the count. */
+/* The checkpoint's metadata; kv and warp hold the strings. Returns the count
+ * (at most META_MAX key/value pairs, then the warp curve). */
+enum { META_MAX = 24 };
 static int save_meta(Trainer *t, double session_start, StMeta *meta, char (*kv)[2][128], char *warp) {
     int n = 0;
 #define META(k, fmt, ...) (snprintf(kv[n][0], 128, "%s", k), snprintf(kv[n][1], 128, fmt, __VA_ARGS__), n++)
@@ -405,8 +407,8 @@ static int save_meta(Trainer *t, double session_start, StMeta *meta, char (*kv)[
 /* --export: the weights a user samples with, small: F16, no moments, no second block. */
 static int export_model(Trainer *t, double session_start, Err *e) {
     if (t->rank != 0) return 0;
-    char kv[24][2][128], warp[WARP_TEXT_MAX]; /* save_meta writes 20 */
-    StMeta meta[25];
+    char kv[META_MAX][2][128], warp[WARP_TEXT_MAX];
+    StMeta meta[META_MAX + 1];
     Checkpoint ck = {0};
     ck.table = t->model.table;
     ck.weights = t->ema ? t->ema : t->model.w;
@@ -422,8 +424,8 @@ static int save(Trainer *t, double session_start, Err *e) {
     for (size_t i = 0; i < t->model.table.total; i++)
         if (!isfinite(t->model.w[i]))
             return err_set(e, "not saving: the weights are no longer finite (try a lower learning rate)");
-    char kv[24][2][128], warp[WARP_TEXT_MAX]; /* save_meta writes 20 */
-    StMeta meta[25];
+    char kv[META_MAX][2][128], warp[WARP_TEXT_MAX];
+    StMeta meta[META_MAX + 1];
     int n = save_meta(t, session_start, meta, kv, warp);
     Checkpoint ck = {0};
     ck.table = t->model.table;

@@ -5,6 +5,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int is_blank(char c) { return c == ' ' || c == '\t'; }
+
+/* Literal part i, encoded as it would be inside a whole training line. Alone,
+ * "there is no " ends in a bare "\u2581" piece and " like home." starts with
+ * one, which a line never holds before a word the vocabulary knows (training
+ * puts the space in the word's own piece, "\u2581place"), so the model would
+ * fill the gap with the few pieces that follow a bare one. So the blanks next
+ * to a span are left to the span (its first piece carries the space), and a
+ * part glued to the span's end loses the bare piece the encoder puts first. */
+static int encode_part(const Spm *spm, const Template *t, int i, int *ids, int cap, int *n, Err *e) {
+    const TemplatePart *p = &t->parts[i];
+    size_t b = 0, end = p->len;
+    int after_span = i > 0 && t->parts[i - 1].is_span, before_span = i + 1 < t->count && t->parts[i + 1].is_span;
+    if (after_span)
+        while (b < end && is_blank(p->text[b])) b++;
+    if (before_span)
+        while (end > b && is_blank(p->text[end - 1])) end--;
+    *n = 0;
+    if (b == end) return 0;
+    int tmp[4096], k = 0;
+    if (spm_encode(spm, p->text + b, end - b, tmp, 4096, &k, e)) return -1;
+    if (k > 4096) return err_set(e, "a literal part of the template is too long (%d tokens)", k);
+    int skip = 0;
+    if (after_span && b == 0 && k > 0) {
+        char piece[16];
+        skip = !spm_piece(spm, tmp[0], piece, sizeof piece, NULL) && !strcmp(piece, "\xe2\x96\x81");
+    }
+    *n = k - skip;
+    if (ids) memcpy(ids, tmp + skip, sizeof *ids * (size_t)(*n < cap ? *n : cap));
+    return 0;
+}
+
 int infill_build(const Spm *spm, const Template *t, int max_len, InfillSeq *out, Err *e) {
     memset(out, 0, sizeof *out);
     /* count first: encode each literal part */
@@ -14,7 +46,7 @@ int infill_build(const Spm *spm, const Template *t, int max_len, InfillSeq *out,
     for (int i = 0; i < t->count; i++) {
         if (t->parts[i].is_span) {
             counts[i] = t->parts[i].slots;
-        } else if (spm_encode(spm, t->parts[i].text, t->parts[i].len, NULL, 0, &counts[i], e)) {
+        } else if (encode_part(spm, t, i, NULL, 0, &counts[i], e)) {
             free(counts);
             return -1;
         }
@@ -42,7 +74,7 @@ int infill_build(const Spm *spm, const Template *t, int max_len, InfillSeq *out,
             span++;
         } else {
             int n = 0;
-            if (spm_encode(spm, p->text, p->len, (int *)out->ids + pos, counts[i], &n, e)) {
+            if (encode_part(spm, t, i, (int *)out->ids + pos, counts[i], &n, e)) {
                 free(counts);
                 infill_seq_free(out);
                 return -1;
@@ -108,15 +140,20 @@ size_t infill_render_span(const Spm *spm, const InfillSeq *s, const int32_t *ids
 size_t infill_render(const Spm *spm, const Template *t, const InfillSeq *s, const int32_t *ids, char *out,
                      size_t cap) {
     size_t n = 0;
-    int span = 0;
+    int span = 0, at_start = 1, after_blank = 0;
     if (cap) out[0] = 0;
     for (int i = 0; i < t->count; i++) {
         if (t->parts[i].is_span) {
             char buf[4096];
             size_t len = infill_render_span(spm, s, ids, span++, buf, sizeof buf);
-            n = append(out, cap, n, buf, len < sizeof buf ? len : sizeof buf - 1);
+            len = len < sizeof buf ? len : sizeof buf - 1;
+            /* the span's first piece carries its space: one is enough, none at the start */
+            int skip = len && buf[0] == ' ' && (at_start || after_blank);
+            n = append(out, cap, n, buf + skip, len - skip);
+            if (len > (size_t)skip) at_start = 0, after_blank = is_blank(buf[len - 1]);
         } else {
             n = append(out, cap, n, t->parts[i].text, t->parts[i].len);
+            if (t->parts[i].len) at_start = 0, after_blank = is_blank(t->parts[i].text[t->parts[i].len - 1]);
         }
     }
     return n;

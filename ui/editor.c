@@ -18,8 +18,14 @@ EditorState editor; /* the one editor state */
 
 static int conf_role(float c) { return c < 0.34f ? C_LOW : c < 0.67f ? C_MID : C_HIGH; }
 
+/* Whether the span at cell i starts a line or follows a blank: then its first piece's space is not drawn
+ * (the piece carries the space a word has inside a line; infill.c). */
+int editor_span_after_blank(const Doc *d, int i) {
+    return i == 0 || d->cells[i - 1].cp == ' ' || d->cells[i - 1].cp == '\t' || d->cells[i - 1].cp == '\n';
+}
+
 /* The pieces span k is drawn as; returns its width in columns. */
-static int span_segments(App *a, int k, int slots, Seg *seg, int *nseg, char *numbuf) {
+static int span_segments(App *a, int k, int slots, int after_blank, Seg *seg, int *nseg, char *numbuf) {
     int n = 0, w = 0, span = color_attr(C_SPAN);
     seg[n++] = (Seg){"[", span};
     w++;
@@ -29,7 +35,9 @@ static int span_segments(App *a, int k, int slots, Seg *seg, int *nseg, char *nu
         for (int j = 0; j < editor.span_len[k] && n < SEGS - 2; j++) {
             int i = editor.span_start[k] + j;
             const char *p = a->view->masked[i] ? app_piece(a, ids[i]) : "";
+            if (after_blank && *p == ' ') p++;
             if (!*p) continue;
+            after_blank = 0;
             seg[n++] = (Seg){p, color_attr(conf_role(cf[i]))};
             w += text_width(p);
         }
@@ -75,7 +83,7 @@ void editor_layout(App *a) {
             Seg seg[SEGS];
             int ns;
             char nb[16];
-            w = span_segments(a, k++, c->slots, seg, &ns, nb);
+            w = span_segments(a, k++, c->slots, editor_span_after_blank(d, i), seg, &ns, nb);
         } else if (c->cp == '\n') {
             editor.row[i] = row, editor.col[i] = col, editor.wid[i] = 1;
             row++, col = 0;
@@ -182,7 +190,7 @@ static void editor_draw(App *a, int top, int rows) {
             Seg seg[SEGS];
             int ns;
             char nb[16];
-            span_segments(a, span_k, c->slots, seg, &ns, nb);
+            span_segments(a, span_k, c->slots, editor_span_after_blank(d, i), seg, &ns, nb);
             int extra = selected ? color_attr(C_SELECT) : i == cur_span ? (int)A_REVERSE : 0;
             int xx = x;
             for (int s = 0; s < ns && xx < a->cols - 1; s++)

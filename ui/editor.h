@@ -42,6 +42,7 @@ void editor_edited(App *a);                 /* after an edit: layout, keep the c
 void editor_moved(App *a, int to, int extend, int keep_col);
 void editor_traj_drop(void);
 int editor_fill_check(App *a);              /* the run's fill matches the text's spans */
+int editor_span_after_blank(const Doc *d, int i); /* the span at cell i starts a line or follows a blank */
 const int32_t *editor_fill_ids(App *a);     /* [len] the tokens shown: live, or the scrubber's step */
 const float *editor_fill_conf(App *a);
 void editor_draw_progress(App *a, int y);

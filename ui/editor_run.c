@@ -194,11 +194,15 @@ void ed_accept(App *a) {
     char **texts = calloc((size_t)n, sizeof *texts);
     if (!texts) return;
     const int32_t *ids = editor_fill_ids(a);
-    for (int k = 0; k < n; k++) {
+    for (int k = 0, cell = 0; k < n; k++) {
+        while (cell < a->doc.n && !a->doc.cells[cell].slots) cell++;
+        int after_blank = editor_span_after_blank(&a->doc, cell++);
         size_t cap = 64 * (size_t)editor.span_len[k] + 1, len = 0;
         texts[k] = calloc(cap, 1);
         for (int j = 0; texts[k] && j < editor.span_len[k]; j++) {
             const char *p = app_piece(a, ids[editor.span_start[k] + j]);
+            if (after_blank && *p == ' ') p++;
+            if (*p) after_blank = 0;
             size_t pl = strlen(p);
             if (len + pl < cap) memcpy(texts[k] + len, p, pl), len += pl;
         }

@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "opts.h"
 #include "batch.h"
+#include "batcher.h"
 #include "dist.h"
 #include "trainer.h"
 
@@ -66,7 +67,7 @@ static int parse_recipe(const char *name, Recipe *r) {
 static int train(int argc, char **argv) {
     TrainConfig c = trainer_defaults();
     const char *recipe = DEFAULT_RECIPE, *film = NULL, *masks = NULL;
-    int log_every = 50, warp_on = 0, warp_off = 0;
+    int log_every = 50, warp_on = 0, warp_off = 0, norm_fixed = 0, norm_learned = 0;
     uint64_t steps = 0;
     float minutes = 0;
     Opt opts[] = {
@@ -98,7 +99,9 @@ static int train(int argc, char **argv) {
         {"--time-warp", OPT_FLAG, &warp_on, NULL, "draw training t by a learned CE curve, and space sampling steps by it (sdlm)", 0, 0, NULL},
         {"--no-time-warp", OPT_FLAG, &warp_off, NULL, "uniform training t, as the seed", 0, 0, NULL},
         {"--t-weight", OPT_FLOAT, &c.t_weight, "P", "weight each sequence's loss by (P+1) t^P, toward noisy times; 0: off (seed, sdlm: 0)", 0, 8, NULL},
-        {"--fixed-norm", OPT_FLAG, &c.fixed_norm, NULL, "keep the embedding norm's scale at 1, so a time t keeps its noise level (seed, sdlm: learned)", 0, 0, NULL},
+        {"--fixed-norm", OPT_FLAG, &norm_fixed, NULL, "keep the embedding norm's scale at 1, so a time t keeps its noise level (sdlm)", 0, 0, NULL},
+        {"--learned-norm", OPT_FLAG, &norm_learned, NULL, "train the embedding norm's scale and shift, as the seed", 0, 0, NULL},
+        {"--bucket", OPT_INT, &c.bucket, "K", "batches of similar length, from length-sorted windows of K batches; 0: off (seed: 0, sdlm: 8)", 0, BATCHER_BUCKET_MAX, NULL},
         {"--masks", OPT_STR, &masks, "KIND", "known tokens: seed, infill (prefix/suffix/middle/gaps) or mixed (sdlm)", 0, 0, NULL},
         {"--ema", OPT_FLOAT, &c.ema, "DECAY", "EMA of the weights, saved and used for sampling; 0: off (seed: off, sdlm: 0.995)", 0, 0.999999, NULL},
         {"--export", OPT_STR, &c.export_path, "FILE", "at the end also write FILE: F16 sampling weights (the EMA when kept), no optimiser state", 0, 0, NULL},
@@ -146,6 +149,9 @@ static int train(int argc, char **argv) {
     if (warp_on && warp_off) return fprintf(stderr, "sdlm train: --time-warp and --no-time-warp contradict\n"), EXIT_USAGE;
     if (warp_on) c.time_warp = 1;
     if (warp_off) c.time_warp = 0;
+    if (norm_fixed && norm_learned) return fprintf(stderr, "sdlm train: --fixed-norm and --learned-norm contradict\n"), EXIT_USAGE;
+    if (norm_fixed) c.fixed_norm = 1;
+    if (norm_learned) c.fixed_norm = 0;
     c.max_steps = (int64_t)steps;
     c.max_minutes = minutes;
 

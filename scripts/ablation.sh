@@ -1,17 +1,20 @@
 #!/bin/sh
 # The recipe ablation behind README's table: each row trains the small size
-# (E=64, D=256, 4 layers, batch 32) on share/corpus.txt for the same budget and
+# (E=64, D=256, 4 layers, batch 32) on share/corpus.txt for the same time and
 # measures it with the same `sdlm eval` on share/heldout.txt.
 #
 #   scripts/ablation.sh OUTDIR [ROW ...]     (no ROW: every row, in order)
-#   STEPS=4800 LINES=200 THREADS=1 (the defaults)
+#   MINUTES=30 LINES=200 THREADS=1 (the defaults)
 #
-# The budget is a step count, not a clock, so that a row gives the same
-# figures on any machine and under any load: 4800 steps is what 30 minutes buy
-# with 2 threads here (0.37 s per step for both recipes, measured side by side).
+# The budget is a step count per row, not a clock, so that a row gives the
+# same figures on any machine and under any load: each row says how many
+# steps 30 minutes buy with 2 threads here, and runs MINUTES/30 of that.
+# Random-length batches pad to about twice their mean length and cost 0.37-0.41
+# s per step, so 4800 steps; the sdlm recipe's length buckets (--bucket 8)
+# cost 0.21-0.25 s, 1.67 times fewer (four pairs timed side by side), so 8000.
 # Rows run with THREADS BLAS threads each, so two rows can share the 2 cores.
 # A row resumes its checkpoint, and a resumed run continues exactly as an
-# uninterrupted one, so STEPS=2400 then STEPS=4800 on the same OUTDIR gives
+# uninterrupted one, so MINUTES=15 then MINUTES=30 on the same OUTDIR gives
 # both budgets for the price of the longer one.
 # Writes OUTDIR/ROW.safetensors, ROW.train.log and ROW-STEPS.eval.json; prints
 # one line per row.
@@ -20,28 +23,34 @@ out=${1:?usage: ablation.sh OUTDIR [ROW ...]}
 shift
 here=$(cd "$(dirname "$0")/.." && pwd)
 sdlm=${SDLM:-$here/sdlm}
-steps=${STEPS:-4800}
+minutes=${MINUTES:-30}
 lines=${LINES:-200}
 export OPENBLAS_NUM_THREADS=${THREADS:-1}
 mkdir -p "$out"
 
-# name|flags: one row per recipe option, each against the sdlm recipe (seed: the issue's baseline)
-rows='seed|--recipe seed -b 32 -lr 3e-4 -wup 100
-sdlm|--recipe sdlm
-film-gamma|--recipe sdlm --film gamma
-no-warp|--recipe sdlm --no-time-warp
-masks-seed|--recipe sdlm --masks seed
-no-ema|--recipe sdlm --ema 0
-shift-0.5|--recipe sdlm --shift 0.5
-lr-3e-4|--recipe sdlm -lr 3e-4
-t-weight-1|--recipe sdlm --t-weight 1
-fixed-norm|--recipe sdlm --fixed-norm
-dropout-0|--recipe sdlm -do 0'
+# name|steps in 30 minutes|flags. seed: the issue's baseline; sdlm: the recipe;
+# before: the sdlm recipe as it was before length buckets and the fixed norm,
+# and the rows after it are that recipe plus one flag (how they were measured).
+before='--recipe sdlm --learned-norm --bucket 0'
+rows="seed|4800|--recipe seed -b 32 -lr 3e-4 -wup 100
+sdlm|8000|--recipe sdlm
+before|4800|$before
+film-gamma|4800|$before --film gamma
+no-warp|4800|$before --no-time-warp
+masks-seed|4800|$before --masks seed
+no-ema|4800|$before --ema 0
+shift-0.5|4800|$before --shift 0.5
+t-weight-1|4800|$before --t-weight 1
+fixed-norm|4800|$before --fixed-norm
+fixed-norm-do-0|4800|$before --fixed-norm -do 0
+fixed-norm-lr-2e-3|4800|$before --fixed-norm -lr 2e-3"
 
 [ $# -gt 0 ] || set -- $(echo "$rows" | cut -d'|' -f1)
 for row in "$@"; do
-    flags=$(echo "$rows" | awk -F'|' -v r="$row" '$1 == r { print $2 }')
+    full=$(echo "$rows" | awk -F'|' -v r="$row" '$1 == r { print $2 }')
+    flags=$(echo "$rows" | awk -F'|' -v r="$row" '$1 == r { print $3 }')
     [ -n "$flags" ] || { echo "ablation.sh: no row named $row" >&2; exit 2; }
+    steps=$(awk -v s="$full" -v m="$minutes" 'BEGIN { printf "%d", s * m / 30 + 0.5 }')
     ck="$out/$row.safetensors"
     # shellcheck disable=SC2086
     "$sdlm" train -d "$here/share/corpus.txt" -spm "$here/share/tokenizer.model" -ckpt "$ck" $flags \

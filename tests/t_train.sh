@@ -11,7 +11,7 @@ corpus=tests/data/tiny-corpus.txt
 tiny="-d $corpus -spm $tmp/tok.model -edim 8 -mdim 32 -numl 1 -b 8 -cl 24 -ngen 0 --db="
 
 check "--help exits 0" run 0 --help
-for flag in "--recipe NAME" "--film KIND" "--shift S" "--time-warp" "--no-time-warp" "--masks KIND" "--ema DECAY"; do
+for flag in "--recipe NAME" "--film KIND" "--shift S" "--time-warp" "--no-time-warp" "--fixed-norm" "--learned-norm" "--bucket K" "--masks KIND" "--ema DECAY"; do
     check "usage names $flag" grep -q -- "$flag" "$tmp/out"
 done
 check "bad --recipe: status 2" run 2 $tiny -ckpt "$tmp/x.safetensors" --recipe fast
@@ -19,20 +19,27 @@ check "bad --recipe: one line naming it" sh -c "lines() { [ \$(wc -l <\"\$1\") -
 check "bad --film: status 2" run 2 $tiny -ckpt "$tmp/x.safetensors" --film half
 check "bad --film: one line" lines "$tmp/err" 1
 check "bad --masks: status 2" run 2 $tiny -ckpt "$tmp/x.safetensors" --masks holes
+check "bad --bucket: status 2" run 2 $tiny -ckpt "$tmp/x.safetensors" --bucket 5000
+check "bad --bucket: one line" lines "$tmp/err" 1
 check "bad --shift: status 2" run 2 $tiny -ckpt "$tmp/x.safetensors" --shift 0
 check "--time-warp with --no-time-warp: status 2" run 2 $tiny -ckpt "$tmp/x.safetensors" --time-warp --no-time-warp
+check "--fixed-norm with --learned-norm: status 2" run 2 $tiny -ckpt "$tmp/x.safetensors" --fixed-norm --learned-norm
 check "nothing written by refused flags" test ! -e "$tmp/x.safetensors"
 
 check "sdlm recipe, 3 steps: status 0" run 0 $tiny -ckpt "$tmp/s.safetensors" --recipe sdlm --steps 3
 check "sdlm recipe: finished" grep -q "finished at step 3" "$tmp/err"
 ./sdlm infill -ckpt "$tmp/s.safetensors" --trace --no-save --steps 2 --seed 1 "a {2} b" >"$tmp/trace" 2>&1
 check "sdlm recipe: the model says FiLM 1+gamma and EMA" grep -q "EMA, FiLM 1+gamma" "$tmp/trace"
+check "sdlm recipe: the model says its norm is fixed" grep -q "fixed norm" "$tmp/trace"
+check "sdlm recipe with --learned-norm: status 0" run 0 $tiny -ckpt "$tmp/l.safetensors" --learned-norm --steps 2
+./sdlm infill -ckpt "$tmp/l.safetensors" --trace --no-save --steps 2 --seed 1 "a {2} b" >"$tmp/trace" 2>&1
+check "--learned-norm overrides the recipe" sh -c "grep -q 'FiLM 1+gamma' '$tmp/trace' && ! grep -q 'fixed norm' '$tmp/trace'"
 check "seed recipe with --film one-plus: status 0" run 0 $tiny -ckpt "$tmp/f.safetensors" --recipe seed --film one-plus --ema 0.9 --steps 2
 ./sdlm infill -ckpt "$tmp/f.safetensors" --trace --no-save --steps 2 --seed 1 "a {2} b" >"$tmp/trace" 2>&1
 check "a flag overrides its recipe" grep -q "EMA, FiLM 1+gamma" "$tmp/trace"
 check "seed recipe, 2 steps: status 0" run 0 $tiny -ckpt "$tmp/p.safetensors" --recipe seed --steps 2
 ./sdlm infill -ckpt "$tmp/p.safetensors" --trace --no-save --steps 2 --seed 1 "a {2} b" >"$tmp/trace" 2>&1
-check "the seed recipe: no FiLM 1+gamma, no EMA, no warp" sh -c "! grep -q 'FiLM\|EMA\|warp' '$tmp/trace'"
+check "the seed recipe: no FiLM 1+gamma, no EMA, no warp, learned norm" sh -c "! grep -q 'FiLM\|EMA\|warp\|fixed norm' '$tmp/trace'"
 check "--export after a finished run: status 0" run 0 $tiny -ckpt "$tmp/s.safetensors" --steps 3 --export "$tmp/ship.safetensors"
 check "--export: no step taken, exported" grep -q "finished at step 3; saved .*, exported .*ship.safetensors" "$tmp/err"
 check "--export: under a third of the training checkpoint" \

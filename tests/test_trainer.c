@@ -315,12 +315,15 @@ static void test_recipes(void) {
     TrainConfig d = trainer_defaults(), s = d;
     trainer_apply_recipe(&s, RECIPE_SEED);
     check_ok(!memcmp(&d, &s, sizeof d), "recipe seed changes nothing of the seed's defaults");
-    check_ok(d.shift == 1.0f && d.masks == MASK_SEED && !d.time_warp && !d.film_one_plus && d.ema == 0,
-             "the defaults are the seed's: shift 1, seed masks, no warp, FiLM gamma, no EMA");
+    check_ok(d.shift == 1.0f && d.masks == MASK_SEED && !d.time_warp && !d.film_one_plus && d.ema == 0 && !d.fixed_norm,
+             "the defaults are the seed's: shift 1, seed masks, no warp, FiLM gamma, no EMA, learned norm");
     TrainConfig m = d;
     trainer_apply_recipe(&m, RECIPE_SDLM);
-    check_ok(m.recipe == RECIPE_SDLM && m.film_one_plus && m.time_warp && m.masks == MASK_MIXED && m.ema > 0,
-             "recipe sdlm: FiLM 1 + gamma, time warp, mixed masks, EMA %g, lr %g, batch %d", m.ema, m.lr, m.batch);
+    check_ok(m.recipe == RECIPE_SDLM && m.film_one_plus && m.time_warp && m.fixed_norm && m.masks == MASK_MIXED && m.ema > 0,
+             "recipe sdlm: FiLM 1 + gamma, time warp, fixed norm, mixed masks, EMA %g, lr %g, batch %d", m.ema, m.lr,
+             m.batch);
+    trainer_apply_recipe(&m, RECIPE_SEED);
+    check_ok(!memcmp(&d, &m, sizeof d), "recipe seed after recipe sdlm is the seed's defaults again");
 }
 
 /* --fixed-norm keeps the embedding norm's affine at (1, 0), in the weights and the EMA; without it the

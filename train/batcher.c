@@ -23,6 +23,13 @@ struct Batcher {
     int32_t *seq;     /* [batch, crop] encoded examples */
     int *nseq;
     char *line;       /* CORPUS_LINE_MAX + 1 */
+    /* length buckets (cfg.bucket > 1): the window of bucket x batch examples holding the position */
+    int64_t win_epoch;
+    long win_start, win_n;
+    int32_t *wseq;    /* [bucket * batch, crop] the window's examples, encoded */
+    int *wn;          /* [bucket * batch] their lengths */
+    uint64_t *wkey;   /* [bucket * batch] length << 32 | window slot: sorted, shortest first */
+    int *wchunk;      /* [bucket] which run of `batch` sorted examples each batch of the window takes */
 };
 
 static uint64_t mix64(uint64_t x) {
@@ -58,6 +65,37 @@ int batcher_encode(const Corpus *c, const Spm *spm, long line, int crop, Rng *r,
     return n;
 }
 
+static int ascending(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Encodes the window starting at order position start, sorts it by length and
+ * draws the order of its batches. Only full runs of `batch` are shuffled: a
+ * short run (the epoch's last) stays last, so every batch of the window
+ * starts at start + k * batch, as without buckets. */
+static int fill_window(Batcher *b, long start, Err *e) {
+    long n = corpus_count(b->cfg.corpus), W = (long)b->cfg.bucket * b->cfg.batch;
+    long m = n - start < W ? n - start : W;
+    Rng r;
+    rng_seed(&r, mix64(b->cfg.seed ^ 0xb0c4e7ull) ^ mix64(((uint64_t)b->epoch << 40) ^ (uint64_t)start));
+    for (long i = 0; i < m; i++) {
+        int k = batcher_encode(b->cfg.corpus, b->cfg.spm, b->order[start + i], b->cfg.crop, &r,
+                               b->wseq + i * b->cfg.crop, b->line, CORPUS_LINE_MAX + 1, e);
+        if (k < 0) return b->win_epoch = -1, -1;
+        b->wn[i] = k, b->wkey[i] = (uint64_t)k << 32 | (uint64_t)i;
+    }
+    qsort(b->wkey, (size_t)m, sizeof *b->wkey, ascending);
+    int full = (int)(m / b->cfg.batch), runs = (int)((m + b->cfg.batch - 1) / b->cfg.batch);
+    for (int k = 0; k < runs; k++) b->wchunk[k] = k;
+    for (int k = full - 1; k > 0; k--) {
+        int j = (int)rng_below(&r, (uint64_t)k + 1), t = b->wchunk[k];
+        b->wchunk[k] = b->wchunk[j], b->wchunk[j] = t;
+    }
+    b->win_epoch = b->epoch, b->win_start = start, b->win_n = m;
+    return 0;
+}
+
 /* Prepares the batch at the worker's position into out and advances. */
 static int produce(Batcher *b, Batch *out, Err *e) {
     long n = corpus_count(b->cfg.corpus);
@@ -67,13 +105,25 @@ static int produce(Batcher *b, Batch *out, Err *e) {
     Rng r;
     rng_seed(&r, mix64(b->cfg.seed) ^ mix64(((uint64_t)b->epoch << 40) ^ (uint64_t)b->index ^ 0xba7c4ull));
     const int32_t *seqs[B > 0 ? B : 1];
-    for (int i = 0; i < B; i++) {
-        int32_t *dst = b->seq + (long)i * b->cfg.crop;
-        int k = batcher_encode(b->cfg.corpus, b->cfg.spm, b->order[b->index + i], b->cfg.crop, &r, dst, b->line,
-                               CORPUS_LINE_MAX + 1, e);
-        if (k < 0) return -1;
-        b->nseq[i] = k;
-        seqs[i] = dst;
+    if (b->cfg.bucket > 1) {
+        long W = (long)b->cfg.bucket * b->cfg.batch, start = b->index / W * W;
+        if ((b->win_epoch != b->epoch || b->win_start != start) && fill_window(b, start, e)) return -1;
+        long first = (long)b->wchunk[(b->index - start) / b->cfg.batch] * b->cfg.batch;
+        B = (int)(b->win_n - first < b->cfg.batch ? b->win_n - first : b->cfg.batch);
+        for (int i = 0; i < B; i++) {
+            long slot = (long)(b->wkey[first + i] & 0xffffffffu);
+            b->nseq[i] = b->wn[slot];
+            seqs[i] = b->wseq + slot * b->cfg.crop;
+        }
+    } else {
+        for (int i = 0; i < B; i++) {
+            int32_t *dst = b->seq + (long)i * b->cfg.crop;
+            int k = batcher_encode(b->cfg.corpus, b->cfg.spm, b->order[b->index + i], b->cfg.crop, &r, dst, b->line,
+                                   CORPUS_LINE_MAX + 1, e);
+            if (k < 0) return -1;
+            b->nseq[i] = k;
+            seqs[i] = dst;
+        }
     }
     batch_collate(out, seqs, b->nseq, B, spm_pad_id(b->cfg.spm) >= 0 ? spm_pad_id(b->cfg.spm) : 0, b->cfg.mask, &r);
     out->epoch = b->epoch;
@@ -112,17 +162,28 @@ int batcher_start(Batcher **out, const BatcherConfig *cfg, Err *e) {
     long n = corpus_count(cfg->corpus);
     if (n < 1) return err_set(e, "the corpus has no examples");
     if (cfg->batch < 1 || cfg->crop < 2) return err_set(e, "batch must be >= 1 and the crop length >= 2");
+    if (cfg->bucket < 0 || cfg->bucket > BATCHER_BUCKET_MAX)
+        return err_set(e, "--bucket must be 0 to %d batches, not %d", BATCHER_BUCKET_MAX, cfg->bucket);
     Batcher *b = calloc(1, sizeof *b);
     if (!b) return err_set(e, "out of memory for the batcher");
     b->cfg = *cfg;
     b->epoch = cfg->epoch;
     b->index = cfg->index;
     b->order_epoch = -1;
+    b->win_epoch = -1;
     b->order = malloc(sizeof *b->order * n);
     b->seq = malloc(sizeof *b->seq * (size_t)cfg->batch * cfg->crop);
     b->nseq = malloc(sizeof *b->nseq * cfg->batch);
     b->line = malloc(CORPUS_LINE_MAX + 1);
     int bad = !b->order || !b->seq || !b->nseq || !b->line;
+    if (cfg->bucket > 1) {
+        size_t W = (size_t)cfg->bucket * cfg->batch;
+        b->wseq = malloc(sizeof *b->wseq * W * cfg->crop);
+        b->wn = malloc(sizeof *b->wn * W);
+        b->wkey = malloc(sizeof *b->wkey * W);
+        b->wchunk = malloc(sizeof *b->wchunk * cfg->bucket);
+        bad |= !b->wseq || !b->wn || !b->wkey || !b->wchunk;
+    }
     for (int i = 0; i < RING && !bad; i++) bad = batch_alloc(&b->ring[i], cfg->batch, cfg->crop, e) != 0;
     if (bad) {
         batcher_stop(b);
@@ -170,5 +231,6 @@ void batcher_stop(Batcher *b) {
     }
     for (int i = 0; i < RING; i++) batch_free(&b->ring[i]);
     free(b->order), free(b->seq), free(b->nseq), free(b->line);
+    free(b->wseq), free(b->wn), free(b->wkey), free(b->wchunk);
     free(b);
 }

@@ -6,7 +6,14 @@
  * batch draws its subword samples, masks and lengths from a generator seeded
  * by (seed, epoch, index of its first example). So a run resumed at a data
  * position sees exactly the batches it would have seen, and a batch can be
- * cut into shards (MPI ranks) without changing the whole. */
+ * cut into shards (MPI ranks) without changing the whole.
+ *
+ * Length buckets (the sdlm recipe's --bucket K): lines are short and uneven,
+ * and a batch of random lines pads to its longest, about twice the mean. So
+ * the order is read K batches at a time; each such window's examples are
+ * subword-sampled (from (seed, epoch, window)), sorted by length and cut into
+ * K batches, which come out in a random order. Same visits per epoch, about
+ * half the padded positions at K = 8, and still a function of the position. */
 #ifndef SDLM_BATCHER_H
 #define SDLM_BATCHER_H
 
@@ -25,7 +32,12 @@ typedef struct {
     uint64_t seed;
     MaskKind mask;
     int64_t epoch, index; /* where to start: epoch number and position in its order */
+    int bucket;           /* > 1: each window of bucket x batch examples of the order is sorted by
+                           * length and cut into batches, handed out in a random order, so a batch
+                           * pads to about its own length (0 or 1: off, the seed's) */
 } BatcherConfig;
+
+enum { BATCHER_BUCKET_MAX = 1024 };
 
 typedef struct Batcher Batcher;
 

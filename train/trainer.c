@@ -96,8 +96,9 @@ struct Trainer {
 };
 
 /* The sdlm recipe's choices (only these fields are read). */
-static const TrainConfig SDLM_RECIPE = {.film_one_plus = 1, .shift = 1.0f, .time_warp = 1, .masks = MASK_MIXED,
-                                        .ema = 0.995f, .batch = 32, .lr = 1e-3f, .warmup = 200};
+static const TrainConfig SDLM_RECIPE = {.film_one_plus = 1, .shift = 1.0f, .time_warp = 1, .fixed_norm = 1,
+                                        .masks = MASK_MIXED, .bucket = 8, .ema = 0.995f, .batch = 32, .lr = 1e-3f,
+                                        .warmup = 200};
 
 TrainConfig trainer_defaults(void) {
     return (TrainConfig){.epochs = 100, .batch = 256, .lr = 1e-4f, .warmup = 2000, .decay_steps = 800000,
@@ -110,12 +111,14 @@ void trainer_apply_recipe(TrainConfig *c, Recipe r) {
     TrainConfig seed = trainer_defaults();
     c->recipe = r;
     if (r == RECIPE_SEED) {
-        c->film_one_plus = 0, c->shift = 1.0f, c->time_warp = 0, c->masks = MASK_SEED, c->ema = 0;
+        c->film_one_plus = 0, c->shift = 1.0f, c->time_warp = 0, c->fixed_norm = 0, c->masks = MASK_SEED, c->ema = 0;
+        c->bucket = 0;
         c->batch = seed.batch, c->lr = seed.lr, c->warmup = seed.warmup;
     } else {
         /* chosen by the ablation at equal wall-clock time on two CPU cores (see the README) */
         c->film_one_plus = SDLM_RECIPE.film_one_plus, c->shift = SDLM_RECIPE.shift;
-        c->time_warp = SDLM_RECIPE.time_warp, c->masks = SDLM_RECIPE.masks, c->ema = SDLM_RECIPE.ema;
+        c->time_warp = SDLM_RECIPE.time_warp, c->fixed_norm = SDLM_RECIPE.fixed_norm;
+        c->masks = SDLM_RECIPE.masks, c->bucket = SDLM_RECIPE.bucket, c->ema = SDLM_RECIPE.ema;
         c->batch = SDLM_RECIPE.batch, c->lr = SDLM_RECIPE.lr, c->warmup = SDLM_RECIPE.warmup;
     }
 }
@@ -218,7 +221,8 @@ static void resume_recipe(Trainer *t, const Checkpoint *ck) {
     if ((v = ckpt_meta(ck, "masks")) && atoi(v) >= 0 && atoi(v) < MASK_KINDS) c->masks = atoi(v);
     if ((v = ckpt_meta(ck, "time_warp"))) c->time_warp = atoi(v) != 0;
     if ((v = ckpt_meta(ck, "t_weight"))) c->t_weight = strtof(v, NULL);
-    if ((v = ckpt_meta(ck, "fixed_norm"))) c->fixed_norm = atoi(v) != 0;
+    c->fixed_norm = (v = ckpt_meta(ck, "fixed_norm")) && atoi(v) != 0; /* absent: a run from before the flag */
+    c->bucket = (v = ckpt_meta(ck, "bucket")) && atoi(v) > 1 && atoi(v) <= BATCHER_BUCKET_MAX ? atoi(v) : 0;
     c->film_one_plus = ck->table.cfg.film_one_plus;
     warp_init(&t->warp);
     if (c->time_warp && (v = ckpt_meta(ck, "warp"))) warp_parse(&t->warp, v); /* bad text: start the curve anew */
@@ -394,6 +398,7 @@ static int save_meta(Trainer *t, double session_start, StMeta *meta, char (*kv)[
     META("masks", "%d", t->cfg.masks);
     META("time_warp", "%d", t->cfg.time_warp);
     META("t_weight", "%.9g", t->cfg.t_weight);
+    META("bucket", "%d", t->cfg.bucket);
     META("fixed_norm", "%d", t->cfg.fixed_norm);
 #undef META
     for (int i = 0; i < n; i++) meta[i].key = kv[i][0], meta[i].value = kv[i][1];
@@ -756,7 +761,7 @@ static void *run(void *arg) {
         pthread_mutex_unlock(&t->mu);
     }
     BatcherConfig bc = {&t->corpus, t->spm, t->cfg.batch, t->cfg.crop_len, t->cfg.seed,
-                        (MaskKind)t->cfg.masks, t->epoch, t->index};
+                        (MaskKind)t->cfg.masks, t->epoch, t->index, t->cfg.bucket};
     if (dist_any(batcher_start(&t->batcher, &bc, &e))) goto failed_agreed;
     pthread_mutex_lock(&t->mu);
     t->prog.ranks = t->ranks;

@@ -55,6 +55,8 @@ typedef struct {
     int fixed_norm;         /* --fixed-norm: the embedding LayerNorm's affine stays (1, 0), so clean
                              * embeddings keep norm sqrt(E) and t keeps its noise level (0: learned, the seed's) */
     int masks;              /* --masks seed|infill|mixed (MaskKind) */
+    int bucket;             /* --bucket K: batches drawn from length-sorted windows of K batches (batcher.h);
+                             * 0: off, the seed's */
     int vocab;              /* vocabulary when a tokenizer must be trained first (0: do not) */
     const char *export_path; /* --export FILE: at the end, also write the sampling weights (the EMA when
                               * kept) as F16 with the tokenizer and metadata, no optimiser state (NULL: no) */

@@ -16,19 +16,24 @@ static const char corpus_path[] = "tests/data/tiny-corpus.txt";
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
+/* A batcher over the corpus from its start and a batch for it; NULL (reported) when either fails. */
+static Batcher *start(const Corpus *c, const Spm *spm, uint64_t seed, MaskKind mask, int bucket, Batch *b) {
+    BatcherConfig cfg = {c, spm, BATCH, CROP, seed, mask, 0, 0, bucket};
+    Batcher *bt = NULL;
+    Err e;
+    if (batch_alloc(b, BATCH, CROP, &e) || batcher_start(&bt, &cfg, &e)) check_ok(0, "bucket %d: batcher: %s", bucket, e.msg);
+    return bt;
+}
+
 /* Every example of one epoch, decoded, against every corpus line encoded the plain way and decoded. */
 static void test_visits(const Corpus *c, const Spm *spm, int bucket) {
     long n = corpus_count(c);
-    BatcherConfig cfg = {c, spm, BATCH, CROP, 7, MASK_SEED, 0, 0, bucket};
-    Batcher *bt;
     Batch b;
+    Batcher *bt = start(c, spm, 7, MASK_SEED, bucket, &b);
+    if (!bt) return;
     Err e;
     char **got = calloc(n, sizeof *got), **want = calloc(n, sizeof *want), line[CORPUS_LINE_MAX + 1], text[4096];
     int ids[CROP];
-    if (batch_alloc(&b, BATCH, CROP, &e) || batcher_start(&bt, &cfg, &e)) {
-        check_ok(0, "bucket %d: batcher: %s", bucket, e.msg);
-        return;
-    }
     long seen = 0, padded = 0, batches = 0;
     int ok = 1;
     while (seen < n && ok) {
@@ -62,11 +67,10 @@ static void test_visits(const Corpus *c, const Spm *spm, int bucket) {
 
 /* Pad positions per example (past its own length, up to its batch's). */
 static double pads_per_example(const Corpus *c, const Spm *spm, int bucket, long examples) {
-    BatcherConfig cfg = {c, spm, BATCH, CROP, 3, MASK_SEED, 0, 0, bucket};
-    Batcher *bt;
     Batch b;
+    Batcher *bt = start(c, spm, 3, MASK_SEED, bucket, &b);
     Err e;
-    if (batch_alloc(&b, BATCH, CROP, &e) || batcher_start(&bt, &cfg, &e)) return -1;
+    if (!bt) return -1;
     long seen = 0, pads = 0;
     while (seen < examples && batcher_next(bt, &b, &e) == 0)
         for (int i = 0; i < b.B; i++) seen++, pads += b.L - b.ntok[i];
@@ -79,14 +83,10 @@ static double pads_per_example(const Corpus *c, const Spm *spm, int bucket, long
  * shortest example, no batch's longest exceeds the next one's shortest. */
 static void test_windows(const Corpus *c, const Spm *spm, int K) {
     long n = corpus_count(c);
-    BatcherConfig cfg = {c, spm, BATCH, CROP, 5, MASK_MIXED, 0, 0, K};
-    Batcher *bt;
     Batch b;
+    Batcher *bt = start(c, spm, 5, MASK_MIXED, K, &b);
+    if (!bt) return;
     Err e;
-    if (batch_alloc(&b, BATCH, CROP, &e) || batcher_start(&bt, &cfg, &e)) {
-        check_ok(0, "windows: %s", e.msg);
-        return;
-    }
     int ok = 1, windows = 0, lo[K], hi[K];
     for (long start = 0; start + (long)K * BATCH <= n && ok; start += (long)K * BATCH, windows++) {
         for (int k = 0; k < K && ok; k++) {

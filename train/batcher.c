@@ -27,7 +27,6 @@ struct Batcher {
     int64_t win_epoch;
     long win_start, win_n;
     int32_t *wseq;    /* [bucket * batch, crop] the window's examples, encoded */
-    int *wn;          /* [bucket * batch] their lengths */
     uint64_t *wkey;   /* [bucket * batch] length << 32 | window slot: sorted, shortest first */
     int *wchunk;      /* [bucket] which run of `batch` sorted examples each batch of the window takes */
 };
@@ -83,7 +82,7 @@ static int fill_window(Batcher *b, long start, Err *e) {
         int k = batcher_encode(b->cfg.corpus, b->cfg.spm, b->order[start + i], b->cfg.crop, &r,
                                b->wseq + i * b->cfg.crop, b->line, CORPUS_LINE_MAX + 1, e);
         if (k < 0) return b->win_epoch = -1, -1;
-        b->wn[i] = k, b->wkey[i] = (uint64_t)k << 32 | (uint64_t)i;
+        b->wkey[i] = (uint64_t)k << 32 | (uint64_t)i;
     }
     qsort(b->wkey, (size_t)m, sizeof *b->wkey, ascending);
     int full = (int)(m / b->cfg.batch), runs = (int)((m + b->cfg.batch - 1) / b->cfg.batch);
@@ -111,9 +110,9 @@ static int produce(Batcher *b, Batch *out, Err *e) {
         long first = (long)b->wchunk[(b->index - start) / b->cfg.batch] * b->cfg.batch;
         B = (int)(b->win_n - first < b->cfg.batch ? b->win_n - first : b->cfg.batch);
         for (int i = 0; i < B; i++) {
-            long slot = (long)(b->wkey[first + i] & 0xffffffffu);
-            b->nseq[i] = b->wn[slot];
-            seqs[i] = b->wseq + slot * b->cfg.crop;
+            uint64_t key = b->wkey[first + i];
+            b->nseq[i] = (int)(key >> 32);
+            seqs[i] = b->wseq + (long)(key & 0xffffffffu) * b->cfg.crop;
         }
     } else {
         for (int i = 0; i < B; i++) {
@@ -179,10 +178,9 @@ int batcher_start(Batcher **out, const BatcherConfig *cfg, Err *e) {
     if (cfg->bucket > 1) {
         size_t W = (size_t)cfg->bucket * cfg->batch;
         b->wseq = malloc(sizeof *b->wseq * W * cfg->crop);
-        b->wn = malloc(sizeof *b->wn * W);
         b->wkey = malloc(sizeof *b->wkey * W);
         b->wchunk = malloc(sizeof *b->wchunk * cfg->bucket);
-        bad |= !b->wseq || !b->wn || !b->wkey || !b->wchunk;
+        bad |= !b->wseq || !b->wkey || !b->wchunk;
     }
     for (int i = 0; i < RING && !bad; i++) bad = batch_alloc(&b->ring[i], cfg->batch, cfg->crop, e) != 0;
     if (bad) {
@@ -231,6 +229,6 @@ void batcher_stop(Batcher *b) {
     }
     for (int i = 0; i < RING; i++) batch_free(&b->ring[i]);
     free(b->order), free(b->seq), free(b->nseq), free(b->line);
-    free(b->wseq), free(b->wn), free(b->wkey), free(b->wchunk);
+    free(b->wseq), free(b->wkey), free(b->wchunk);
     free(b);
 }

@@ -186,8 +186,9 @@ int sampler_begin(Sampler *s, const Model *m, Workspace *ws, const SampleRequest
     int unmask = req->kind == SAMPLER_UNMASK;
     s->known = req->known || unmask ? calloc((size_t)N, 1) : NULL;
     s->open0 = unmask ? calloc((size_t)B, sizeof(int)) : NULL;
+    s->open = req->fuse ? calloc((size_t)N, 1) : NULL;
     if (!s->x || !s->x_sc || !s->x0_known || !s->ids || !s->conf || (req->lengths && !s->len_mask) ||
-        ((req->known || unmask) && !s->known) || (unmask && !s->open0)) {
+        ((req->known || unmask) && !s->known) || (unmask && !s->open0) || (req->fuse && !s->open)) {
         sampler_end(s);
         return err_set(e, "out of memory for sampling %d x %d", B, L);
     }
@@ -265,6 +266,11 @@ static void estimate(Sampler *s) {
     model_forward(s->m, ws, s->B, s->L, s->len_mask, NULL);
     model_logits(s->m, ws, NULL, N);
     read_predictions(s);
+    if (s->req.fuse) { /* the neighbours of a position are this pass's best guesses; then read again */
+        for (long i = 0; i < N; i++) s->open[i] = !(s->known && s->known[i]) && (!s->len_mask || s->len_mask[i]);
+        s->req.fuse(s->req.fuse_ctx, s->B, s->L, s->m->cfg.V, s->ids, s->open, ws->logits);
+        read_predictions(s);
+    }
 }
 
 /* unmask: fix the most confident open positions of sequence b until `target` of its open0 are fixed. */
@@ -372,6 +378,8 @@ void sampler_end(Sampler *s) {
     free(s->len_mask);
     free(s->known);
     free(s->open0);
+    free(s->open);
+    s->open = NULL;
     s->known = NULL;
     s->open0 = NULL;
     s->x = s->x_sc = s->x0_known = s->conf = NULL;

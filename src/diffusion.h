@@ -60,6 +60,14 @@ typedef enum { SAMPLER_DIFFLM, SAMPLER_DDIM, SAMPLER_DDPM, SAMPLER_UNMASK, SAMPL
 const char *sampler_name(SamplerKind k);
 int sampler_parse(const char *name, SamplerKind *k); /* 0 on success */
 
+/* Shallow fusion (optional): after every estimator pass, with the pass's
+ * logits [B*L, V] (one row per position, in order), the current best ids
+ * [B*L] (known tokens, and this pass's argmax elsewhere) and open [B*L] (1 at
+ * the positions being filled), adds its own log-probabilities to the open
+ * rows in place. The sampler then reads ids and confidences again from the
+ * fused logits. train/ngram.h's trigram is one. */
+typedef void (*LogitFusion)(void *ctx, int B, int L, int V, const int32_t *ids, const uint8_t *open, float *logits);
+
 typedef struct {
     int B, L;
     const int32_t *ids;      /* [B, L] known tokens, read where known; NULL: unconditional */
@@ -75,6 +83,8 @@ typedef struct {
     const float *times;      /* optional [S + 1] the times of the passes, falling from 1 to 0
                               * (a warped spacing), read while sampling: keep it alive until
                               * sampler_end; NULL: 1 - s/S as the seed */
+    LogitFusion fuse;        /* optional, with its context */
+    void *fuse_ctx;
 } SampleRequest;
 
 typedef struct {
@@ -91,6 +101,7 @@ typedef struct {
     int *open0;              /* [B] unmask: open positions at the start */
     int32_t *ids;            /* [N] current argmax (known tokens kept) */
     float *conf;             /* [N] top probability (1 at known positions) */
+    uint8_t *open;           /* [N] fusion's scratch: the positions being filled; NULL without fusion */
 } Sampler;
 
 /* Prepares a run; allocates the sampler's own small buffers. */

@@ -25,6 +25,7 @@
 #include "trainer.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -400,6 +401,8 @@ static int save_meta(Trainer *t, double session_start, StMeta *meta, char (*kv)[
     META("t_weight", "%.9g", t->cfg.t_weight);
     META("bucket", "%d", t->cfg.bucket);
     META("fixed_norm", "%d", t->cfg.fixed_norm);
+    char corpus_abs[PATH_MAX]; /* eval's default for the trigram it fits beside the model; left out if too long */
+    if (realpath(t->corpus_path, corpus_abs) && strlen(corpus_abs) < 128) META("corpus", "%s", corpus_abs);
 #undef META
     for (int i = 0; i < n; i++) meta[i].key = kv[i][0], meta[i].value = kv[i][1];
     if (t->cfg.time_warp) { /* the whole curve, so a resumed run draws the same times and sampling spaces by it */

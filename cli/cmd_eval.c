@@ -17,7 +17,7 @@ static void show_progress(void *ctx, int done, int total) {
 }
 
 int cmd_eval(int argc, char **argv) {
-    const char *heldout = NULL, *ckpt = NULL, *spm = NULL, *sampler = "difflm";
+    const char *heldout = NULL, *ckpt = NULL, *spm = NULL, *sampler = NULL;
     int json = 0, no_ema = 0, quick = 0;
     EvalConfig c = eval_defaults();
     Opt opts[] = {
@@ -26,7 +26,7 @@ int cmd_eval(int argc, char **argv) {
         {"-spm|--spm_model", OPT_STR, &spm, "MODEL", "tokenizer, for a checkpoint without one inside", 0, 0, NULL},
         {"--lines", OPT_INT, &c.lines, "N", "held-out lines used, from the top (200)", 1, 1 << 24, NULL},
         {"--steps", OPT_INT, &c.steps, "N", "sampling steps per fill (50)", 1, 10000, NULL},
-        {"--sampler", OPT_STR, &sampler, "NAME", "difflm, ddim, ddpm or unmask (difflm)", 0, 0, NULL},
+        {"--sampler", OPT_STR, &sampler, "NAME", "difflm, ddim, ddpm or unmask; a masked model: reveal or mdlm (difflm, reveal)", 0, 0, NULL},
         {"--clamp", OPT_FLAG, &c.clamp, NULL, "snap estimates to the nearest embedding while filling", 0, 0, NULL},
         {"--seed", OPT_U64, &c.seed, "S", "gap positions and noise (0)", 0, 0, NULL},
         {"--batch", OPT_INT, &c.batch, "N", "sequences per pass (32)", 1, 4096, NULL},
@@ -53,11 +53,18 @@ int cmd_eval(int argc, char **argv) {
     }
     if (rc) return fprintf(stderr, "sdlm eval: %s\n", e.msg), EXIT_USAGE;
     if (!heldout || !ckpt) return fprintf(stderr, "sdlm eval: needs -d HELDOUT and -ckpt FILE (try sdlm eval --help)\n"), EXIT_USAGE;
-    if (sampler_parse(sampler, &c.sampler))
-        return fprintf(stderr, "sdlm eval: --sampler must be difflm, ddim, ddpm or unmask, not \"%s\"\n", sampler), EXIT_USAGE;
+    if (sampler && sampler_parse(sampler, &c.sampler))
+        return fprintf(stderr, "sdlm eval: --sampler must be difflm, ddim, ddpm, unmask, reveal or mdlm, not \"%s\"\n",
+                       sampler), EXIT_USAGE;
     c.skip_fill = quick;
     ModelFile mf;
     if (modelfile_open(&mf, ckpt, spm, !no_ema, &e)) return fprintf(stderr, "sdlm eval: %s\n", e.msg), EXIT_USAGE;
+    if (sampler && !sampler_fits(c.sampler, &mf.model.cfg)) {
+        fprintf(stderr, "sdlm eval: --sampler %s does not fit this %s model: use %s\n", sampler,
+                mf.model.cfg.masked ? "masked" : "continuous", sampler_choices(&mf.model.cfg));
+        return modelfile_close(&mf), EXIT_USAGE;
+    }
+    c.sampler = sampler_fit(c.sampler, &mf.model.cfg);
     EvalResult r;
     rc = eval_run(&mf, heldout, &c, &r, isatty(2) ? show_progress : NULL, NULL, &e);
     if (rc) {

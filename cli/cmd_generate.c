@@ -120,14 +120,14 @@ fail:
 }
 
 static int generate(int argc, char **argv, int infill) {
-    const char *ckpt = NULL, *spm = NULL, *sampler = "difflm", *db = NULL;
+    const char *ckpt = NULL, *spm = NULL, *sampler = NULL, *db = NULL;
     int steps = 200, n = 1, trace = 0, no_save = 0, clamp = 0, length = 0, no_ema = 0, seed_given = 0, linear = 0;
     int scores = 0;
     uint64_t seed = 0;
     Opt opts[] = {
         {"-ckpt|--checkpoint", OPT_STR, &ckpt, "FILE", "the model (required)", 0, 0, NULL},
         {"-spm|--spm_model", OPT_STR, &spm, "MODEL", "tokenizer, for a checkpoint without one inside", 0, 0, NULL},
-        {"--sampler", OPT_STR, &sampler, "NAME", "difflm, ddim, ddpm or unmask (difflm)", 0, 0, NULL},
+        {"--sampler", OPT_STR, &sampler, "NAME", "difflm, ddim, ddpm or unmask; a masked model: reveal or mdlm (difflm, reveal)", 0, 0, NULL},
         {"--steps", OPT_INT, &steps, "N", "reverse diffusion steps (200)", 1, 100000, NULL},
         {"--seed", OPT_U64, &seed, "S", "noise seed (default: a fresh one, reported with --trace)", 0, 0, &seed_given},
         {"-n", OPT_INT, &n, "K", "candidates (1)", 1, MAX_CANDIDATES, NULL},
@@ -163,9 +163,10 @@ static int generate(int argc, char **argv, int infill) {
     }
     if (rc) return fprintf(stderr, "%s: %s\n", cmd, e.msg), EXIT_USAGE;
     if (!ckpt) return fprintf(stderr, "%s: needs -ckpt FILE (try %s --help)\n", cmd, cmd), EXIT_USAGE;
-    SamplerKind kind;
-    if (sampler_parse(sampler, &kind))
-        return fprintf(stderr, "%s: --sampler must be difflm, ddim, ddpm or unmask, not \"%s\"\n", cmd, sampler), EXIT_USAGE;
+    SamplerKind kind = SAMPLER_DIFFLM;
+    if (sampler && sampler_parse(sampler, &kind))
+        return fprintf(stderr, "%s: --sampler must be difflm, ddim, ddpm, unmask, reveal or mdlm, not \"%s\"\n", cmd,
+                       sampler), EXIT_USAGE;
     if (infill && !npos) return fprintf(stderr, "%s: needs the TEXT to fill (try %s --help)\n", cmd, cmd), EXIT_USAGE;
     if (!seed_given) seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 
@@ -210,6 +211,13 @@ static int generate(int argc, char **argv, int infill) {
         template_free(&tmpl), free(stdin_text);
         return fprintf(stderr, "%s: %s\n", cmd, e.msg), EXIT_USAGE;
     }
+    if (sampler && !sampler_fits(kind, &mf.model.cfg)) {
+        fprintf(stderr, "%s: --sampler %s does not fit this %s model: use %s\n", cmd, sampler,
+                mf.model.cfg.masked ? "masked" : "continuous", sampler_choices(&mf.model.cfg));
+        modelfile_close(&mf), template_free(&tmpl), free(stdin_text);
+        return EXIT_USAGE;
+    }
+    kind = sampler_fit(kind, &mf.model.cfg);
     InfillSeq seq = {0};
     int L = length ? length : mf.crop_len;
     if (infill) {

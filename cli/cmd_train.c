@@ -66,7 +66,7 @@ static int parse_recipe(const char *name, Recipe *r) {
 
 static int train(int argc, char **argv) {
     TrainConfig c = trainer_defaults();
-    const char *recipe = DEFAULT_RECIPE, *film = NULL, *masks = NULL;
+    const char *recipe = DEFAULT_RECIPE, *film = NULL, *masks = NULL, *family = NULL, *mask_loss = NULL;
     int log_every = 50, warp_on = 0, warp_off = 0, norm_fixed = 0, norm_learned = 0;
     uint64_t steps = 0;
     float minutes = 0;
@@ -94,6 +94,8 @@ static int train(int argc, char **argv) {
         {"--db", OPT_STR, &c.db, "PATH", "history database (default $XDG_DATA_HOME/sdlm/sdlm.db; \"\" for none)", 0, 0, NULL},
         {"--save-every", OPT_INT, &c.save_every, "N", "checkpoint every N steps (500)", 1, 1e9, NULL},
         {"--recipe", OPT_STR, &recipe, "NAME", "seed (the seed's, exactly) or sdlm (" DEFAULT_RECIPE "); sets the flags below, which override it", 0, 0, NULL},
+        {"--family", OPT_STR, &family, "NAME", "continuous (the seed's embedding diffusion) or masked (hidden tokens predicted from the rest)", 0, 0, NULL},
+        {"--mask-loss", OPT_STR, &mask_loss, "KIND", "masked family: elbo (each sequence averaged over its hidden tokens) or mean (every hidden token alike)", 0, 0, NULL},
         {"--film", OPT_STR, &film, "KIND", "layers scale LN(x) by gamma (seed) or 1 + gamma (one-plus; sdlm)", 0, 0, NULL},
         {"--shift", OPT_FLOAT, &c.shift, "S", "noise schedule's signal-to-noise times S^2; 1 is the seed's (sdlm: 1)", 0.01, 100, NULL},
         {"--time-warp", OPT_FLAG, &warp_on, NULL, "draw training t by a learned CE curve, and space sampling steps by it (sdlm)", 0, 0, NULL},
@@ -137,6 +139,16 @@ static int train(int argc, char **argv) {
         if (!strcmp(film, "gamma")) c.film_one_plus = 0;
         else if (!strcmp(film, "one-plus")) c.film_one_plus = 1;
         else return fprintf(stderr, "sdlm train: --film must be gamma or one-plus, not \"%s\"\n", film), EXIT_USAGE;
+    }
+    if (family) {
+        if (!strcmp(family, "continuous")) c.masked = 0;
+        else if (!strcmp(family, "masked")) c.masked = 1;
+        else return fprintf(stderr, "sdlm train: --family must be continuous or masked, not \"%s\"\n", family), EXIT_USAGE;
+    }
+    if (mask_loss) {
+        if (!strcmp(mask_loss, "elbo")) c.mask_loss = MASK_LOSS_ELBO;
+        else if (!strcmp(mask_loss, "mean")) c.mask_loss = MASK_LOSS_MEAN;
+        else return fprintf(stderr, "sdlm train: --mask-loss must be elbo or mean, not \"%s\"\n", mask_loss), EXIT_USAGE;
     }
     if (masks) {
         static const char *names[MASK_KINDS] = {"seed", "infill", "mixed"};

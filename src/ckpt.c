@@ -22,7 +22,7 @@ enum { NAME_MAX_LEN = PARAM_NAME_MAX + 32, LAYER_LIMIT = 1024 };
 
 /* The metadata keys that hold the config; ckpt_set_meta refuses them. */
 static const char *const config_keys[] = {"V",   "E",       "D",         "layers",        "heads", "rotary_dim",
-                                          "ffn", "dropout", "layerdrop", "film_one_plus", "format"};
+                                          "ffn", "dropout", "layerdrop", "film_one_plus", "family", "format"};
 
 static int is_config_key(const char *key) {
     for (size_t i = 0; i < sizeof config_keys / sizeof *config_keys; i++)
@@ -133,13 +133,23 @@ typedef struct {
 
 int ckpt_config_from_file(const StFile *f, Config *cfg, Err *e) {
     Config c = {0};
-    int v_ok, e_ok, d_ok, f_ok, V = 0, E = 0, D = 0, F = 0, NL = 0;
+    int v_ok, lm_ok, e_ok, d_ok, f_ok, V = 0, Vlm = 0, E = 0, D = 0, F = 0, NL = 0;
     char ffn_name[NAME_MAX_LEN];
     snprintf(ffn_name, sizeof ffn_name, LAYER_PREFIX "0.ffn.0.weight");
     if (shape_dim(f, "embedding.weight", 0, &V, &v_ok, e) || shape_dim(f, "embedding.weight", 1, &E, &e_ok, e) ||
+        shape_dim(f, "lm_head.weight", 0, &Vlm, &lm_ok, e) ||
         shape_dim(f, "estimator.project.0.weight", 0, &D, &d_ok, e) || shape_dim(f, ffn_name, 0, &F, &f_ok, e) ||
         count_layers(f, &NL, e))
         return -1;
+    /* the family: from metadata, else from the shapes (a masked model embeds one row more than it predicts) */
+    const char *fam = st_meta(f, "family");
+    if (fam && strcmp(fam, "continuous") && strcmp(fam, "masked"))
+        return err_set(e, "%s: metadata family=\"%s\" is neither continuous nor masked", f->path, quoted(fam).s);
+    c.masked = fam ? !strcmp(fam, "masked") : v_ok && lm_ok && V == Vlm + 1;
+    if (v_ok && lm_ok && V != Vlm + c.masked)
+        return err_set(e, "%s: embedding.weight has %d rows and lm_head.weight %d: a %s model needs %s", f->path, V, Vlm,
+                       c.masked ? "masked" : "continuous", c.masked ? "one more (the [MASK] row)" : "the same");
+    if (v_ok) V -= c.masked; /* the vocabulary: [MASK] is not a piece */
 
     const char *fmt = st_meta(f, "format");
     if (fmt && strcmp(fmt, CKPT_FORMAT))
@@ -334,6 +344,7 @@ static int add_config_meta(StWriter *w, const Config *c, Err *e) {
     if (st_writer_meta(w, "dropout", buf, e)) return -1;
     format_float(buf, sizeof buf, c->layerdrop);
     if (st_writer_meta(w, "layerdrop", buf, e)) return -1;
+    if (st_writer_meta(w, "family", c->masked ? "masked" : "continuous", e)) return -1;
     return st_writer_meta(w, "format", CKPT_FORMAT, e);
 }
 

@@ -10,7 +10,9 @@
  *
  * __metadata__: the Config as decimal strings under the keys the parity
  * fixtures use, "V E D layers heads rotary_dim", plus "ffn dropout layerdrop
- * film_one_plus", and "format" = "sdlm-ckpt-1"; then every key of
+ * film_one_plus", "family" (continuous or masked: a masked model's
+ * embedding.weight has one row more than lm_head.weight, which also tells a
+ * file without metadata), and "format" = "sdlm-ckpt-1"; then every key of
  * Checkpoint.meta. On load the config comes from the metadata where present
  * and from the tensor shapes otherwise (a file written by PyTorch's
  * save_file(model.state_dict()) has no metadata); the two must agree, and then

@@ -1,6 +1,7 @@
 /* diffusion.c: schedule, training loss with self-conditioning, and the
- * samplers (difflm, ddim, ddpm, unmask), unconditional and infilling. Legend as in
- * diffusion.h. The network itself is model.c. */
+ * samplers (difflm, ddim, ddpm, unmask), unconditional and infilling; the
+ * sampler's entry points also run the masked family's (masked.c). Legend as
+ * in diffusion.h. The network itself is model.c. */
 #include "diffusion.h"
 
 #include <cblas.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "masked.h"
 #include "ops.h"
 
 float diffusion_gamma(float t) {
@@ -26,7 +28,7 @@ float diffusion_gamma_shift(float t, float shift) {
 }
 
 /* x0 = LN_affine(embedding[ids]) into ws->x0, keeping the raw rows and stats. */
-static void embed(const Model *m, Workspace *ws, const int32_t *ids, int N) {
+void diffusion_embed(const Model *m, Workspace *ws, const int32_t *ids, int N) {
     const int E = m->cfg.E;
     for (int i = 0; i < N; i++) memcpy(ws->emb_raw + (long)i * E, m->p.embedding + (long)ids[i] * E, sizeof(float) * E);
     layernorm_forward(ws->x0, ws->emb_mean, ws->emb_rstd, ws->emb_raw, m->p.norm_w, m->p.norm_b, N, E);
@@ -45,7 +47,7 @@ static int argmax(const float *x, int n) {
 void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *in, float grad_scale, Rng *rng,
                     LossStats *out) {
     const int B = in->B, L = in->L, N = B * L, E = m->cfg.E, V = m->cfg.V;
-    embed(m, ws, in->ids, N);
+    diffusion_embed(m, ws, in->ids, N);
 
     /* x_t = sqrt(g) x0 + sqrt(1-g) z; x_noised = x_t off the known positions, x_cond = x0 on them */
     for (int b = 0; b < B; b++) {
@@ -140,9 +142,20 @@ void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *i
 
 /* ---- samplers ---------------------------------------------------------------------- */
 
-static const char *sampler_names[SAMPLER_COUNT] = {"difflm", "ddim", "ddpm", "unmask"};
+static const char *sampler_names[SAMPLER_COUNT] = {"difflm", "ddim", "ddpm", "unmask", "reveal", "mdlm"};
 
 const char *sampler_name(SamplerKind k) { return k >= 0 && k < SAMPLER_COUNT ? sampler_names[k] : "?"; }
+
+int sampler_fits(SamplerKind k, const Config *c) {
+    int masked_kind = k == SAMPLER_REVEAL || k == SAMPLER_MDLM;
+    return k >= 0 && k < SAMPLER_COUNT && masked_kind == (c->masked != 0);
+}
+
+SamplerKind sampler_fit(SamplerKind k, const Config *c) {
+    return sampler_fits(k, c) ? k : c->masked ? SAMPLER_REVEAL : SAMPLER_DIFFLM;
+}
+
+const char *sampler_choices(const Config *c) { return c->masked ? "reveal or mdlm" : "difflm, ddim, ddpm or unmask"; }
 
 int sampler_parse(const char *name, SamplerKind *k) {
     for (int i = 0; i < SAMPLER_COUNT; i++)
@@ -163,6 +176,9 @@ int sampler_begin(Sampler *s, const Model *m, Workspace *ws, const SampleRequest
         return err_set(e, "cannot sample %d x %d with a workspace of %d x %d", B, L, ws->Bcap, ws->Lcap);
     if (req->steps < 1) return err_set(e, "sampling needs at least one step, not %d", req->steps);
     if (req->kind < 0 || req->kind >= SAMPLER_COUNT) return err_set(e, "unknown sampler %d", req->kind);
+    if (!sampler_fits(req->kind, &m->cfg))
+        return err_set(e, "sampler %s does not fit a %s model: use %s", sampler_name(req->kind),
+                       m->cfg.masked ? "masked" : "continuous", sampler_choices(&m->cfg));
     if (req->known && !req->ids) return err_set(e, "known positions given without their tokens");
     if (req->times)
         for (int k = 0; k <= req->steps; k++)
@@ -183,7 +199,7 @@ int sampler_begin(Sampler *s, const Model *m, Workspace *ws, const SampleRequest
     s->ids = calloc((size_t)N, sizeof(int32_t));
     s->conf = calloc((size_t)N, sizeof(float));
     s->len_mask = req->lengths ? calloc((size_t)N, 1) : NULL;
-    int unmask = req->kind == SAMPLER_UNMASK;
+    int unmask = req->kind == SAMPLER_UNMASK || m->cfg.masked; /* both fix positions as they go */
     s->known = req->known || unmask ? calloc((size_t)N, 1) : NULL;
     s->open0 = unmask ? calloc((size_t)B, sizeof(int)) : NULL;
     s->open = req->fuse ? calloc((size_t)N, 1) : NULL;
@@ -208,12 +224,16 @@ int sampler_begin(Sampler *s, const Model *m, Workspace *ws, const SampleRequest
             s->conf[i] = 1.0f;
             s->known[i] = 1;
         }
-        embed(m, ws, s->ids, N); /* unknown positions embed id 0 and are not used */
+        diffusion_embed(m, ws, s->ids, N); /* unknown positions embed id 0 and are not used */
         for (long i = 0; i < N; i++)
             if (req->known[i]) {
                 memcpy(s->x0_known + i * E, ws->x0 + i * E, sizeof(float) * E);
                 memset(s->x + i * E, 0, sizeof(float) * E);
             }
+    }
+    if (m->cfg.masked) {
+        if (masked_sampler_begin(s, e)) return sampler_end(s), -1;
+        return 0;
     }
     if (unmask)
         for (long i = 0; i < N; i++) s->open0[i / L] += is_open(s, i);
@@ -252,8 +272,8 @@ static void clamp_to_embeddings(Sampler *s) {
     }
 }
 
-/* One estimator pass on [x, x_cond, x_sc] at s->t. */
-static void estimate(Sampler *s) {
+/* One estimator pass on [x, x_cond, x_sc] at s->t (or each sequence's s->t_seq). */
+void sampler_estimate(Sampler *s) {
     const int E = s->m->cfg.E, N = s->N;
     Workspace *ws = s->ws;
     for (long i = 0; i < N; i++) {
@@ -262,7 +282,7 @@ static void estimate(Sampler *s) {
         memcpy(h + E, s->x0_known + i * E, sizeof(float) * E);
         memcpy(h + 2 * E, s->x_sc + i * E, sizeof(float) * E);
     }
-    for (int b = 0; b < s->B; b++) ws->t[b] = s->t;
+    for (int b = 0; b < s->B; b++) ws->t[b] = s->t_seq ? s->t_seq[b] : s->t;
     model_forward(s->m, ws, s->B, s->L, s->len_mask, NULL);
     model_logits(s->m, ws, NULL, N);
     read_predictions(s);
@@ -305,7 +325,7 @@ static int unmask_step(Sampler *s) {
         for (int c = 0; c < E; c++)
             s->x[i * E + c] = s->known[i] ? 0.0f : eps ? eps[i * E + c] : rng_normal(&s->rng);
     s->t = 1.0f;
-    estimate(s);
+    sampler_estimate(s);
     model_interp(s->m, s->ws, s->x_sc, E);
     for (long i = 0; i < N; i++)
         if (s->known[i]) memset(s->x_sc + i * E, 0, sizeof(float) * E);
@@ -313,7 +333,7 @@ static int unmask_step(Sampler *s) {
     for (long i = 0; i < N; i++)
         if (!s->known[i]) memcpy(s->x + i * E, s->x_sc + i * E, sizeof(float) * E);
     s->t = 0.0f;
-    estimate(s);
+    sampler_estimate(s);
     s->step++;
     for (int b = 0; b < s->B; b++) unmask_fix(s, b, (int)(((long)s->open0[b] * s->step + S - 1) / S));
     s->t = 1.0f;
@@ -322,10 +342,11 @@ static int unmask_step(Sampler *s) {
 
 int sampler_step(Sampler *s) {
     if (s->done) return 0;
+    if (s->m->cfg.masked) return masked_sampler_step(s);
     if (s->req.kind == SAMPLER_UNMASK) return unmask_step(s);
     const int E = s->m->cfg.E, N = s->N, S = s->req.steps;
     Workspace *ws = s->ws;
-    estimate(s);
+    sampler_estimate(s);
     if (s->step == S) { /* the final pass at t = 0: ids are read, nothing else to do */
         s->done = 1;
         return 0;
@@ -379,13 +400,19 @@ void sampler_end(Sampler *s) {
     free(s->known);
     free(s->open0);
     free(s->open);
+    free(s->t_seq);
     s->open = NULL;
+    s->t_seq = NULL;
     s->known = NULL;
     s->open0 = NULL;
     s->x = s->x_sc = s->x0_known = s->conf = NULL;
     s->ids = NULL;
     s->len_mask = NULL;
 }
+
+int sampler_passes(const Sampler *s) { return s->req.steps + !s->m->cfg.masked; }
+
+int sampler_passes_done(const Sampler *s) { return s->done && !s->m->cfg.masked ? s->req.steps + 1 : s->step; }
 
 int diffusion_sample(const Model *m, Workspace *ws, const SampleRequest *req, SampleCallback cb, void *ctx,
                      int32_t *ids_out, Err *e) {
@@ -395,7 +422,7 @@ int diffusion_sample(const Model *m, Workspace *ws, const SampleRequest *req, Sa
     for (;;) {
         float t = s.t;
         int more = sampler_step(&s);
-        if (cb && cb(ctx, s.done ? req->steps + 1 : s.step, req->steps + 1, t, s.ids, s.conf)) {
+        if (cb && cb(ctx, sampler_passes_done(&s), sampler_passes(&s), t, s.ids, s.conf)) {
             stopped = 1;
             break;
         }

@@ -55,10 +55,20 @@ void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *i
  * after step s of S a share s/S of each sequence's open positions is fixed; a
  * fixed token enters the next steps through the conditional channel, as known
  * tokens do in training. Two passes per step. */
-typedef enum { SAMPLER_DIFFLM, SAMPLER_DDIM, SAMPLER_DDPM, SAMPLER_UNMASK, SAMPLER_COUNT } SamplerKind;
+/* reveal and mdlm are the masked family's (masked.h): reveal shows the surest
+ * hidden positions first, mdlm reveals at random as MDLM's ancestral sampler. */
+typedef enum {
+    SAMPLER_DIFFLM, SAMPLER_DDIM, SAMPLER_DDPM, SAMPLER_UNMASK, SAMPLER_REVEAL, SAMPLER_MDLM, SAMPLER_COUNT
+} SamplerKind;
 
 const char *sampler_name(SamplerKind k);
 int sampler_parse(const char *name, SamplerKind *k); /* 0 on success */
+/* Whether kind samples a model of this family; and k itself when it does,
+ * else the family's default (difflm, or reveal for a masked model). */
+int sampler_fits(SamplerKind k, const Config *c);
+SamplerKind sampler_fit(SamplerKind k, const Config *c);
+/* "difflm, ddim, ddpm or unmask" or "reveal or mdlm": the names for a family, for messages. */
+const char *sampler_choices(const Config *c);
 
 /* Shallow fusion (optional): after every estimator pass, with the pass's
  * logits [B*L, V] (one row per position, in order), the current best ids
@@ -102,6 +112,7 @@ typedef struct {
     int32_t *ids;            /* [N] current argmax (known tokens kept) */
     float *conf;             /* [N] top probability (1 at known positions) */
     uint8_t *open;           /* [N] fusion's scratch: the positions being filled; NULL without fusion */
+    float *t_seq;            /* [B] masked family: each sequence's time input; NULL: s->t for all */
 } Sampler;
 
 /* Prepares a run; allocates the sampler's own small buffers. */
@@ -110,13 +121,24 @@ int sampler_begin(Sampler *s, const Model *m, Workspace *ws, const SampleRequest
  * t = 0. Updates ids/conf; returns 1 while there is more to do, 0 when done. */
 int sampler_step(Sampler *s);
 void sampler_end(Sampler *s);
+/* The estimator passes of the whole run (the seed's: S reverse steps and the
+ * final pass; masked: S, after sampler_begin clamped S to the largest gap),
+ * and how many are done. */
+int sampler_passes(const Sampler *s);
+int sampler_passes_done(const Sampler *s);
+
+/* Shared with masked.c: x0 = LN_affine(embedding[ids]) into ws->x0 (keeping
+ * the raw rows and statistics), and one estimator pass on the sampler's
+ * inputs with its ids and confidences read from the (fused) logits. */
+void diffusion_embed(const Model *m, Workspace *ws, const int32_t *ids, int N);
+void sampler_estimate(Sampler *s);
 
 /* Called after every pass with the pass number (1..S, then S+1 for the final
  * pass), the time it ran at, the argmax ids and confidences [B*L]. Returning
  * non-zero stops the run. */
 typedef int (*SampleCallback)(void *ctx, int step, int total, float t, const int32_t *ids, const float *conf);
 
-/* Runs a whole request; ids_out [B*L] gets the result. Returns 1 if stopped by
+/* Runs a whole request (total in the callback is sampler_passes); ids_out [B*L] gets the result. Returns 1 if stopped by
  * the callback, 0 when finished, -1 on error. */
 int diffusion_sample(const Model *m, Workspace *ws, const SampleRequest *req, SampleCallback cb, void *ctx,
                      int32_t *ids_out, Err *e);

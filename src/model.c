@@ -71,6 +71,7 @@ void model_free(Model *m) {
     X(d_emb, T * N * E, float)                                                 \
     X(x_est, N * E, float)                                                     \
     X(lm_rows, N, int32_t)                                                     \
+    X(ids_in, N, int32_t)                                                      \
     X(loss_rows, N, int32_t)                                                   \
     X(logits, ARENA, float)                                                    \
     X(interp, N * E, float)                                                    \

@@ -69,6 +69,7 @@ typedef struct {
     /* outputs */
     float *x_est;      /* [N, E] */
     int32_t *lm_rows;  /* [N] the token rows model_logits ran on, in order */
+    int32_t *ids_in;   /* [N] masked family: the ids embedded, [MASK] (V) where hidden (masked.c) */
     int lm_nrows;
     int32_t *loss_rows; /* [N] the positions of the loss (diffusion.c) */
     float *logits;     /* [lm_nrows, V]; softmax or d_logits in place later. Valid until the

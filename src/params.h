@@ -31,6 +31,7 @@ typedef struct {
     float dropout;     /* training only */
     float layerdrop;   /* training only: probability of skipping a layer */
     int film_one_plus; /* recipe: scale by (1+gamma) instead of gamma; 0 in the seed */
+    int masked;        /* the masked-diffusion family (masked.h): embedding row V is [MASK]; 0: the seed's */
 } Config;
 
 /* The seed's defaults for a vocabulary of V pieces. */
@@ -41,7 +42,7 @@ int config_validate(const Config *c, Err *e);
 /* X(field, name, ndim, d0, d1, init, std):
  *   init: INIT_NORMAL (std), INIT_ONE, INIT_ZERO. d1 is ignored when ndim == 1. */
 #define GLOBAL_PARAMS_HEAD(X)                                                                   \
-    X(embedding, "embedding.weight", 2, c->V, c->E, INIT_NORMAL, 0.001f)                        \
+    X(embedding, "embedding.weight", 2, c->V + c->masked, c->E, INIT_NORMAL, 0.001f)            \
     X(norm_w, "norm.weight", 1, c->E, 0, INIT_ONE, 0)                                           \
     X(norm_b, "norm.bias", 1, c->E, 0, INIT_ZERO, 0)                                            \
     X(time_freq, "estimator.time_mlp.0.weights", 1, TIME_FREQS, 0, INIT_NORMAL, 1.0f)           \

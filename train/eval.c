@@ -11,6 +11,7 @@
 
 #include "corpus.h"
 #include "infill.h"
+#include "masked.h"
 #include "ops.h"
 #include "score.h"
 
@@ -126,6 +127,19 @@ typedef struct {
     int crop;
 } Ctx;
 
+/* Adds the cross-entropy of the truth over each line's gap (its first candidate) under the logits in ws. */
+static void gap_cross_entropy(const Ctx *c, int g, int first, int B, int C, int L, const Workspace *ws, double *ce) {
+    const int V = c->mf->model.cfg.V;
+    for (int b = 0; b < B; b++) {
+        int i = first + b, s = c->start[g][i], k = gap_size(c->len[i] - 1, g), best;
+        for (int p = s; p < s + k; p++) {
+            long row = (long)b * C * L + p;
+            float lse = row_logsumexp(ws->logits + row * V, V, &best);
+            *ce += lse - ws->logits[row * V + c->ids[i][p]];
+        }
+    }
+}
+
 static int run_fills(Ctx *c, int g, EvalResult *out, int *done, int total,
                      void (*progress)(void *, int, int), void *pctx, Err *e) {
     const int V = c->mf->model.cfg.V, Bmax = c->cfg->batch, C = c->cfg->candidates > 1 ? c->cfg->candidates : 1;
@@ -152,7 +166,8 @@ static int run_fills(Ctx *c, int g, EvalResult *out, int *done, int total,
                 known[(long)r * L + p] = !(p >= s && p < s + k);
             }
         }
-        SampleRequest rq = {.B = R, .L = L, .ids = ids, .known = known, .lengths = lengths, .kind = c->cfg->sampler, .steps = c->cfg->steps, .clamp = c->cfg->clamp, .seed = c->cfg->seed * 7919 + (uint64_t)g * 104729 + (uint64_t)first, .x_T = NULL, .eps = NULL};
+        SampleRequest rq = {.B = R, .L = L, .ids = ids, .known = known, .lengths = lengths,
+                            .kind = sampler_fit(c->cfg->sampler, &c->mf->model.cfg), .steps = c->cfg->steps, .clamp = c->cfg->clamp, .seed = c->cfg->seed * 7919 + (uint64_t)g * 104729 + (uint64_t)first, .x_T = NULL, .eps = NULL};
         float *times = malloc(sizeof(float) * (size_t)(c->cfg->steps + 1));
         if (!times) {
             workspace_free(&ws), free(ids), free(known), free(lengths), free(chosen), free(nats);
@@ -164,8 +179,12 @@ static int run_fills(Ctx *c, int g, EvalResult *out, int *done, int total,
             workspace_free(&ws), free(ids), free(known), free(lengths), free(chosen), free(nats), free(times);
             return -1;
         }
-        while (sampler_step(&sp)) {
-        }
+        /* the masked family's cross-entropy is its first pass's, with the whole gap hidden (later passes
+         * see revealed pieces); the continuous family's is its final pass's */
+        int masked_family = c->mf->model.cfg.masked;
+        for (int more = sampler_step(&sp); more; more = sampler_step(&sp))
+            if (masked_family && sp.step == 1) gap_cross_entropy(c, g, first, B, C, L, &ws, &ce);
+        if (masked_family && sp.step == 1) gap_cross_entropy(c, g, first, B, C, L, &ws, &ce); /* one pass in all */
         /* with candidates: each line's best by the model's own score; the first and the best possible beside it */
         if (C > 1 && score_fills(c->mf, sp.ids, known, lengths, R, L, nats, e)) {
             sampler_end(&sp), workspace_free(&ws);
@@ -189,8 +208,10 @@ static int run_fills(Ctx *c, int g, EvalResult *out, int *done, int total,
             for (int p = s; p < s + k; p++) {
                 long row = (long)r * L + p;
                 int truth = c->ids[i][p], best;
-                float lse = row_logsumexp(ws.logits + row * V, V, &best);
-                ce += lse - ws.logits[row * V + truth];
+                if (!masked_family) {
+                    float lse = row_logsumexp(ws.logits + row * V, V, &best);
+                    ce += lse - ws.logits[row * V + truth];
+                }
                 correct += sp.ids[row] == truth;
                 base += truth == c->baseline_id;
                 masked++;
@@ -270,22 +291,28 @@ static int run_curve(Ctx *c, EvalResult *out, int *done, int total, void (*progr
                 return err_set(e, "out of memory for an evaluation batch");
             }
             long nb = 0, nbase = 0;
+            int masked_family = c->mf->model.cfg.masked;
             for (int b = 0; b < B; b++) {
-                int i = first + b, s = c->start[2][i], g = gap_size(c->len[i] - 1, 2);
+                int i = first + b, s = c->start[2][i], g = gap_size(c->len[i] - 1, 2), hidden = 0;
                 t[b] = (k + 0.5f) / EVAL_TBUCKETS;
                 for (int p = 0; p < L; p++) {
                     long row = (long)b * L + p;
                     ids[row] = p < c->len[i] ? c->ids[i][p] : 0;
                     lm[row] = p < c->len[i];
-                    cond[row] = lm[row] && !(p >= s && p < s + g);
-                    if (lm[row] && !cond[row]) nb++, nbase += ids[row] == c->baseline_id;
+                    /* masked: a gap position is hidden with probability t (the first one always), else noised */
+                    int in_gap = p >= s && p < s + g;
+                    int hide = in_gap && (!masked_family || p == s || rng_uniform(&r) < t[b]);
+                    cond[row] = lm[row] && !hide;
+                    if (lm[row] && !cond[row]) nb++, hidden++, nbase += ids[row] == c->baseline_id;
                 }
+                if (masked_family) t[b] = (float)hidden / (float)c->len[i]; /* its time input: the hidden share */
             }
             rng_fill_normal(&r, z, (long)B * L * E, 1.0f);
             LossInput in = {.B = B, .L = L, .ids = ids, .len_mask = lm, .cond = cond, .t = t, .z = z,
                             .shift = c->mf->shift};
             LossStats st;
-            diffusion_loss(&c->mf->model, NULL, &ws, &in, 1.0f, NULL, &st);
+            if (masked_family) masked_loss(&c->mf->model, NULL, &ws, &in, 1.0f, NULL, &st);
+            else diffusion_loss(&c->mf->model, NULL, &ws, &in, 1.0f, NULL, &st);
             acc += st.accuracy * nb, ce += st.ce * nb, base += nbase, n_all += nb;
             workspace_free(&ws);
             free(ids), free(lm), free(cond), free(t), free(z);

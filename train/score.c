@@ -2,13 +2,16 @@
  *
  * Each sequence becomes SCORE_LEVELS rows of one batch, one per noise level;
  * a chunk of sequences goes through diffusion_loss at a time, so memory stays
- * bounded however many candidates there are. */
+ * bounded however many candidates there are. A masked model's level is the
+ * share of the filled pieces hidden again (by a fixed draw, at least one),
+ * scored by masked_loss. */
 #include "score.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "masked.h"
 #include "rng.h"
 
 const float score_levels[SCORE_LEVELS] = {0.8f, 0.9f, 0.95f, 1.0f};
@@ -40,8 +43,11 @@ int score_fills(const ModelFile *mf, const int32_t *ids, const uint8_t *known, c
         rng_seed(&r, SCORE_SEED + (uint64_t)k);
         rng_fill_normal(&r, zl + (size_t)k * L * E, (long)L * E, 1.0f);
     }
+    const int masked = mf->model.cfg.masked;
     for (int first = 0; first < B; first += cmax) {
         int cb = B - first < cmax ? B - first : cmax, filled = 0, W = 1; /* W: the chunk's longest sequence */
+        Rng hide;
+        rng_seed(&hide, SCORE_SEED);
         for (int b = 0; b < cb; b++) {
             int len = lengths ? lengths[first + b] : L;
             W = len > W ? (len < L ? len : L) : W;
@@ -51,13 +57,21 @@ int score_fills(const ModelFile *mf, const int32_t *ids, const uint8_t *known, c
             for (int k = 0; k < K; k++) {
                 long row = (long)b * K + k;
                 t[row] = score_levels[k];
+                int hidden = 0, last = -1;
                 for (int p = 0; p < W; p++) {
                     long i = row * W + p, src = (long)s * L + p;
                     rid[i] = p < len ? ids[src] : 0;
                     lm[i] = p < len;
                     cond[i] = p < len && known[src];
-                    filled += lm[i] && !cond[i];
+                    if (masked && lm[i] && !cond[i]) { /* hidden again with the level's probability */
+                        last = p;
+                        cond[i] = rng_uniform(&hide) >= score_levels[k];
+                    }
+                    hidden += lm[i] && !cond[i];
                 }
+                if (masked && !hidden && last >= 0) cond[row * W + last] = 0, hidden = 1;
+                if (masked && len) t[row] = (float)hidden / (float)len; /* the time input: the hidden share */
+                filled += hidden;
                 memcpy(z + row * W * E, zl + (size_t)k * L * E, sizeof(float) * (size_t)W * E);
             }
         }
@@ -66,7 +80,8 @@ int score_fills(const ModelFile *mf, const int32_t *ids, const uint8_t *known, c
                             .selfcond = 1, .seq_correct = correct, .seq_targets = targets, .seq_ce = ce,
                             .shift = mf->shift};
             LossStats st;
-            diffusion_loss(&mf->model, NULL, &ws, &in, 1.0f, NULL, &st);
+            if (masked) masked_loss(&mf->model, NULL, &ws, &in, 1.0f, NULL, &st);
+            else diffusion_loss(&mf->model, NULL, &ws, &in, 1.0f, NULL, &st);
         }
         for (int b = 0; b < cb; b++) {
             double sum = 0;

@@ -43,6 +43,7 @@
 #include "dist.h"
 #include "engine_lock.h"
 #include "infill.h"
+#include "masked.h"
 #include "model.h"
 #include "paths.h"
 #include "store.h"
@@ -82,6 +83,8 @@ struct Trainer {
     int seq_correct[CHUNK], seq_targets[CHUNK];
     float seq_ce[CHUNK];
     float *rowstat;       /* [batch, ROWSTAT] per row of the global batch, summed over ranks */
+    uint8_t *mvis;        /* [batch, crop] masked family: the visible positions of the global batch */
+    float *mtime, *mweight; /* [batch] masked family: each row's time input (hidden share) and loss weight */
     int rank, ranks;      /* this process in the job (dist.h); 0 of 1 without MPI */
     TimeWarp warp;
     double tacc_sum[TRAIN_TBUCKETS], tacc_n[TRAIN_TBUCKETS];
@@ -225,6 +228,8 @@ static void resume_recipe(Trainer *t, const Checkpoint *ck) {
     c->fixed_norm = (v = ckpt_meta(ck, "fixed_norm")) && atoi(v) != 0; /* absent: a run from before the flag */
     c->bucket = (v = ckpt_meta(ck, "bucket")) && atoi(v) > 1 && atoi(v) <= BATCHER_BUCKET_MAX ? atoi(v) : 0;
     c->film_one_plus = ck->table.cfg.film_one_plus;
+    c->masked = ck->table.cfg.masked;
+    if ((v = ckpt_meta(ck, "mask_loss"))) c->mask_loss = !strcmp(v, "mean") ? MASK_LOSS_MEAN : MASK_LOSS_ELBO;
     warp_init(&t->warp);
     if (c->time_warp && (v = ckpt_meta(ck, "warp"))) warp_parse(&t->warp, v); /* bad text: start the curve anew */
 }
@@ -249,6 +254,7 @@ static int prepare_model(Trainer *t, Err *e) {
         cfg.E = c->E, cfg.D = c->D, cfg.NL = c->NL, cfg.F = 4 * c->D;
         cfg.R = c->D / cfg.H < 32 ? c->D / cfg.H - (c->D / cfg.H) % 2 : 32;
         cfg.film_one_plus = c->film_one_plus;
+        cfg.masked = c->masked;
     }
     cfg.dropout = c->dropout;
     cfg.layerdrop = c->layerdrop;
@@ -292,7 +298,10 @@ static int prepare_model(Trainer *t, Err *e) {
     if (batch_alloc(&t->batch, c->batch, c->crop_len, e)) return -1;
     t->zbuf = malloc(sizeof(float) * (size_t)chunk * c->crop_len * cfg.E);
     t->rowstat = malloc(sizeof(float) * (size_t)c->batch * ROWSTAT);
-    if (!t->zbuf || !t->rowstat) return err_set(e, "out of memory");
+    t->mvis = malloc((size_t)c->batch * c->crop_len);
+    t->mtime = malloc(sizeof(float) * (size_t)c->batch);
+    t->mweight = malloc(sizeof(float) * (size_t)c->batch);
+    if (!t->zbuf || !t->rowstat || !t->mvis || !t->mtime || !t->mweight) return err_set(e, "out of memory");
     return 0;
 }
 
@@ -401,6 +410,7 @@ static int save_meta(Trainer *t, double session_start, StMeta *meta, char (*kv)[
     META("t_weight", "%.9g", t->cfg.t_weight);
     META("bucket", "%d", t->cfg.bucket);
     META("fixed_norm", "%d", t->cfg.fixed_norm);
+    if (t->cfg.masked) META("mask_loss", "%s", t->cfg.mask_loss == MASK_LOSS_MEAN ? "mean" : "elbo");
     char corpus_abs[PATH_MAX]; /* eval's default for the trigram it fits beside the model; left out if too long */
     if (realpath(t->corpus_path, corpus_abs) && strlen(corpus_abs) < 128) META("corpus", "%s", corpus_abs);
 #undef META
@@ -493,7 +503,7 @@ static void make_samples(Trainer *t) {
     int32_t *ids = malloc(sizeof(int32_t) * n * L);
     if (!ids) return;
     float times[201];
-    SampleRequest rq = {.B = n, .L = L, .ids = NULL, .known = NULL, .lengths = NULL, .kind = SAMPLER_DIFFLM, .steps = 200, .clamp = 0, .seed = mix64(t->cfg.seed ^ (uint64_t)t->step), .x_T = NULL, .eps = NULL};
+    SampleRequest rq = {.B = n, .L = L, .ids = NULL, .known = NULL, .lengths = NULL, .kind = sampler_fit(SAMPLER_DIFFLM, &t->model.cfg), .steps = 200, .clamp = 0, .seed = mix64(t->cfg.seed ^ (uint64_t)t->step), .x_T = NULL, .eps = NULL};
     sampling_schedule(t, &rq, times);
     Err e;
     engine_lock();
@@ -545,7 +555,7 @@ static void run_probes(Trainer *t) {
         int32_t out[INFILL_PROBE_MAX];
         int lengths[1] = {seq.len};
         float times[51];
-        SampleRequest rq = {.B = 1, .L = seq.len, .ids = seq.ids, .known = seq.known, .lengths = lengths, .kind = SAMPLER_DIFFLM, .steps = 50, .clamp = 0, .seed = 1234, .x_T = NULL, .eps = NULL};
+        SampleRequest rq = {.B = 1, .L = seq.len, .ids = seq.ids, .known = seq.known, .lengths = lengths, .kind = sampler_fit(SAMPLER_DIFFLM, &t->model.cfg), .steps = 50, .clamp = 0, .seed = 1234, .x_T = NULL, .eps = NULL};
         sampling_schedule(t, &rq, times);
         engine_lock();
         int rc = seq.len <= INFILL_PROBE_MAX ? diffusion_sample(&view, &t->ws_eval, &rq, NULL, NULL, out, &e) : -1;
@@ -585,6 +595,30 @@ static void row_rng(Rng *r, uint64_t seed, int64_t step, int a, int row) {
     rng_seed(r, mix64(seed ^ 0x7a11ull) ^ mix64((uint64_t)step + 1) ^ mix64(((uint64_t)a << 32 | (uint32_t)row) ^ 0x50e5ull));
 }
 
+/* The masked family's draws for the whole global batch (every rank draws all rows alike): times spread
+ * evenly over (0, 1] from one uniform u (low variance), half the rows hidden in spans as the editor's gaps
+ * are and half uniformly; each row's time input is its hidden share, its weight per the loss (trainer.h). */
+static void masked_batch(Trainer *t, const Batch *b, Rng *r, int a) {
+    const int L = b->L;
+    double u = rng_uniform(r);
+    long hidden_all = 0;
+    int rows = 0, hidden[b->B];
+    for (int i = 0; i < b->B; i++) {
+        Rng rr;
+        row_rng(&rr, t->cfg.seed ^ 0x3a5cull, t->step, a, i);
+        double tt = fmod(u + (double)i / b->B, 1.0);
+        MaskDraw kind = rng_uniform(&rr) < 0.5 ? MASKDRAW_SPANS : MASKDRAW_UNIFORM;
+        hidden[i] = masked_draw(&rr, b->len_mask + (long)i * L, L, tt < 1e-3 ? 1e-3f : (float)tt, kind,
+                                t->mvis + (long)i * L);
+        int n = 0;
+        for (int l = 0; l < L; l++) n += b->len_mask[(long)i * L + l];
+        t->mtime[i] = n ? (float)hidden[i] / (float)n : 0.0f;
+        hidden_all += hidden[i], rows += hidden[i] > 0;
+    }
+    for (int i = 0; i < b->B; i++)
+        t->mweight[i] = hidden[i] ? (float)((double)hidden_all / ((double)rows * hidden[i])) : 0.0f;
+}
+
 /* Rows [lo, hi) of a B-row global batch are this rank's. */
 static void shard(int B, int rank, int ranks, int *lo, int *hi) {
     *lo = (int)((long)B * rank / ranks);
@@ -607,9 +641,11 @@ static int train_step(Trainer *t, StepResult *res, Err *e) {
         if (batcher_next(t->batcher, &t->batch, e)) return -1;
         Batch *b = &t->batch;
         const int L = b->L;
-        long n_total = 0; /* the global batch's targets */
-        for (long i = 0; i < (long)b->B * L; i++) n_total += b->len_mask[i] && !b->cond[i];
         int coin = rng_uniform(&r) < 0.5; /* the seed's self-conditioning coin, one per batch */
+        if (mc->masked) masked_batch(t, b, &r, a);
+        const uint8_t *cond = mc->masked ? t->mvis : b->cond; /* the masked family: what is shown */
+        long n_total = 0; /* the global batch's targets */
+        for (long i = 0; i < (long)b->B * L; i++) n_total += b->len_mask[i] && !cond[i];
         int lo, hi;
         shard(b->B, t->rank, t->ranks, &lo, &hi);
         memset(t->rowstat, 0, sizeof(float) * (size_t)b->B * ROWSTAT);
@@ -617,8 +653,9 @@ static int train_step(Trainer *t, StepResult *res, Err *e) {
             int cb = hi - start < t->chunk ? hi - start : t->chunk;
             long off = (long)start * L;
             long n_chunk = 0;
-            for (long i = 0; i < (long)cb * L; i++) n_chunk += b->len_mask[off + i] && !b->cond[off + i];
-            for (int i = 0; i < cb; i++) {
+            for (long i = 0; i < (long)cb * L; i++) n_chunk += b->len_mask[off + i] && !cond[off + i];
+            for (int i = 0; i < cb && mc->masked; i++) t->tbuf[i] = t->mtime[start + i], t->wbuf[i] = t->mweight[start + i];
+            for (int i = 0; i < cb && !mc->masked; i++) {
                 Rng rr;
                 row_rng(&rr, c->seed, t->step, a, start + i);
                 double u = rng_uniform(&rr);
@@ -631,13 +668,15 @@ static int train_step(Trainer *t, StepResult *res, Err *e) {
             /* dropout and layer-drop draw from the chunk's own generator: they depend on the sharding */
             Rng cr;
             row_rng(&cr, c->seed ^ 0xd50full, t->step, a, start);
+            int weighted = mc->masked ? c->mask_loss == MASK_LOSS_ELBO : c->t_weight > 0;
             LossInput in = {.B = cb, .L = L, .ids = b->ids + off, .len_mask = b->len_mask + off,
-                            .cond = b->cond + off, .t = t->tbuf, .z = t->zbuf, .selfcond = coin,
+                            .cond = cond + off, .t = t->tbuf, .z = t->zbuf, .selfcond = coin,
                             .seq_correct = t->seq_correct, .seq_targets = t->seq_targets, .seq_ce = t->seq_ce,
-                            .shift = c->shift, .seq_weight = c->t_weight > 0 ? t->wbuf : NULL};
+                            .shift = c->shift, .seq_weight = weighted ? t->wbuf : NULL};
             float scale = n_total ? (float)n_chunk / (float)n_total / (float)c->accum : 0.0f;
             LossStats st;
-            diffusion_loss(&t->model, &t->g, &t->ws, &in, scale, &cr, &st);
+            if (mc->masked) masked_loss(&t->model, &t->g, &t->ws, &in, scale, &cr, &st);
+            else diffusion_loss(&t->model, &t->g, &t->ws, &in, scale, &cr, &st);
             sums[0] += st.loss * n_chunk, sums[1] += st.mse * n_chunk, sums[2] += st.ce * n_chunk;
             sums[3] += st.accuracy * n_chunk, sums[4] += n_chunk;
             for (int i = 0; i < cb; i++) {
@@ -951,6 +990,7 @@ void trainer_free(Trainer *t) {
     params_unbind(&t->g);
     model_free(&t->model);
     free(t->grad), free(t->adam_m), free(t->adam_v), free(t->ema), free(t->zbuf), free(t->rowstat);
+    free(t->mvis), free(t->mtime), free(t->mweight);
     if (t->spm) spm_free(t->spm);
     if (t->corpus_open) corpus_close(&t->corpus);
     if (t->store) store_close(t->store);

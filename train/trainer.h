@@ -19,6 +19,9 @@
 #include "err.h"
 
 typedef enum { RECIPE_SEED, RECIPE_SDLM } Recipe;
+/* The masked family's loss: ELBO weights a sequence's hidden cross-entropy by 1/t, which with t its hidden
+ * share averages each sequence over its own hidden positions; mean averages every hidden token alike. */
+enum { MASK_LOSS_ELBO, MASK_LOSS_MEAN };
 
 typedef struct {
     /* files */
@@ -57,6 +60,8 @@ typedef struct {
     int masks;              /* --masks seed|infill|mixed (MaskKind) */
     int bucket;             /* --bucket K: batches drawn from length-sorted windows of K batches (batcher.h);
                              * 0: off, the seed's */
+    int masked;             /* --family masked: the masked-diffusion family (src/masked.h); 0: the seed's */
+    int mask_loss;          /* --mask-loss: MASK_LOSS_ELBO or MASK_LOSS_MEAN (masked family only) */
     int vocab;              /* vocabulary when a tokenizer must be trained first (0: do not) */
     const char *export_path; /* --export FILE: at the end, also write the sampling weights (the EMA when
                               * kept) as F16 with the tokenizer and metadata, no optimiser state (NULL: no) */

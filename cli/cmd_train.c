@@ -67,7 +67,7 @@ static int parse_recipe(const char *name, Recipe *r) {
 static int train(int argc, char **argv) {
     TrainConfig c = trainer_defaults();
     const char *recipe = DEFAULT_RECIPE, *film = NULL, *masks = NULL, *family = NULL, *mask_loss = NULL;
-    int log_every = 50, warp_on = 0, warp_off = 0, norm_fixed = 0, norm_learned = 0;
+    int log_every = 50, warp_on = 0, warp_off = 0, norm_fixed = 0, norm_learned = 0, decay_end = 0, decay_decs = 0;
     uint64_t steps = 0;
     float minutes = 0;
     Opt opts[] = {
@@ -94,6 +94,8 @@ static int train(int argc, char **argv) {
         {"--db", OPT_STR, &c.db, "PATH", "history database (default $XDG_DATA_HOME/sdlm/sdlm.db; \"\" for none)", 0, 0, NULL},
         {"--save-every", OPT_INT, &c.save_every, "N", "checkpoint every N steps (500)", 1, 1e9, NULL},
         {"--recipe", OPT_STR, &recipe, "NAME", "seed (the seed's, exactly) or sdlm (" DEFAULT_RECIPE "); sets the flags below, which override it", 0, 0, NULL},
+        {"--decay-to-end", OPT_FLAG, &decay_end, NULL, "the lr falls to 0.1 x lr at the end of the --steps (else --minutes) budget", 0, 0, NULL},
+        {"--decay-by-decs", OPT_FLAG, &decay_decs, NULL, "the lr falls over -decs steps whatever the budget (the seed's)", 0, 0, NULL},
         {"--family", OPT_STR, &family, "NAME", "continuous (the seed's embedding diffusion) or masked (hidden tokens predicted from the rest)", 0, 0, NULL},
         {"--mask-loss", OPT_STR, &mask_loss, "KIND", "masked family: elbo (each sequence averaged over its hidden tokens) or mean (every hidden token alike)", 0, 0, NULL},
         {"--film", OPT_STR, &film, "KIND", "layers scale LN(x) by gamma (seed) or 1 + gamma (one-plus; sdlm)", 0, 0, NULL},
@@ -163,6 +165,9 @@ static int train(int argc, char **argv) {
     if (warp_off) c.time_warp = 0;
     if (norm_fixed && norm_learned) return fprintf(stderr, "sdlm train: --fixed-norm and --learned-norm contradict\n"), EXIT_USAGE;
     if (norm_fixed) c.fixed_norm = 1;
+    if (decay_end && decay_decs) return fprintf(stderr, "sdlm train: --decay-to-end and --decay-by-decs contradict\n"), EXIT_USAGE;
+    if (decay_end) c.decay_end = 1;
+    if (decay_decs) c.decay_end = 0;
     if (norm_learned) c.fixed_norm = 0;
     c.max_steps = (int64_t)steps;
     c.max_minutes = minutes;

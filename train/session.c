@@ -430,6 +430,7 @@ static void run_job(Session *s) {
     pthread_mutex_unlock(&s->mu);
     if (!ok) err_set(&e, "out of memory for an infill of %d x %d", B, L);
     if (ok) ok = !workspace_alloc(&ws, &s->mf.model.cfg, B, L, 0, &e);
+    set.sampler = sampler_fit(set.sampler, &s->mf.model.cfg); /* a setting for the other family: this one's default */
     SampleRequest rq = {.B = B, .L = L, .ids = ids, .known = known, .lengths = lengths, .kind = set.sampler, .steps = set.steps, .clamp = set.clamp, .seed = set.seed, .x_T = NULL, .eps = NULL};
     /* sample as the model was trained: its schedule shift and time curve, as `sdlm infill` does */
     float *times = ok ? malloc(sizeof(float) * ((size_t)set.steps + 1)) : NULL;
@@ -440,6 +441,11 @@ static void run_job(Session *s) {
         engine_lock();
         ok = !sampler_begin(&sp, &s->mf.model, &ws, &rq, &e);
         engine_unlock();
+    }
+    if (ok) { /* a masked model's run is as long as its largest gap */
+        pthread_mutex_lock(&s->mu);
+        s->view.total = sampler_passes(&sp), s->view.sampler = set.sampler;
+        pthread_mutex_unlock(&s->mu);
     }
     int stopped = 0, holding = 0;
     double start = now_s(), ms_avg = 0, slice_start = 0;
@@ -460,7 +466,7 @@ static void run_job(Session *s) {
         ms_avg = ms_avg ? 0.8 * ms_avg + 0.2 * ms : ms;
         pthread_mutex_lock(&s->mu);
         InfillView *v = &s->view;
-        int p = sp.done ? set.steps : sp.step - 1; /* pass index 0..steps */
+        int p = sampler_passes_done(&sp) - 1; /* pass index 0..passes-1 */
         v->step = p + 1;
         v->t = t;
         v->ms_per_step = ms_avg;

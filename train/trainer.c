@@ -85,6 +85,7 @@ struct Trainer {
     float *rowstat;       /* [batch, ROWSTAT] per row of the global batch, summed over ranks */
     uint8_t *mvis;        /* [batch, crop] masked family: the visible positions of the global batch */
     float *mtime, *mweight; /* [batch] masked family: each row's time input (hidden share) and loss weight */
+    double budget_done;   /* --decay-to-end: the share of the step or time budget spent, agreed by the ranks */
     int rank, ranks;      /* this process in the job (dist.h); 0 of 1 without MPI */
     TimeWarp warp;
     double tacc_sum[TRAIN_TBUCKETS], tacc_n[TRAIN_TBUCKETS];
@@ -229,6 +230,7 @@ static void resume_recipe(Trainer *t, const Checkpoint *ck) {
     c->bucket = (v = ckpt_meta(ck, "bucket")) && atoi(v) > 1 && atoi(v) <= BATCHER_BUCKET_MAX ? atoi(v) : 0;
     c->film_one_plus = ck->table.cfg.film_one_plus;
     c->masked = ck->table.cfg.masked;
+    if ((v = ckpt_meta(ck, "decay_end"))) c->decay_end = atoi(v) != 0;
     if ((v = ckpt_meta(ck, "mask_loss"))) c->mask_loss = !strcmp(v, "mean") ? MASK_LOSS_MEAN : MASK_LOSS_ELBO;
     warp_init(&t->warp);
     if (c->time_warp && (v = ckpt_meta(ck, "warp"))) warp_parse(&t->warp, v); /* bad text: start the curve anew */
@@ -385,7 +387,7 @@ static double elapsed_total(Trainer *t, double session_start) { return t->elapse
 
 /* The checkpoint's metadata; kv and warp hold the strings. Returns the count
  * (at most META_MAX key/value pairs, then the warp curve). */
-enum { META_MAX = 24 };
+enum { META_MAX = 32 };
 static int save_meta(Trainer *t, double session_start, StMeta *meta, char (*kv)[2][128], char *warp) {
     int n = 0;
 #define META(k, fmt, ...) (snprintf(kv[n][0], 128, "%s", k), snprintf(kv[n][1], 128, fmt, __VA_ARGS__), n++)
@@ -411,6 +413,7 @@ static int save_meta(Trainer *t, double session_start, StMeta *meta, char (*kv)[
     META("bucket", "%d", t->cfg.bucket);
     META("fixed_norm", "%d", t->cfg.fixed_norm);
     if (t->cfg.masked) META("mask_loss", "%s", t->cfg.mask_loss == MASK_LOSS_MEAN ? "mean" : "elbo");
+    META("decay_end", "%d", t->cfg.decay_end);
     char corpus_abs[PATH_MAX]; /* eval's default for the trigram it fits beside the model; left out if too long */
     if (realpath(t->corpus_path, corpus_abs) && strlen(corpus_abs) < 128) META("corpus", "%s", corpus_abs);
 #undef META
@@ -711,6 +714,8 @@ static int train_step(Trainer *t, StepResult *res, Err *e) {
     res->loss = (LossStats){loss, mse, ce, acc, targets_all};
     res->grad_norm = grad_norm(t->grad, P);
     res->lr = lr_at(t->adam_steps_taken, c->lr, c->warmup, c->decay_steps);
+    if (c->decay_end && (c->max_steps > 0 || c->max_minutes > 0) && t->adam_steps_taken >= c->warmup)
+        res->lr = c->lr * (float)(1.0 - 0.9 * fmin(fmax(t->budget_done, 0.0), 1.0));
     if (!isfinite(loss) || !isfinite(res->grad_norm)) {
         res->skipped = 1; /* never let a non-finite update reach the weights */
         return 0;
@@ -847,6 +852,12 @@ static void *run(void *arg) {
         if (dist_any(t->cfg.max_minutes > 0 && now_s() - start >= t->cfg.max_minutes * 60)) break;
         if (save_now) continue;
 
+        if (t->cfg.decay_end) { /* by steps when there is a step budget (exact on resume), else by time */
+            double done = t->cfg.max_steps > 0 ? (double)t->step / (double)t->cfg.max_steps
+                                               : (now_s() - start) / (t->cfg.max_minutes * 60);
+            dist_sum_doubles(&done, 1); /* ranks' clocks differ a little: they must use one lr */
+            t->budget_done = done / t->ranks;
+        }
         StepResult r;
         double t0 = now_s();
         engine_lock();

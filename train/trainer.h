@@ -60,6 +60,8 @@ typedef struct {
     int masks;              /* --masks seed|infill|mixed (MaskKind) */
     int bucket;             /* --bucket K: batches drawn from length-sorted windows of K batches (batcher.h);
                              * 0: off, the seed's */
+    int decay_end;          /* --decay-to-end: after warm-up the lr falls linearly to 0.1 x lr at the end of the
+                             * --steps (or else --minutes) budget, instead of over -decs steps */
     int masked;             /* --family masked: the masked-diffusion family (src/masked.h); 0: the seed's */
     int mask_loss;          /* --mask-loss: MASK_LOSS_ELBO or MASK_LOSS_MEAN (masked family only) */
     int vocab;              /* vocabulary when a tokenizer must be trained first (0: do not) */

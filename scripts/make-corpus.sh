@@ -215,6 +215,74 @@ clean_lines() {
         }'
 }
 
+# source_notice NAME: the notice a source's licence asks copies to carry.
+source_notice() {
+    case $1 in
+        fortunes) cat <<'EOF'
+
+### fortunes
+
+Copyright (c) 1991 The Regents of the University of California. All rights reserved.
+
+Redistribution and use in source and binary forms, with or without modification, are
+permitted provided that the following conditions are met: 1. Redistributions of source
+code must retain the above copyright notice, this list of conditions and the following
+disclaimer. 2. Redistributions in binary form must reproduce the above copyright notice,
+this list of conditions and the following disclaimer in the documentation and/or other
+materials provided with the distribution. 4. Neither the name of the University nor the
+names of its contributors may be used to endorse or promote products derived from this
+software without specific prior written permission.
+
+THIS SOFTWARE IS PROVIDED BY THE REGENTS AND CONTRIBUTORS ``AS IS'' AND ANY EXPRESS OR
+IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED WARRANTIES OF
+MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE DISCLAIMED. IN NO EVENT SHALL
+THE REGENTS OR CONTRIBUTORS BE LIABLE FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL,
+EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF
+SUBSTITUTE GOODS OR SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION)
+HOWEVER CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR
+TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE OF THIS
+SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+EOF
+        ;;
+        wordnet) cat <<'EOF'
+
+### wordnet
+
+WordNet 3.0 Copyright 2006 by Princeton University. All rights reserved.
+
+Permission to use, copy, modify and distribute this software and database and its
+documentation for any purpose and without fee or royalty is hereby granted, provided that
+you agree to comply with the following copyright notice and statements, including the
+disclaimer, and that the same appear on ALL copies of the software, database and
+documentation, including modifications that you make for internal use or for distribution.
+
+THIS SOFTWARE AND DATABASE IS PROVIDED "AS IS" AND PRINCETON UNIVERSITY MAKES NO
+REPRESENTATIONS OR WARRANTIES, EXPRESS OR IMPLIED. BY WAY OF EXAMPLE, BUT NOT LIMITATION,
+PRINCETON UNIVERSITY MAKES NO REPRESENTATIONS OR WARRANTIES OF MERCHANTABILITY OR FITNESS
+FOR ANY PARTICULAR PURPOSE OR THAT THE USE OF THE LICENSED SOFTWARE, DATABASE OR
+DOCUMENTATION WILL NOT INFRINGE ANY THIRD PARTY PATENTS, COPYRIGHTS, TRADEMARKS OR OTHER
+RIGHTS.
+
+The name of Princeton University or Princeton may not be used in advertising or publicity
+pertaining to distribution of the software and/or database. Title to copyright in this
+software, database and any associated documentation shall at all times remain with
+Princeton University and LICENSEE agrees to preserve same.
+EOF
+        ;;
+        gcide) cat <<'EOF'
+
+### gcide
+
+The lines from GCIDE, the GNU version of the Collaborative International Dictionary of
+English, are free software: you can redistribute and/or modify them under the terms of the
+GNU General Public License as published by the Free Software Foundation, version 2 or (at
+your option) any later version; they come WITHOUT ANY WARRANTY. The full text and sources
+are in Debian's dict-gcide package (/usr/share/common-licenses/GPL-2).
+EOF
+        ;;
+    esac
+}
+
 # count_source SOURCE FILE: lines of FILE ("line<TAB>source") from SOURCE.
 count_source() {
     awk -F "$tab" -v s="$1" '$2 == s { n++ } END { print n + 0 }' "$2"
@@ -246,6 +314,7 @@ write_sources() {
             bible) echo "The second corpus (\`make corpus2\`): text of another kind than the shipped one,"
                    echo "for measurements on a corpus nobody tuned on. Not shipped." ;;
         esac
+        for s in $sources; do source_notice "$s"; done | sed '1s/^/\n## Notices that the sources'"'"' licences ask copies to carry\n/'
     } >"$1"
 }
 

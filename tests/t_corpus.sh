@@ -125,6 +125,9 @@ check "SOURCES.md: one row per source with its lines" \
     sh -c "grep -q '^| fortunes | fortunes | .* | 41 |\$' '$tmp/a/SOURCES.md' && grep -q '^| wordnet | wordnet-base | .* | 2 |\$' '$tmp/a/SOURCES.md' &&
            grep -q '^| devil | dict-devil | .* | 3 |\$' '$tmp/a/SOURCES.md' && grep -q '^| all | .* | $n |\$' '$tmp/a/SOURCES.md'"
 check "SOURCES.md: licences named" grep -q "| public domain |" "$tmp/a/SOURCES.md"
+check "SOURCES.md: the notices WordNet's and fortunes' licences ask for" sh -c "
+    grep -q 'WordNet 3.0 Copyright 2006 by Princeton University' '$tmp/a/SOURCES.md' &&
+    grep -q 'Copyright (c) 1991 The Regents of the University of California' '$tmp/a/SOURCES.md'"
 build "$tmp/b"
 check "the same packages build the same corpus" sh -c "cmp -s '$tmp/a/corpus.txt' '$tmp/b/corpus.txt' && cmp -s '$tmp/a/heldout.txt' '$tmp/b/heldout.txt'"
 

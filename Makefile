@@ -2,10 +2,13 @@
 #
 #   make            build ./sdlm
 #   make test       build and run every test; the last line is "N passed, N failed"
-#   make deps       install the Debian packages the build needs (when missing; MPI=1: and Open MPI)
+#   make deps       install the Debian packages the build needs (when missing; MPI=1: and Open MPI;
+#                   CORPUS=1: and the text packages make corpus and corpus2 read)
 #   make install    PREFIX=/usr/local DESTDIR=   (make uninstall, the same variables)
 #   make bench      sdlm bench beside the PyTorch port, same shapes, same run
 #   make model      rebuild share/ (corpus, tokenizer, default model) from scratch
+#   make corpus     rebuild share/corpus.txt, heldout.txt, SOURCES.md from Debian's text packages
+#   make corpus2    a second corpus of another kind in build/corpus2/ (the King James Bible)
 #   make MPI=1      ./sdlm for `mpirun -np N ./sdlm train ...` (Open MPI; data-parallel)
 #   make asan       the whole suite under AddressSanitizer + UBSan (in build-asan/)
 #   make fuzz       libFuzzer runs of every harness, FUZZ_TIME s each (300)
@@ -33,7 +36,7 @@ DEB_PKGS := build-essential pkg-config libopenblas-dev libsentencepiece-dev libs
             libncurses-dev libjansson-dev
 
 # Without the libraries, say how to get them (rather than a compiler error).
-ifeq ($(filter deps clean uninstall check-layers,$(MAKECMDGOALS)),)
+ifeq ($(filter deps clean uninstall check-layers corpus corpus2,$(MAKECMDGOALS)),)
 ifneq ($(shell $(PKG_CONFIG) --exists $(LIBS_PC) 2>/dev/null && echo yes),yes)
 $(error missing libraries ($(LIBS_PC)): run `make deps`, or: sudo apt-get install -y $(DEB_PKGS))
 endif
@@ -146,6 +149,19 @@ bench: sdlm
 model: sdlm
 	@scripts/make-model.sh share
 
+# The corpora (scripts/make-corpus.sh): data only, no build. They install
+# nothing; a missing package is named (make deps CORPUS=1 installs them all).
+CORPUS_PKGS := fortunes wordnet-base dict-gcide dict-devil dict-jargon bible-kjv
+ifeq ($(CORPUS),1)
+DEB_PKGS += $(CORPUS_PKGS)
+endif
+
+corpus:
+	@scripts/make-corpus.sh share
+
+corpus2:
+	@scripts/make-corpus.sh $(BUILD)/corpus2 bible
+
 deps:
 	@SDLM_PC="$(or $(LIBS_PC_DEPS),$(LIBS_PC))" scripts/deps.sh $(DEB_PKGS)
 
@@ -168,7 +184,7 @@ uninstall:
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-mpi sdlm
 
-.PHONY: all test tests check-layers deps install uninstall clean asan bench model
+.PHONY: all test tests check-layers deps install uninstall clean asan bench model corpus corpus2
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Builds the shipped default model from scratch: the corpus (Debian's
-# fortunes, scripts/make-corpus.sh), a 2000-piece SentencePiece tokenizer,
+# Builds the shipped default model from scratch: the corpus (short English
+# lines from Debian's text packages, scripts/make-corpus.sh; their sources and
+# licences in OUTDIR/SOURCES.md), a 2000-piece SentencePiece tokenizer,
 # and a model trained with the sdlm recipe for a fixed budget of steps (8000:
 # what 30 minutes buy with 2 threads on the 2-core machine it was made on; the
 # same run as the sdlm row of scripts/ablation.sh),
@@ -10,7 +11,7 @@
 #   scripts/make-model.sh OUTDIR      (make model: OUTDIR = share)
 #   STEPS=8000 SIZE="-edim 64 -mdim 256 -numl 4" SEED=1  (the defaults)
 #
-# Writes OUTDIR/corpus.txt, heldout.txt, tokenizer.model, sdlm-default.safetensors.
+# Writes OUTDIR/corpus.txt, heldout.txt, SOURCES.md, tokenizer.model, sdlm-default.safetensors.
 set -eu
 out=${1:?usage: make-model.sh OUTDIR}
 steps=${STEPS:-8000}

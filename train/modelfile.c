@@ -57,9 +57,10 @@ int modelfile_open(ModelFile *mf, const char *ckpt, const char *spm_path, int us
     if (mf->steps >= 10000) snprintf(steps, sizeof steps, "%.0fk", mf->steps / 1e3);
     else if (mf->steps >= 1000) snprintf(steps, sizeof steps, "%.1fk", mf->steps / 1e3);
     else snprintf(steps, sizeof steps, "%lld", (long long)mf->steps);
-    snprintf(mf->description, sizeof mf->description, "%.1fM params, %d pieces, %d layers x %d, %s steps%s%s%s%s",
-             mparams, cfg.V, cfg.NL, cfg.D, steps, mf->used_ema ? ", EMA" : "", cfg.film_one_plus ? ", FiLM 1+gamma" : "",
-             mf->warp.ready ? ", time warp" : "", fixed_norm ? ", fixed norm" : "");
+    snprintf(mf->description, sizeof mf->description, "%.1fM params, %d pieces, %d layers x %d, %s steps%s%s%s%s%s",
+             mparams, cfg.V, cfg.NL, cfg.D, steps, cfg.masked ? ", masked" : "", mf->used_ema ? ", EMA" : "",
+             cfg.film_one_plus ? ", FiLM 1+gamma" : "", mf->warp.ready ? ", time warp" : "",
+             fixed_norm ? ", fixed norm" : "");
     ckpt_free(&ck);
     return 0;
 fail:

@@ -260,6 +260,8 @@ static int prepare_model(Trainer *t, Err *e) {
     }
     cfg.dropout = c->dropout;
     cfg.layerdrop = c->layerdrop;
+    if (cfg.masked) /* the continuous family's noise settings mean nothing to a masked model */
+        t->cfg.time_warp = 0, t->cfg.t_weight = 0, t->cfg.shift = 1.0f;
     if (config_validate(&cfg, e) || model_alloc(&t->model, &cfg, e)) return ckpt_free(&ck), -1;
     size_t P = t->model.table.total;
     t->grad = calloc(P, sizeof(float));

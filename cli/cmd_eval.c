@@ -1,14 +1,19 @@
 /* cmd_eval.c: `sdlm eval -d HELDOUT -ckpt FILE [--json]`: masked-token
  * accuracy and cross-entropy on held-out lines by gap size, the one-step
- * curve by noise level, the most-frequent-piece baseline and the fluency of
- * the fills (see train/eval.h). One JSON line with --json. */
+ * curve by noise level, the most-frequent-piece baseline, the trigram anchor
+ * and the fused sampler beside the model, and the fluency of the fills (see
+ * train/eval.h). One JSON line with --json. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "commands.h"
 #include "eval.h"
+#include "ngram.h"
 #include "opts.h"
+
+#define EVAL_DEFAULT_FUSE 0.3f /* see the man page: the measured best on the shipped model */
 
 static void show_progress(void *ctx, int done, int total) {
     (void)ctx;
@@ -16,10 +21,121 @@ static void show_progress(void *ctx, int done, int total) {
     if (done == total) fprintf(stderr, "\r\033[K");
 }
 
+/* A number, or null when absent or not finite: the JSON stays valid. */
+static void json_number(const char *key, double v, int present) {
+    if (present && isfinite(v)) printf(",\"%s\":%.4f", key, v);
+    else printf(",\"%s\":null", key);
+}
+
+static void print_json(const char *ckpt, const EvalConfig *c, const EvalResult *r, int quick) {
+    printf("{\"checkpoint\":\"%s\",\"lines\":%d,\"sampler\":\"%s\",\"steps\":%d,\"seed\":%llu", ckpt, r->lines,
+           sampler_name(c->sampler), c->steps, (unsigned long long)c->seed);
+    if (c->candidates > 1) printf(",\"candidates\":%d", c->candidates);
+    if (!quick) {
+        json_number("masked_token_accuracy", r->mean_accuracy, 1);
+        json_number("trigram_accuracy", r->mean_trigram, r->has_trigram);
+        json_number("fused_accuracy", r->mean_fused, r->has_fused);
+        json_number("fuse", c->fuse, r->has_fused);
+        json_number("cross_entropy", r->mean_cross_entropy, 1);
+        json_number("baseline_accuracy", r->mean_baseline, 1);
+        printf(",\"by_gap\":{");
+        for (int g = 0; g < EVAL_GAPS; g++) {
+            printf("%s\"%s\":{\"masked\":%ld", g ? "," : "", eval_gap_names[g], r->masked[g]);
+            json_number("accuracy", r->accuracy[g], 1);
+            json_number("trigram", r->trigram[g], r->has_trigram);
+            json_number("fused", r->fused[g], r->has_fused);
+            json_number("cross_entropy", r->cross_entropy[g], 1);
+            json_number("baseline", r->baseline[g], 1);
+            if (c->candidates > 1) {
+                json_number("first_accuracy", r->first_accuracy[g], 1);
+                json_number("oracle_accuracy", r->oracle_accuracy[g], 1);
+            }
+            printf("}");
+        }
+        printf("}");
+        json_number("word_share", r->word_share, 1);
+        json_number("repeat_share", r->repeat_share, 1);
+    }
+    printf(",\"t_curve\":[");
+    for (int k = 0; k < EVAL_TBUCKETS; k++) {
+        printf("%s{\"t\":%.2f", k ? "," : "", (k + 0.5) / EVAL_TBUCKETS);
+        json_number("accuracy", r->t_accuracy[k], 1);
+        json_number("cross_entropy", r->t_cross_entropy[k], 1);
+        printf("}");
+    }
+    printf("],\"seconds\":%.1f}\n", r->seconds);
+}
+
+/* A percentage in a column of 10, or "-" when absent. */
+static void print_share(double v, int present) {
+    if (present) printf(" %9.1f%%", 100 * v);
+    else printf(" %10s", "-");
+}
+
+static void print_gaps(const EvalConfig *c, const EvalResult *r) {
+    printf("\n%-9s %8s %10s %10s %10s %10s %14s", "gap", "masked", "accuracy", "trigram", "fused", "baseline",
+           "cross-entropy");
+    if (c->candidates > 1) printf(" %10s %10s", "first", "oracle");
+    printf("\n");
+    for (int g = 0; g < EVAL_GAPS; g++) {
+        printf("%-9s %8ld", eval_gap_names[g], r->masked[g]);
+        print_share(r->accuracy[g], 1), print_share(r->trigram[g], r->has_trigram), print_share(r->fused[g], r->has_fused);
+        print_share(r->baseline[g], 1);
+        printf(" %14.3f", r->cross_entropy[g]);
+        if (c->candidates > 1) print_share(r->first_accuracy[g], 1), print_share(r->oracle_accuracy[g], 1);
+        printf("\n");
+    }
+    printf("%-9s %8s", "mean", "");
+    print_share(r->mean_accuracy, 1), print_share(r->mean_trigram, r->has_trigram), print_share(r->mean_fused, r->has_fused);
+    print_share(r->mean_baseline, 1);
+    printf(" %14.3f\n", r->mean_cross_entropy);
+    if (c->candidates > 1)
+        printf("(%d candidates per gap: accuracy of the best-scored, of the first, and of the best of them)\n",
+               c->candidates);
+    if (r->has_fused)
+        printf("(trigram: its own beam-search fills; fused: the model with lambda %g x the trigram's log-probabilities)\n",
+               (double)c->fuse);
+}
+
+static void print_text(const char *heldout, const ModelFile *mf, const EvalConfig *c, const EvalResult *r, int quick) {
+    printf("%s: %d held-out lines; %s, %s %d steps, seed %llu\n", heldout, r->lines, mf->description,
+           sampler_name(c->sampler), c->steps, (unsigned long long)c->seed);
+    if (!quick) {
+        print_gaps(c, r);
+        printf("\nfills of 25%% gaps: %.1f%% of %ld filled pieces form corpus words, %.1f%% repeat the piece before\n",
+               100 * r->word_share, r->filled_pieces, 100 * r->repeat_share);
+        for (int i = 0; i < r->nexamples; i++) printf("  truth: %s\n  fill:  %s\n", r->example_truth[i], r->example_fill[i]);
+    }
+    printf("\none-step denoising of 25%% gaps by noise level t (accuracy, cross-entropy):\n");
+    for (int k = 0; k < EVAL_TBUCKETS; k++)
+        printf("  t=%.2f %6.1f%% %7.3f%s", (k + 0.5) / EVAL_TBUCKETS, 100 * r->t_accuracy[k], r->t_cross_entropy[k],
+               k % 2 ? "\n" : "   ");
+    printf("(%.1f s)\n", r->seconds);
+}
+
+/* The trigram anchor for eval: from --train (an error when unreadable), else
+ * from the corpus the model records (a warning when absent or unreadable). */
+static int eval_trigram(const ModelFile *mf, const char *train, Ngram **ng) {
+    Err e;
+    if (modelfile_trigram(mf, train, ng, &e)) {
+        fprintf(stderr, "sdlm eval: %s\n", e.msg);
+        if (train) return EXIT_USAGE;
+        fprintf(stderr, "sdlm eval: no trigram anchor (give --train FILE, the model's training lines)\n");
+    } else if (!*ng) {
+        fprintf(stderr, "sdlm eval: no trigram anchor: %s records no training corpus (give --train FILE)\n", mf->path);
+    } else {
+        char about[160];
+        ngram_describe(*ng, about, sizeof about);
+        fprintf(stderr, "sdlm eval: %s (%s)\n", about, train ? train : mf->corpus);
+    }
+    return EXIT_OK;
+}
+
 int cmd_eval(int argc, char **argv) {
-    const char *heldout = NULL, *ckpt = NULL, *spm = NULL, *sampler = NULL;
+    const char *heldout = NULL, *ckpt = NULL, *spm = NULL, *sampler = NULL, *train = NULL;
     int json = 0, no_ema = 0, quick = 0;
     EvalConfig c = eval_defaults();
+    c.fuse = EVAL_DEFAULT_FUSE;
     Opt opts[] = {
         {"-d|--data_path", OPT_STR, &heldout, "FILE", "held-out lines (required)", 0, 0, NULL},
         {"-ckpt|--checkpoint", OPT_STR, &ckpt, "FILE", "the model (required)", 0, 0, NULL},
@@ -31,6 +147,8 @@ int cmd_eval(int argc, char **argv) {
         {"--seed", OPT_U64, &c.seed, "S", "gap positions and noise (0)", 0, 0, NULL},
         {"--batch", OPT_INT, &c.batch, "N", "sequences per pass (32)", 1, 4096, NULL},
         {"--words", OPT_STR, &c.words, "FILE", "text whose words count as corpus words (the held-out file)", 0, 0, NULL},
+        {"--train", OPT_STR, &train, "FILE", "lines the trigram anchor is fitted on (the model's recorded corpus)", 0, 0, NULL},
+        {"--fuse", OPT_FLOAT, &c.fuse, "LAMBDA", "also fill with the trigram fused at LAMBDA; 0: no fused run (0.3)", 0, 100, NULL},
         {"--candidates", OPT_INT, &c.candidates, "N", "fills per gap, the model's best-scored one counted (1)", 1, EVAL_MAX_CAND, NULL},
         {"--quick", OPT_FLAG, &quick, NULL, "only the one-step curve by t (fast)", 0, 0, NULL},
         {"--linear-times", OPT_FLAG, &c.linear_times, NULL, "space steps 1 - s/S even when the model has a time curve", 0, 0, NULL},
@@ -47,7 +165,10 @@ int cmd_eval(int argc, char **argv) {
                    "reports masked-token accuracy and cross-entropy, the most-frequent-piece baseline, one-step\n"
                    "denoising by noise level t, and how many filled pieces form corpus words. With --candidates N\n"
                    "each gap is filled N times and ranked by the model's own score: the accuracy of the best-scored\n"
-                   "fill is reported beside the first fill's (unranked) and the best of the N (an oracle).",
+                   "fill is reported beside the first fill's (unranked) and the best of the N (an oracle).\n"
+                   "Beside the model stand a trigram over the same pieces, fitted on --train FILE (default: the\n"
+                   "corpus the checkpoint records), filling the same gaps by beam search, and the model fused with\n"
+                   "it (--fuse LAMBDA adds LAMBDA x the trigram's log-probabilities to the model's logits).",
                    opts, n);
         return EXIT_OK;
     }
@@ -58,6 +179,7 @@ int cmd_eval(int argc, char **argv) {
                        sampler), EXIT_USAGE;
     c.skip_fill = quick;
     ModelFile mf;
+    Ngram *ng = NULL;
     if (modelfile_open(&mf, ckpt, spm, !no_ema, &e)) return fprintf(stderr, "sdlm eval: %s\n", e.msg), EXIT_USAGE;
     if (sampler && !sampler_fits(c.sampler, &mf.model.cfg)) {
         fprintf(stderr, "sdlm eval: --sampler %s does not fit this %s model: use %s\n", sampler,
@@ -65,63 +187,17 @@ int cmd_eval(int argc, char **argv) {
         return modelfile_close(&mf), EXIT_USAGE;
     }
     c.sampler = sampler_fit(c.sampler, &mf.model.cfg);
+    if (!quick && (rc = eval_trigram(&mf, train, &ng))) return modelfile_close(&mf), rc;
+    c.trigram = ng;
     EvalResult r;
     rc = eval_run(&mf, heldout, &c, &r, isatty(2) ? show_progress : NULL, NULL, &e);
     if (rc) {
-        modelfile_close(&mf);
+        ngram_free(ng), modelfile_close(&mf);
         return fprintf(stderr, "sdlm eval: %s\n", e.msg), EXIT_USAGE;
     }
-    if (json) {
-        printf("{\"checkpoint\":\"%s\",\"lines\":%d,\"sampler\":\"%s\",\"steps\":%d,\"seed\":%llu", ckpt, r.lines,
-               sampler_name(c.sampler), c.steps, (unsigned long long)c.seed);
-        if (c.candidates > 1) printf(",\"candidates\":%d", c.candidates);
-        if (!quick) {
-            printf(",\"masked_token_accuracy\":%.4f,\"cross_entropy\":%.4f,\"baseline_accuracy\":%.4f", r.mean_accuracy,
-                   r.mean_cross_entropy, r.mean_baseline);
-            printf(",\"by_gap\":{");
-            for (int g = 0; g < EVAL_GAPS; g++)
-            {
-                printf("%s\"%s\":{\"masked\":%ld,\"accuracy\":%.4f,\"cross_entropy\":%.4f,\"baseline\":%.4f", g ? "," : "",
-                       eval_gap_names[g], r.masked[g], r.accuracy[g], r.cross_entropy[g], r.baseline[g]);
-                if (c.candidates > 1)
-                    printf(",\"first_accuracy\":%.4f,\"oracle_accuracy\":%.4f", r.first_accuracy[g], r.oracle_accuracy[g]);
-                printf("}");
-            }
-            printf("},\"word_share\":%.4f,\"repeat_share\":%.4f", r.word_share, r.repeat_share);
-        }
-        printf(",\"t_curve\":[");
-        for (int k = 0; k < EVAL_TBUCKETS; k++)
-            printf("%s{\"t\":%.2f,\"accuracy\":%.4f,\"cross_entropy\":%.4f}", k ? "," : "", (k + 0.5) / EVAL_TBUCKETS,
-                   r.t_accuracy[k], r.t_cross_entropy[k]);
-        printf("],\"seconds\":%.1f}\n", r.seconds);
-    } else {
-        printf("%s: %d held-out lines; %s, %s %d steps, seed %llu\n", heldout, r.lines, mf.description,
-               sampler_name(c.sampler), c.steps, (unsigned long long)c.seed);
-        if (!quick) {
-            printf("\n%-9s %8s %10s %10s %14s", "gap", "masked", "accuracy", "baseline", "cross-entropy");
-            if (c.candidates > 1) printf(" %10s %10s", "first", "oracle");
-            printf("\n");
-            for (int g = 0; g < EVAL_GAPS; g++) {
-                printf("%-9s %8ld %9.1f%% %9.1f%% %14.3f", eval_gap_names[g], r.masked[g], 100 * r.accuracy[g],
-                       100 * r.baseline[g], r.cross_entropy[g]);
-                if (c.candidates > 1) printf(" %9.1f%% %9.1f%%", 100 * r.first_accuracy[g], 100 * r.oracle_accuracy[g]);
-                printf("\n");
-            }
-            if (c.candidates > 1)
-                printf("(%d candidates per gap: accuracy of the best-scored, of the first, and of the best of them)\n",
-                       c.candidates);
-            printf("%-9s %8s %9.1f%% %9.1f%% %14.3f\n", "mean", "", 100 * r.mean_accuracy, 100 * r.mean_baseline,
-                   r.mean_cross_entropy);
-            printf("\nfills of 25%% gaps: %.1f%% of %ld filled pieces form corpus words, %.1f%% repeat the piece before\n",
-                   100 * r.word_share, r.filled_pieces, 100 * r.repeat_share);
-            for (int i = 0; i < r.nexamples; i++) printf("  truth: %s\n  fill:  %s\n", r.example_truth[i], r.example_fill[i]);
-        }
-        printf("\none-step denoising of 25%% gaps by noise level t (accuracy, cross-entropy):\n");
-        for (int k = 0; k < EVAL_TBUCKETS; k++)
-            printf("  t=%.2f %6.1f%% %7.3f%s", (k + 0.5) / EVAL_TBUCKETS, 100 * r.t_accuracy[k], r.t_cross_entropy[k],
-                   k % 2 ? "\n" : "   ");
-        printf("(%.1f s)\n", r.seconds);
-    }
+    if (json) print_json(ckpt, &c, &r, quick);
+    else print_text(heldout, &mf, &c, &r, quick);
+    ngram_free(ng);
     modelfile_close(&mf);
     return EXIT_OK;
 }

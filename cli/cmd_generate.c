@@ -3,7 +3,8 @@
  * sequences as the seed does. Both print the text (one line per candidate),
  * can trace every step, and save each result with its trajectory to the
  * history unless --no-save. Infill candidates come ranked by the model's own
- * score of them (train/score.h), best first. */
+ * score of them (train/score.h), best first. --fuse adds a trigram's
+ * log-probabilities to the model's logits while sampling (train/ngram.h). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "diffusion.h"
 #include "infill.h"
 #include "modelfile.h"
+#include "ngram.h"
 #include "opts.h"
 #include "paths.h"
 #include "score.h"
@@ -119,11 +121,33 @@ fail:
     fprintf(stderr, "sdlm: warning: not saved to the history: %s\n", e.msg);
 }
 
+/* Shallow fusion with the trigram over the model's pieces, fitted on --train
+ * or the model's recorded corpus; says on stderr that it is on. */
+static int setup_fusion(const char *cmd, const ModelFile *mf, const char *train, float lambda, Ngram **ng,
+                        NgramFusion *f) {
+    Err e;
+    if (modelfile_trigram(mf, train, ng, &e)) return fprintf(stderr, "%s: --fuse: %s\n", cmd, e.msg), EXIT_USAGE;
+    if (!*ng)
+        return fprintf(stderr, "%s: --fuse needs the model's training lines: %s records none, give --train FILE\n", cmd,
+                       mf->path),
+               EXIT_USAGE;
+    if (ngram_fusion_init(f, *ng, lambda, mf->model.cfg.V, &e)) {
+        ngram_free(*ng), *ng = NULL;
+        return fprintf(stderr, "%s: --fuse: %s\n", cmd, e.msg), EXIT_USAGE;
+    }
+    char about[160];
+    ngram_describe(*ng, about, sizeof about);
+    fprintf(stderr, "%s: fusion on: lambda %g x the %s (%s)\n", cmd, (double)lambda, about, train ? train : mf->corpus);
+    return EXIT_OK;
+}
+
 static int generate(int argc, char **argv, int infill) {
     const char *ckpt = NULL, *spm = NULL, *sampler = NULL, *db = NULL;
     int steps = 200, n = 1, trace = 0, no_save = 0, clamp = 0, length = 0, no_ema = 0, seed_given = 0, linear = 0;
     int scores = 0;
     uint64_t seed = 0;
+    float fuse = 0;
+    const char *train = NULL;
     Opt opts[] = {
         {"-ckpt|--checkpoint", OPT_STR, &ckpt, "FILE", "the model (required)", 0, 0, NULL},
         {"-spm|--spm_model", OPT_STR, &spm, "MODEL", "tokenizer, for a checkpoint without one inside", 0, 0, NULL},
@@ -138,6 +162,8 @@ static int generate(int argc, char **argv, int infill) {
         {"--no-save", OPT_FLAG, &no_save, NULL, "do not save to the history", 0, 0, NULL},
         {"--db", OPT_STR, &db, "PATH", "history database (default $XDG_DATA_HOME/sdlm/sdlm.db)", 0, 0, NULL},
         {"--linear-times", OPT_FLAG, &linear, NULL, "space steps 1 - s/S even when the model has a time curve", 0, 0, NULL},
+        {"--fuse", OPT_FLOAT, &fuse, "LAMBDA", "add LAMBDA x a trigram's log-probabilities to the model's logits (0: off)", 0, 100, NULL},
+        {"--train", OPT_STR, &train, "FILE", "lines the --fuse trigram is fitted on (the model's recorded corpus)", 0, 0, NULL},
         {"--scores", OPT_FLAG, &scores, NULL, "infill: print each candidate's score (nats per filled token) before it", 0, 0, NULL},
     };
     int nopts = sizeof opts / sizeof *opts, npos;
@@ -238,6 +264,8 @@ static int generate(int argc, char **argv, int infill) {
     r.t = malloc(sizeof(float) * (steps + 1));
     float *times = malloc(sizeof(float) * (steps + 1));
     int status = EXIT_OK;
+    Ngram *ng = NULL;
+    NgramFusion fusion = {0};
     if (!ids || !final || !known || !lengths || !r.ids || !r.conf || !r.t || !times ||
         workspace_alloc(&ws, &mf.model.cfg, B, L, 0, &e)) {
         fprintf(stderr, "%s: out of memory for %d x %d tokens\n", cmd, B, L);
@@ -248,9 +276,11 @@ static int generate(int argc, char **argv, int infill) {
         if (infill) memcpy(ids + (long)b * L, seq.ids, sizeof(int32_t) * L), memcpy(known + (long)b * L, seq.known, L);
         lengths[b] = L;
     }
+    if (fuse > 0 && (status = setup_fusion(cmd, &mf, train, fuse, &ng, &fusion))) goto out;
     if (trace) printf("%s: %s, %s, %d steps, seed %llu\n", mf.path, mf.description, sampler_name(kind), steps,
                       (unsigned long long)seed);
-    SampleRequest rq = {.B = B, .L = L, .ids = infill ? ids : NULL, .known = infill ? known : NULL, .lengths = infill ? lengths : NULL, .kind = kind, .steps = steps, .clamp = clamp, .seed = seed, .x_T = NULL, .eps = NULL};
+    SampleRequest rq = {.B = B, .L = L, .ids = infill ? ids : NULL, .known = infill ? known : NULL, .lengths = infill ? lengths : NULL, .kind = kind, .steps = steps, .clamp = clamp, .seed = seed, .x_T = NULL, .eps = NULL,
+                        .fuse = ng ? ngram_fuse : NULL, .fuse_ctx = &fusion};
     modelfile_schedule(&mf, &rq, !linear, times);
     if (diffusion_sample(&mf.model, &ws, &rq, on_step, &r, final, &e) < 0) {
         fprintf(stderr, "%s: %s\n", cmd, e.msg);
@@ -282,6 +312,7 @@ static int generate(int argc, char **argv, int infill) {
     if (infill) template_format(&tmpl, normal, sizeof normal); /* "{}" saved as the length it had */
     if (!no_save) save_history(&r, db, normal, infill ? SAMPLE_INFILL : SAMPLE_FREE, kind, steps, seed, clamp, final, order);
 out:
+    if (ng) ngram_fusion_free(&fusion), ngram_free(ng);
     workspace_free(&ws);
     free(ids), free(final), free(known), free(lengths), free(r.ids), free(r.conf), free(r.t), free(times);
     infill_seq_free(&seq);

@@ -142,6 +142,17 @@ keys Escape
 check "Esc stops the run at once" wait_for "stopped at step" 5
 keys F6 Down 2 0 0 Enter
 check "settings: back to 200 steps" wait_for "200 steps"
+keys F6 Down Down Down Down Down Right Right Right Enter
+conf_has() { # conf_has PATTERN: until ui.conf (written when the settings close) holds it, 5 s at most
+    i=0
+    while [ $i -lt 100 ]; do grep -q "$1" "$XDG_DATA_HOME/sdlm/ui.conf" 2>/dev/null && return 0; sleep 0.05; i=$((i + 1)); done
+    return 1
+}
+check "settings: the fusion row sets lambda (saved on closing)" conf_has "^fuse = 0.3$"
+keys C-r
+check "a fused run says so on its progress line" wait_for "+ trigram 0.3" 15
+keys Escape
+check "the fused run stops" wait_for "stopped at step" 5
 
 # the history: the filled sample is there and can be searched and replayed
 keys F3

@@ -1,7 +1,11 @@
 /* test_session.c: the editor's engine as the UI drives it: infill runs
  * animate through views and land in the history, Esc stops at once, a span
- * re-rolls alone, a missing model or an unwritable history still opens. */
+ * re-rolls alone, fusion with the trigram of the model's recorded corpus (and
+ * without one, a note why not), a missing model or an unwritable history
+ * still opens. */
+#include <limits.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -19,8 +23,9 @@ static void sleep_ms(int ms) {
     nanosleep(&ts, NULL);
 }
 
-/* A small model with random weights and the test corpus's tokenizer. */
-static int make_model(const char *path, Err *e) {
+/* A small model with random weights and the test corpus's tokenizer;
+ * corpus: the training text it records (NULL: none). */
+static int make_model(const char *path, const char *corpus, Err *e) {
     char prefix[600], model[640];
     snprintf(prefix, sizeof prefix, "%s/tok", dir);
     snprintf(model, sizeof model, "%s.model", prefix);
@@ -32,7 +37,8 @@ static int make_model(const char *path, Err *e) {
     Checkpoint ck;
     size_t n;
     const void *bytes = spm_model_bytes(spm, &n);
-    int rc = ckpt_alloc(&ck, &c, 0, 0, e) || ckpt_set_spm(&ck, bytes, n, e);
+    int rc = ckpt_alloc(&ck, &c, 0, 0, e) || ckpt_set_spm(&ck, bytes, n, e) ||
+             (corpus && ckpt_set_meta(&ck, "corpus", corpus, e));
     if (!rc) params_init(&ck.table, ck.weights, 3), rc = ckpt_save(path, &ck, ST_F32, e);
     ckpt_free(&ck);
     spm_free(spm);
@@ -61,7 +67,7 @@ int main(void) {
     snprintf(ckpt, sizeof ckpt, "%s/m.safetensors", dir);
     snprintf(db, sizeof db, "%s/h.db", dir);
     Err e;
-    if (make_model(ckpt, &e)) {
+    if (make_model(ckpt, NULL, &e)) {
         check_ok(0, "model: %s", e.msg);
         return check_done();
     }
@@ -144,6 +150,29 @@ int main(void) {
     int n = session_encode(s, "kettle", ids, 16, &e);
     session_piece(s, ids[0], piece, sizeof piece);
     check_ok(n > 0 && piece[0], "encode and pieces for the UI (\"%s\")", piece);
+
+    /* fusion: without a recorded corpus the fill runs alone and says why; with one it is fused */
+    set.steps = 10, set.candidates = 1, set.fuse = 0.5f;
+    session_infill_start(s, "The {2}.", &set, &e);
+    wait_done(s, &v, fds[0], &wakes);
+    check_ok(v.finished && v.fuse == 0 && strstr(v.fuse_note, "corpus"), "fusion without a corpus: runs alone (%s)",
+             v.fuse_note);
+    char corpus[PATH_MAX], fused[720];
+    snprintf(fused, sizeof fused, "%s/fused.safetensors", dir);
+    if (!realpath("tests/data/tiny-corpus.txt", corpus) || make_model(fused, corpus, &e) || session_load(s, fused, &e)) {
+        check_ok(0, "a model that records its corpus: %s", e.msg);
+    } else {
+        session_infill_start(s, "The {2}.", &set, &e);
+        wait_done(s, &v, fds[0], &wakes);
+        check_ok(v.finished && v.fuse == 0.5f && !v.fuse_note[0], "fusion with the recorded corpus's trigram is on");
+        set.fuse = 0;
+        session_infill_start(s, "The {2}.", &set, &e);
+        wait_done(s, &v, fds[0], &wakes);
+        check_ok(v.finished && v.fuse == 0 && !v.fuse_note[0], "fusion 0 is off, silently");
+        set.fuse = -1;
+        check_ok(session_infill_start(s, "The {2}.", &set, &e) < 0, "a negative fusion is refused: %s", e.msg);
+        set.fuse = 0;
+    }
     session_close(s);
 
     /* a missing model still opens, with the reason */

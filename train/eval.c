@@ -140,6 +140,30 @@ static void gap_cross_entropy(const Ctx *c, int g, int first, int B, int C, int 
     }
 }
 
+/* The longest of lines first .. first+B-1. */
+static int batch_length(const Ctx *c, int first, int B) {
+    int L = 1;
+    for (int b = 0; b < B; b++) L = c->len[first + b] > L ? c->len[first + b] : L;
+    return L;
+}
+
+/* R rows of length L, C per line from line `first` on: the line's pieces, its gap g open. */
+static void batch_rows(const Ctx *c, int g, int first, int R, int C, int L, int32_t *ids, uint8_t *known, int *lengths) {
+    for (int r = 0; r < R; r++) {
+        int i = first + r / C, s = c->start[g][i], k = gap_size(c->len[i] - 1, g);
+        lengths[r] = c->len[i];
+        for (int p = 0; p < L; p++) {
+            ids[(long)r * L + p] = p < c->len[i] ? c->ids[i][p] : 0;
+            known[(long)r * L + p] = !(p >= s && p < s + k);
+        }
+    }
+}
+
+/* The noise seed of a batch: the same for the model alone and fused. */
+static uint64_t batch_seed(const Ctx *c, int g, int first) {
+    return c->cfg->seed * 7919 + (uint64_t)g * 104729 + (uint64_t)first;
+}
+
 static int run_fills(Ctx *c, int g, EvalResult *out, int *done, int total,
                      void (*progress)(void *, int, int), void *pctx, Err *e) {
     const int V = c->mf->model.cfg.V, Bmax = c->cfg->batch, C = c->cfg->candidates > 1 ? c->cfg->candidates : 1;
@@ -147,8 +171,7 @@ static int run_fills(Ctx *c, int g, EvalResult *out, int *done, int total,
     double ce = 0;
     for (int first = 0; first < c->n; first += Bmax) {
         /* B lines, each sampled C times side by side: row b * C + j is line first + b's candidate j */
-        int B = c->n - first < Bmax ? c->n - first : Bmax, L = 1, R = B * C;
-        for (int b = 0; b < B; b++) L = c->len[first + b] > L ? c->len[first + b] : L;
+        int B = c->n - first < Bmax ? c->n - first : Bmax, L = batch_length(c, first, B), R = B * C;
         int32_t *ids = calloc((size_t)R * L, sizeof *ids);
         uint8_t *known = calloc((size_t)R * L, 1);
         int *lengths = calloc(R, sizeof *lengths), *chosen = calloc(B, sizeof *chosen);
@@ -158,16 +181,8 @@ static int run_fills(Ctx *c, int g, EvalResult *out, int *done, int total,
             free(ids), free(known), free(lengths), free(chosen), free(nats);
             return err_set(e, "out of memory for an evaluation batch of %d x %d", R, L);
         }
-        for (int r = 0; r < R; r++) {
-            int i = first + r / C, s = c->start[g][i], k = gap_size(c->len[i] - 1, g);
-            lengths[r] = c->len[i];
-            for (int p = 0; p < L; p++) {
-                ids[(long)r * L + p] = p < c->len[i] ? c->ids[i][p] : 0;
-                known[(long)r * L + p] = !(p >= s && p < s + k);
-            }
-        }
-        SampleRequest rq = {.B = R, .L = L, .ids = ids, .known = known, .lengths = lengths,
-                            .kind = sampler_fit(c->cfg->sampler, &c->mf->model.cfg), .steps = c->cfg->steps, .clamp = c->cfg->clamp, .seed = c->cfg->seed * 7919 + (uint64_t)g * 104729 + (uint64_t)first, .x_T = NULL, .eps = NULL};
+        batch_rows(c, g, first, R, C, L, ids, known, lengths);
+        SampleRequest rq = {.B = R, .L = L, .ids = ids, .known = known, .lengths = lengths, .kind = sampler_fit(c->cfg->sampler, &c->mf->model.cfg), .steps = c->cfg->steps, .clamp = c->cfg->clamp, .seed = batch_seed(c, g, first), .x_T = NULL, .eps = NULL};
         float *times = malloc(sizeof(float) * (size_t)(c->cfg->steps + 1));
         if (!times) {
             workspace_free(&ws), free(ids), free(known), free(lengths), free(chosen), free(nats);
@@ -268,6 +283,77 @@ static int run_fills(Ctx *c, int g, EvalResult *out, int *done, int total,
         out->repeat_share = word_total ? (double)repeats / word_total : 0;
     }
     return 0;
+}
+
+/* The trigram's beam-search fills of the same gaps. */
+static int run_trigram(Ctx *c, int g, EvalResult *out, Err *e) {
+    long masked = 0, correct = 0;
+    int32_t *fill = malloc(sizeof(int32_t) * (size_t)c->crop);
+    if (!fill) return err_set(e, "out of memory");
+    for (int i = 0; i < c->n; i++) {
+        int s = c->start[g][i], k = gap_size(c->len[i] - 1, g);
+        if (ngram_fill(c->cfg->trigram, (const int32_t *)c->ids[i], c->len[i], s, k, fill, e)) return free(fill), -1;
+        for (int p = 0; p < k; p++) correct += fill[p] == c->ids[i][s + p];
+        masked += k;
+    }
+    free(fill);
+    out->trigram[g] = masked ? (double)correct / masked : 0;
+    return 0;
+}
+
+/* The fused sampler (the model plus lambda x the trigram's log-probabilities)
+ * on the same gaps with the same noise seeds, one fill per gap. */
+static int run_fused(Ctx *c, int g, NgramFusion *f, EvalResult *out, int *done, int total,
+                     void (*progress)(void *, int, int), void *pctx, Err *e) {
+    long masked = 0, correct = 0;
+    for (int first = 0; first < c->n; first += c->cfg->batch) {
+        int B = c->n - first < c->cfg->batch ? c->n - first : c->cfg->batch, L = batch_length(c, first, B);
+        int32_t *ids = calloc((size_t)B * L, sizeof *ids), *fill = calloc((size_t)B * L, sizeof *fill);
+        uint8_t *known = calloc((size_t)B * L, 1);
+        int *lengths = calloc(B, sizeof *lengths), rc = -1;
+        float *times = malloc(sizeof(float) * (size_t)(c->cfg->steps + 1));
+        Workspace ws = {0};
+        int ok = ids && fill && known && lengths && times;
+        if (!ok) err_set(e, "out of memory for an evaluation batch of %d x %d", B, L);
+        if (ok && !workspace_alloc(&ws, &c->mf->model.cfg, B, L, 0, e)) {
+            batch_rows(c, g, first, B, 1, L, ids, known, lengths);
+            SampleRequest rq = {.B = B, .L = L, .ids = ids, .known = known, .lengths = lengths,
+                                .kind = sampler_fit(c->cfg->sampler, &c->mf->model.cfg), .steps = c->cfg->steps, .clamp = c->cfg->clamp,
+                                .seed = batch_seed(c, g, first), .fuse = ngram_fuse, .fuse_ctx = f};
+            modelfile_schedule(c->mf, &rq, !c->cfg->linear_times, times);
+            rc = diffusion_sample(&c->mf->model, &ws, &rq, NULL, NULL, fill, e) < 0 ? -1 : 0;
+        }
+        for (int b = 0; !rc && b < B; b++) {
+            int i = first + b, s = c->start[g][i], k = gap_size(c->len[i] - 1, g);
+            for (int p = s; p < s + k; p++) correct += fill[(long)b * L + p] == c->ids[i][p];
+            masked += k;
+        }
+        workspace_free(&ws);
+        free(ids), free(fill), free(known), free(lengths), free(times);
+        if (rc) return -1;
+        if (progress) progress(pctx, ++*done, total);
+    }
+    out->fused[g] = masked ? (double)correct / masked : 0;
+    return 0;
+}
+
+/* The trigram's fills and, with fuse > 0, the fused sampler's, on every gap size. */
+static int run_anchor(Ctx *c, EvalResult *out, int *done, int total, void (*progress)(void *, int, int), void *pctx,
+                      Err *e) {
+    if (!c->cfg->trigram || c->cfg->skip_fill) return 0;
+    NgramFusion f;
+    int fuse = c->cfg->fuse > 0;
+    if (fuse && ngram_fusion_init(&f, c->cfg->trigram, c->cfg->fuse, c->mf->model.cfg.V, e)) return -1;
+    int rc = 0;
+    for (int g = 0; !rc && g < EVAL_GAPS; g++) {
+        rc = run_trigram(c, g, out, e);
+        if (!rc && fuse) rc = run_fused(c, g, &f, out, done, total, progress, pctx, e);
+    }
+    if (fuse) ngram_fusion_free(&f);
+    out->has_trigram = !rc;
+    out->has_fused = !rc && fuse;
+    for (int g = 0; g < EVAL_GAPS; g++) out->mean_trigram += out->trigram[g] / EVAL_GAPS, out->mean_fused += out->fused[g] / EVAL_GAPS;
+    return rc;
 }
 
 /* One-step denoising of the 25% gaps at each noise level. */
@@ -373,9 +459,11 @@ int eval_run(const ModelFile *mf, const char *heldout, const EvalConfig *cfg, Ev
     }
     if (!cfg->skip_fill && load_words(&words, cfg->words ? cfg->words : heldout, e)) goto out;
     int batches = (c.n + cfg->batch - 1) / cfg->batch, done = 0;
-    int total = (cfg->skip_fill ? 0 : EVAL_GAPS * batches) + EVAL_TBUCKETS;
+    int fused = !cfg->skip_fill && cfg->trigram && cfg->fuse > 0;
+    int total = (cfg->skip_fill ? 0 : EVAL_GAPS * batches * (1 + fused)) + EVAL_TBUCKETS;
     for (int g = 0; !cfg->skip_fill && g < EVAL_GAPS; g++)
         if (run_fills(&c, g, out, &done, total, progress, pctx, e)) goto out;
+    if (run_anchor(&c, out, &done, total, progress, pctx, e)) goto out;
     if (run_curve(&c, out, &done, total, progress, pctx, e)) goto out;
     double sa = 0, sc = 0, sb = 0;
     for (int g = 0; g < EVAL_GAPS; g++) sa += out->accuracy[g], sc += out->cross_entropy[g], sb += out->baseline[g];

@@ -15,13 +15,19 @@
  * With candidates > 1 every gap is filled that many times and the fill the
  * model scores best (train/score.h) is the one counted; the accuracy of the
  * first candidate (no ranking) and of the best of them (an oracle) are kept
- * beside it, so one run says whether ranking helps. */
+ * beside it, so one run says whether ranking helps.
+ *
+ * With a trigram (train/ngram.h, fitted on the training lines) its beam-search
+ * fills of exactly the same gaps are counted beside the model's; with fuse > 0
+ * the sampler runs once more with the trigram's shallow fusion at that lambda
+ * (one fill per gap, the same noise seeds) and that accuracy is counted too. */
 #ifndef SDLM_EVAL_H
 #define SDLM_EVAL_H
 
 #include "diffusion.h"
 #include "err.h"
 #include "modelfile.h"
+#include "ngram.h"
 
 enum { EVAL_GAPS = 4, EVAL_TBUCKETS = 10, EVAL_MAX_CAND = 16 };
 
@@ -36,6 +42,8 @@ typedef struct {
     int skip_fill;      /* only the one-step curve (fast) */
     int linear_times;   /* sample at the seed's 1 - s/S even when the model has a time curve */
     int candidates;     /* fills per gap, ranked by the model's score (default 1: no ranking) */
+    const Ngram *trigram; /* the anchor, fitted on the training lines (NULL: none) */
+    float fuse;         /* with a trigram and fuse > 0: also the fused sampler, one fill per gap */
 } EvalConfig;
 
 typedef struct {
@@ -44,6 +52,8 @@ typedef struct {
     double accuracy[EVAL_GAPS], cross_entropy[EVAL_GAPS], baseline[EVAL_GAPS];
     double first_accuracy[EVAL_GAPS], oracle_accuracy[EVAL_GAPS]; /* candidates > 1: unranked, best possible */
     double mean_accuracy, mean_cross_entropy, mean_baseline;
+    int has_trigram, has_fused;
+    double trigram[EVAL_GAPS], fused[EVAL_GAPS], mean_trigram, mean_fused; /* accuracies on the same gaps */
     double t_accuracy[EVAL_TBUCKETS], t_cross_entropy[EVAL_TBUCKETS], t_baseline[EVAL_TBUCKETS];
     double word_share, repeat_share; /* over the 25% fills */
     long filled_pieces;

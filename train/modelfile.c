@@ -1,11 +1,21 @@
 /* modelfile.c: opening a checkpoint with its tokenizer. */
 #include "modelfile.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ckpt.h"
+#include "paths.h"
+
+/* The shipped model's corpus, for a shipped checkpoint that records none. */
+static void shipped_corpus(const char *ckpt, char *out, size_t cap) {
+    char share[1024], shipped[1100], a[PATH_MAX], b[PATH_MAX];
+    if (paths_share_dir(share, sizeof share, NULL)) return;
+    snprintf(shipped, sizeof shipped, "%s/sdlm-default.safetensors", share);
+    if (realpath(ckpt, a) && realpath(shipped, b) && !strcmp(a, b)) snprintf(out, cap, "%.1000s/corpus.txt", share);
+}
 
 int modelfile_open(ModelFile *mf, const char *ckpt, const char *spm_path, int use_ema, Err *e) {
     memset(mf, 0, sizeof *mf);
@@ -50,6 +60,9 @@ int modelfile_open(ModelFile *mf, const char *ckpt, const char *spm_path, int us
     if (!v || warp_parse(&mf->warp, v)) warp_init(&mf->warp); /* an unreadable curve: the seed's spacing */
     v = ckpt_meta(&ck, "crop_len");
     mf->crop_len = v && atoi(v) >= 2 ? atoi(v) : 64;
+    v = ckpt_meta(&ck, "corpus");
+    if (v) snprintf(mf->corpus, sizeof mf->corpus, "%s", v);
+    else shipped_corpus(ckpt, mf->corpus, sizeof mf->corpus);
     v = ckpt_meta(&ck, "fixed_norm");
     int fixed_norm = v && atoi(v) != 0;
     double mparams = mf->model.table.total / 1e6;
@@ -84,4 +97,12 @@ void modelfile_schedule(const ModelFile *mf, SampleRequest *rq, int warp, float 
         warp_times(&mf->warp, rq->steps, times);
         rq->times = times;
     }
+}
+
+int modelfile_trigram(const ModelFile *mf, const char *train, Ngram **out, Err *e) {
+    *out = NULL;
+    const char *path = train ? train : mf->corpus;
+    if (!path[0]) return 0;
+    if (ngram_fit(out, mf->spm, path, mf->crop_len, e)) return err_wrap(e, "fitting the trigram");
+    return 0;
 }

@@ -11,6 +11,7 @@
 #include "diffusion.h"
 #include "err.h"
 #include "model.h"
+#include "ngram.h"
 #include "spm.h"
 #include "timewarp.h"
 
@@ -24,6 +25,8 @@ typedef struct {
     int crop_len;       /* the length it was trained at (64 when unknown) */
     float shift;        /* the schedule shift it was trained with (1: the seed's) */
     TimeWarp warp;      /* its learned time curve; warp.ready when it has one */
+    char corpus[1024];  /* the text it was trained on (metadata `corpus`; share/corpus.txt for the
+                         * shipped model when it records none); "" when unknown */
     char description[160];
 } ModelFile;
 
@@ -34,5 +37,9 @@ void modelfile_close(ModelFile *mf);
  * time curve and warp is set, step times spaced by it (times: room for
  * rq->steps + 1, alive while sampling). Otherwise the seed's spacing. */
 void modelfile_schedule(const ModelFile *mf, SampleRequest *rq, int warp, float *times);
+/* The trigram anchor over the model's pieces (train/ngram.h), fitted on
+ * `train`, or when that is NULL on mf->corpus. *out stays NULL (and 0 is
+ * returned) when neither names a file; a file that cannot be read is an error. */
+int modelfile_trigram(const ModelFile *mf, const char *train, Ngram **out, Err *e);
 
 #endif

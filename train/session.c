@@ -18,6 +18,7 @@
 #include "engine_lock.h"
 #include "infill.h"
 #include "modelfile.h"
+#include "ngram.h"
 #include "paths.h"
 #include "score.h"
 #include "store.h"
@@ -55,11 +56,16 @@ struct Session {
     Store *store; /* the session thread's own connection */
     Trainer *trainer;
     TrainProgress *train_last; /* the final progress of a finished run, kept for the view */
+    /* the trigram for fusion: fitted lazily on the session thread, dropped with its model */
+    Ngram *trigram;
+    NgramFusion fusion;
+    int trigram_tried;
+    char trigram_error[512];
 };
 
 InfillSettings infill_defaults(void) {
     return (InfillSettings){.sampler = SAMPLER_DIFFLM, .steps = 200, .seed = 0, .random_seed = 1, .candidates = 1,
-                            .clamp = 0};
+                            .clamp = 0, .fuse = 0};
 }
 
 static void wake(Session *s) {
@@ -120,6 +126,34 @@ void session_model(Session *s, SessionModel *out) {
     pthread_mutex_unlock(&s->mu);
 }
 
+/* Forgets the trigram of the model being replaced (no job runs). */
+static void drop_trigram(Session *s) {
+    if (s->trigram) ngram_fusion_free(&s->fusion), ngram_free(s->trigram);
+    s->trigram = NULL;
+    s->trigram_tried = 0;
+    s->trigram_error[0] = 0;
+}
+
+/* The fusion for a run at lambda, fitting the model's trigram the first time
+ * (on the session thread: no BLAS, so without the engine lock). NULL when it
+ * cannot be had; trigram_error says why. */
+static NgramFusion *fusion_for(Session *s, float lambda) {
+    if (lambda <= 0) return NULL;
+    if (!s->trigram_tried) {
+        Err e;
+        s->trigram_tried = 1;
+        if (modelfile_trigram(&s->mf, NULL, &s->trigram, &e)) snprintf(s->trigram_error, sizeof s->trigram_error, "%s", e.msg);
+        else if (!s->trigram) snprintf(s->trigram_error, sizeof s->trigram_error, "the model records no training corpus");
+        else if (ngram_fusion_init(&s->fusion, s->trigram, lambda, s->mf.model.cfg.V, &e)) {
+            snprintf(s->trigram_error, sizeof s->trigram_error, "%s", e.msg);
+            ngram_free(s->trigram), s->trigram = NULL;
+        }
+    }
+    if (!s->trigram) return NULL;
+    s->fusion.lambda = lambda;
+    return &s->fusion;
+}
+
 int session_load(Session *s, const char *ckpt, Err *e) {
     pthread_mutex_lock(&s->mu);
     int busy = s->job || s->running;
@@ -129,6 +163,7 @@ int session_load(Session *s, const char *ckpt, Err *e) {
     if (modelfile_open(&mf, ckpt, s->cfg.spm, 1, e)) return -1;
     pthread_mutex_lock(&s->mu);
     if (s->loaded) modelfile_close(&s->mf);
+    drop_trigram(s);
     s->mf = mf;
     s->loaded = 1;
     s->load_error[0] = 0;
@@ -166,6 +201,7 @@ static int check_settings(const InfillSettings *set, Err *e) {
     if (set->steps < 1 || set->steps > 10000) return err_set(e, "steps must be 1..10000, not %d", set->steps);
     if (set->candidates < 1 || set->candidates > INFILL_MAX_CAND)
         return err_set(e, "candidates must be 1..%d, not %d", INFILL_MAX_CAND, set->candidates);
+    if (!(set->fuse >= 0 && set->fuse <= 100)) return err_set(e, "fusion must be 0..100, not %g", (double)set->fuse);
     return 0;
 }
 
@@ -430,8 +466,14 @@ static void run_job(Session *s) {
     pthread_mutex_unlock(&s->mu);
     if (!ok) err_set(&e, "out of memory for an infill of %d x %d", B, L);
     if (ok) ok = !workspace_alloc(&ws, &s->mf.model.cfg, B, L, 0, &e);
+    NgramFusion *fusion = ok ? fusion_for(s, set.fuse) : NULL;
+    pthread_mutex_lock(&s->mu);
+    s->view.fuse = fusion ? set.fuse : 0;
+    snprintf(s->view.fuse_note, sizeof s->view.fuse_note, "%s", set.fuse > 0 && !fusion ? s->trigram_error : "");
+    pthread_mutex_unlock(&s->mu);
     set.sampler = sampler_fit(set.sampler, &s->mf.model.cfg); /* a setting for the other family: this one's default */
-    SampleRequest rq = {.B = B, .L = L, .ids = ids, .known = known, .lengths = lengths, .kind = set.sampler, .steps = set.steps, .clamp = set.clamp, .seed = set.seed, .x_T = NULL, .eps = NULL};
+    SampleRequest rq = {.B = B, .L = L, .ids = ids, .known = known, .lengths = lengths, .kind = set.sampler, .steps = set.steps, .clamp = set.clamp, .seed = set.seed, .x_T = NULL, .eps = NULL,
+                        .fuse = fusion ? ngram_fuse : NULL, .fuse_ctx = fusion};
     /* sample as the model was trained: its schedule shift and time curve, as `sdlm infill` does */
     float *times = ok ? malloc(sizeof(float) * ((size_t)set.steps + 1)) : NULL;
     if (ok && !times) ok = 0, err_set(&e, "out of memory for %d sampling steps", set.steps);
@@ -588,6 +630,7 @@ void session_close(Session *s) {
     pthread_join(s->thread, NULL);
     if (s->store) store_close(s->store);
     if (s->loaded) modelfile_close(&s->mf);
+    drop_trigram(s);
     template_free(&s->tmpl);
     infill_seq_free(&s->seq);
     free(s->traj_ids), free(s->traj_conf), free(s->traj_t);

@@ -71,6 +71,7 @@ typedef struct {
     int random_seed;     /* 1: draw a fresh seed per run (the one used is reported) */
     int candidates;      /* 1..8 sequences sampled side by side */
     int clamp;           /* snap estimates to the nearest embedding */
+    float fuse;          /* shallow fusion: lambda x the trigram of the model's corpus (0: off) */
 } InfillSettings;
 
 InfillSettings infill_defaults(void);
@@ -100,6 +101,8 @@ typedef struct {
     double ms_per_step;
     SamplerKind sampler;
     uint64_t seed;           /* the seed in use */
+    float fuse;              /* the fusion lambda in use: 0 when off (or when no trigram could be fitted) */
+    char fuse_note[512];     /* why fusion asked for is off, e.g. no corpus known; "" otherwise */
     int candidates, len;     /* sequences and their length in tokens (incl. EOS) */
     int32_t ids[INFILL_MAX_CAND][INFILL_MAX_LEN];
     float conf[INFILL_MAX_CAND][INFILL_MAX_LEN];

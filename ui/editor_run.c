@@ -62,6 +62,13 @@ static void editor_score_text(App *a, int c, char *out, size_t cap) {
              v->candidates < 2 ? "" : rank == 1 ? " (best)" : "");
 }
 
+/* " + trigram 0.3" while fusion is on, " (no fusion: why)" when it was asked for but is off. */
+static void fuse_text(const InfillView *v, char *buf, size_t cap) {
+    if (v->fuse > 0) snprintf(buf, cap, " + trigram %g", (double)v->fuse);
+    else if (v->fuse_note[0]) snprintf(buf, cap, " (no fusion: %.100s)", v->fuse_note);
+    else buf[0] = 0;
+}
+
 void editor_draw_progress(App *a, int y) {
     const InfillView *v = a->view;
     char line[512];
@@ -73,8 +80,10 @@ void editor_draw_progress(App *a, int y) {
         int bw = 20, filled = v->total ? v->step * bw / v->total : 0;
         char bar[128] = "";
         for (int i = 0; i < bw; i++) strcat(bar, i < filled ? "█" : "·");
-        snprintf(line, sizeof line, "▶ step %d/%d  t=%.3f  %s  %.1f ms/step  %s  %s stops   seed %llu", v->step, v->total,
-                 (double)v->t, sampler_name(v->sampler), v->ms_per_step, bar, keymap_name_of("infill-stop"),
+        char fuse[160];
+        fuse_text(v, fuse, sizeof fuse);
+        snprintf(line, sizeof line, "▶ step %d/%d  t=%.3f  %s%s  %.1f ms/step  %s  %s stops   seed %llu", v->step, v->total,
+                 (double)v->t, sampler_name(v->sampler), fuse, v->ms_per_step, bar, keymap_name_of("infill-stop"),
                  (unsigned long long)v->seed);
         attr = color_attr(C_KEY);
     } else if (editor.has_run && editor.pos >= 0 && editor.passes > 0) {
@@ -85,8 +94,10 @@ void editor_draw_progress(App *a, int y) {
     } else if (editor.has_run && (v->finished || v->stopped) && editor.fill_ok) {
         char score[96];
         editor_score_text(a, editor.cand, score, sizeof score);
-        snprintf(line, sizeof line, "%s %d/%d · %.1f ms/step · candidate %d/%d%s │ %s accept  %s/%s candidates  %s re-roll  %s/%s scrub",
-                 v->finished ? "✓ filled" : "■ stopped", v->step, v->total, v->ms_per_step, editor.cand + 1, v->candidates,
+        char fuse[160];
+        fuse_text(v, fuse, sizeof fuse);
+        snprintf(line, sizeof line, "%s %d/%d%s · %.1f ms/step · candidate %d/%d%s │ %s accept  %s/%s candidates  %s re-roll  %s/%s scrub",
+                 v->finished ? "✓ filled" : "■ stopped", v->step, v->total, fuse, v->ms_per_step, editor.cand + 1, v->candidates,
                  score, keymap_name_of("accept"), keymap_name_of("candidate-next"), keymap_name_of("candidate-prev"),
                  keymap_name_of("reroll"), keymap_name_of("scrub-back"), keymap_name_of("scrub-forward"));
         attr = v->finished ? color_attr(C_HIGH) & ~(int)A_UNDERLINE : color_attr(C_MID) & ~(int)A_UNDERLINE;
@@ -94,9 +105,11 @@ void editor_draw_progress(App *a, int y) {
         int spans = doc_span_count(&a->doc), slots = 0;
         for (int k = 0; k < spans; k++) slots += doc_span_slots(&a->doc, k);
         const InfillSettings *s = &a->conf.set;
-        snprintf(line, sizeof line, "%d span%s, %d slots  │ %s, %d steps, seed %s, %d candidate%s, clamp %s (%s)", spans,
+        char fuse[32] = "";
+        if (s->fuse > 0) snprintf(fuse, sizeof fuse, ", fusion %g", (double)s->fuse);
+        snprintf(line, sizeof line, "%d span%s, %d slots  │ %s, %d steps, seed %s, %d candidate%s, clamp %s%s (%s)", spans,
                  spans == 1 ? "" : "s", slots, sampler_name(s->sampler), s->steps, s->random_seed ? "random" : "fixed",
-                 s->candidates, s->candidates == 1 ? "" : "s", s->clamp ? "on" : "off", keymap_name_of("settings"));
+                 s->candidates, s->candidates == 1 ? "" : "s", s->clamp ? "on" : "off", fuse, keymap_name_of("settings"));
     }
     draw_fill(y, 0, a->cols, 0);
     draw_text(y, 1, line, a->cols - 2, attr);

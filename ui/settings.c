@@ -1,7 +1,7 @@
 /* settings.c: the infill settings dialog and the remembered settings file.
  *
  * $XDG_DATA_HOME/sdlm/ui.conf holds `key = value` lines (sampler, steps,
- * seed, random_seed, candidates, clamp, span_slots, corpus, preset,
+ * seed, random_seed, candidates, clamp, fuse, span_slots, corpus, preset,
  * train_steps). Unknown keys and bad values are ignored, so an old or
  * hand-edited file never stops the editor. It is written atomically (temp
  * file, rename) when the editor quits and when the dialog closes. */
@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "app.h"
+
+#define FUSE_MAX 100.0 /* as the session accepts */
 
 void conf_defaults(UiConf *c) {
     memset(c, 0, sizeof *c);
@@ -31,6 +33,7 @@ static void conf_line(UiConf *c, const char *k, const char *v) {
     else if (!strcmp(k, "random_seed")) c->set.random_seed = n != 0;
     else if (!strcmp(k, "candidates") && n >= 1 && n <= INFILL_MAX_CAND) c->set.candidates = (int)n;
     else if (!strcmp(k, "clamp")) c->set.clamp = n != 0;
+    else if (!strcmp(k, "fuse") && strtod(v, NULL) >= 0 && strtod(v, NULL) <= FUSE_MAX) c->set.fuse = (float)strtod(v, NULL);
     else if (!strcmp(k, "span_slots") && n >= 1 && n <= DOC_SPAN_MAX) c->span_slots = (int)n;
     else if (!strcmp(k, "corpus")) snprintf(c->corpus, sizeof c->corpus, "%s", v);
     else if (!strcmp(k, "preset") && n >= 0 && n < 16) c->preset = (int)n;
@@ -67,9 +70,9 @@ void conf_save(App *a) {
     if (!f) return;
     const UiConf *c = &a->conf;
     fprintf(f, "# sdlm editor settings (written by sdlm)\n");
-    fprintf(f, "sampler = %s\nsteps = %d\nseed = %llu\nrandom_seed = %d\ncandidates = %d\nclamp = %d\n",
+    fprintf(f, "sampler = %s\nsteps = %d\nseed = %llu\nrandom_seed = %d\ncandidates = %d\nclamp = %d\nfuse = %g\n",
             sampler_name(c->set.sampler), c->set.steps, (unsigned long long)c->set.seed, c->set.random_seed,
-            c->set.candidates, c->set.clamp);
+            c->set.candidates, c->set.clamp, (double)c->set.fuse);
     fprintf(f, "span_slots = %d\ncorpus = %s\npreset = %d\ntrain_steps = %lld\n", c->span_slots, c->corpus, c->preset,
             (long long)c->train_steps);
     int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
@@ -79,16 +82,18 @@ void conf_save(App *a) {
 
 /* ---- the dialog ---- */
 
-enum { F_SAMPLER, F_STEPS, F_SEED, F_CANDS, F_CLAMP, F_SPAN, F_COUNT };
+enum { F_SAMPLER, F_STEPS, F_SEED, F_CANDS, F_CLAMP, F_FUSE, F_SPAN, F_COUNT };
 static int field, typing; /* typing: digits replace the value on the first key */
 
-static const char *const field_names[F_COUNT] = {"sampler", "steps", "seed", "candidates", "clamp", "new span size"};
+static const char *const field_names[F_COUNT] = {"sampler", "steps", "seed", "candidates", "clamp", "fusion",
+                                                 "new span size"};
 static const char *const field_about[F_COUNT] = {
     "difflm (the seed's), ddim, ddpm, unmask (surest first)",
     "denoising passes per run, 1-10000",
     "random each run, or a number to repeat a run",
     "1-8, ranked best first by the model (Ctrl-N/Ctrl-P flip)",
     "snap estimates to the nearest token embedding",
+    "lambda x a trigram of the model's corpus added to its logits; 0 = off",
     "slots of a new empty span (Ctrl-T)",
 };
 
@@ -103,6 +108,10 @@ static void value_text(const App *a, int f, char *buf, size_t cap) {
         break;
     case F_CANDS: snprintf(buf, cap, "%d", s->candidates); break;
     case F_CLAMP: snprintf(buf, cap, "%s", s->clamp ? "on" : "off"); break;
+    case F_FUSE:
+        if (s->fuse > 0) snprintf(buf, cap, "%g", (double)s->fuse);
+        else snprintf(buf, cap, "off");
+        break;
     case F_SPAN: snprintf(buf, cap, "%d", a->conf.span_slots); break;
     }
 }
@@ -160,6 +169,18 @@ static void change(App *a, int dir) {
         if (s->candidates > INFILL_MAX_CAND) s->candidates = INFILL_MAX_CAND;
         break;
     case F_CLAMP: s->clamp = !s->clamp; break;
+    case F_FUSE: {
+        static const float ladder[] = {0, 0.1f, 0.2f, 0.3f, 0.5f, 0.7f, 1, 1.5f, 2, 3, 5};
+        int n = sizeof ladder / sizeof *ladder, i = 0;
+        if (dir > 0) {
+            while (i < n - 1 && ladder[i] <= s->fuse) i++;
+        } else {
+            i = n - 1;
+            while (i > 0 && ladder[i] >= s->fuse) i--;
+        }
+        s->fuse = ladder[i];
+        break;
+    }
     case F_SPAN:
         a->conf.span_slots += dir;
         if (a->conf.span_slots < 1) a->conf.span_slots = 1;
@@ -175,9 +196,11 @@ void set_left(App *a) { change(a, -1); }
 void set_right(App *a) { change(a, 1); }
 void set_close(App *a) {
     conf_save(a);
-    app_message(a, 0, "settings: %s, %d steps, seed %s, %d candidate%s, clamp %s", sampler_name(a->conf.set.sampler),
-                a->conf.set.steps, a->conf.set.random_seed ? "random" : "fixed", a->conf.set.candidates,
-                a->conf.set.candidates > 1 ? "s" : "", a->conf.set.clamp ? "on" : "off");
+    char fuse[32] = "off";
+    if (a->conf.set.fuse > 0) snprintf(fuse, sizeof fuse, "%g", (double)a->conf.set.fuse);
+    app_message(a, 0, "settings: %s, %d steps, seed %s, %d candidate%s, clamp %s, fusion %s",
+                sampler_name(a->conf.set.sampler), a->conf.set.steps, a->conf.set.random_seed ? "random" : "fixed",
+                a->conf.set.candidates, a->conf.set.candidates > 1 ? "s" : "", a->conf.set.clamp ? "on" : "off", fuse);
     app_show(a, a->back);
 }
 

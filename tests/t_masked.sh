@@ -50,5 +50,5 @@ check "eval --sampler ddim on a masked model: status 2" run 2 -d $corpus -ckpt "
 sdlm_cmd=train
 check "--export of a masked run: status 0" run 0 $tiny -ckpt "$m" --steps 10 --db= --export "$tmp/x.safetensors"
 check "the export infills as masked" sh -c "./sdlm infill -ckpt '$tmp/x.safetensors' --no-save --trace 'a {2} b' | grep -q masked"
-check "a continuous run is not masked" run 0 $tiny -ckpt "$tmp/c.safetensors" --steps 2 --db=
+check "a continuous run is not masked" run 0 $tiny -ckpt "$tmp/c.safetensors" --family continuous --steps 2 --db=
 check "its infill says nothing of masked and uses difflm" sh -c "./sdlm infill -ckpt '$tmp/c.safetensors' --no-save --trace --steps 2 'a {2} b' >'$tmp/t' && ! grep -q masked '$tmp/t' && grep -q difflm '$tmp/t'"

@@ -61,7 +61,9 @@ check "--chunk 3: the whole batch's run within float rounding" $close "$tmp/c3.s
 check "bad --chunk: status 2" run 2 $tiny -ckpt "$tmp/x.safetensors" --chunk 33
 
 # --t-weight P: each sequence's gradient times (P + 1) t^P; kept in the checkpoint for a resume
-check "--t-weight 1: status 0" run 0 $tiny -ckpt "$tmp/tw.safetensors" --recipe sdlm --t-weight 1 --steps 4
+# (a continuous-family option: the sdlm recipe's family is masked)
+check "--t-weight 1: status 0" run 0 $tiny -ckpt "$tmp/tw.safetensors" --recipe sdlm --family continuous --t-weight 1 --steps 4
+run 0 $tiny -ckpt "$tmp/tc.safetensors" --recipe sdlm --family continuous --steps 4
 check "--t-weight: saved in the checkpoint" sh -c "head -c 20000 '$tmp/tw.safetensors' | grep -q '\"t_weight\":\"1\"'"
-check "--t-weight 1: another run than the unweighted one" sh -c "! $close '$tmp/tw.safetensors' '$tmp/rk.safetensors' 1e-6 1e-4 >/dev/null"
+check "--t-weight 1: another run than the unweighted one" sh -c "! $close '$tmp/tw.safetensors' '$tmp/tc.safetensors' 1e-6 1e-4 >/dev/null"
 check "bad --t-weight: status 2" run 2 $tiny -ckpt "$tmp/x.safetensors" --t-weight -1

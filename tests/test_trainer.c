@@ -363,6 +363,48 @@ static void test_fixed_norm(void) {
     ckpt_free(&ca), ckpt_free(&cb);
 }
 
+/* The masked family (the sdlm recipe's) resumes bit for bit: its mask draws, times and loss weights
+ * are functions of the step, and --decay-to-end's lr of the step budget. */
+static void test_masked_run(void) {
+    char a[700], b[700];
+    snprintf(a, sizeof a, "%s/ma.safetensors", dir);
+    snprintf(b, sizeof b, "%s/mb.safetensors", dir);
+    static TrainProgress p;
+    Err e;
+    TrainConfig c = tiny(a, "");
+    trainer_apply_recipe(&c, RECIPE_SDLM);
+    c.batch = 8, c.warmup = 2, c.ema = 0.9f, c.E = 8, c.D = 32, c.NL = 1;
+    TrainConfig c0 = c;
+    c.max_steps = 30;
+    check_ok(run_to_end(&c, &p) == TRAIN_FINISHED && p.step == 30, "masked: 30 steps: %s", p.message);
+    float lr_end = p.last.lr;
+    c = c0, c.ckpt = b, c.max_steps = 30; /* the same budget, stopped on the way (wherever it stops) */
+    Trainer *t;
+    if (trainer_start(&t, &c, -1, &e)) {
+        check_ok(0, "trainer_start: %s", e.msg);
+        return;
+    }
+    WAIT_FOR(t, p, p.step >= 10);
+    trainer_stop(t);
+    check_ok(trainer_join(t) == TRAIN_STOPPED, "masked: stopped on the way and saved");
+    trainer_progress(t, &p);
+    int stopped_at = (int)p.step;
+    trainer_free(t);
+    check_ok(run_to_end(&c, &p) == TRAIN_FINISHED && p.step == 30, "masked: resumed from %d to 30: %s", stopped_at,
+             p.message);
+    Checkpoint ca, cb;
+    if (ckpt_load(a, &ca, &e) || ckpt_load(b, &cb, &e)) {
+        check_ok(0, "load: %s", e.msg);
+        return;
+    }
+    check_ok(ca.table.cfg.masked && same_block(ca.weights, cb.weights, ca.table.total) &&
+                 same_block(ca.ema, cb.ema, ca.table.total),
+             "masked: resume is exact (weights and EMA bit for bit)");
+    check_ok(fabsf(lr_end - 0.1f * c0.lr) < 0.05f * c0.lr, "--decay-to-end: the last step's lr is near 0.1 x lr (%g)",
+             (double)lr_end);
+    ckpt_free(&ca), ckpt_free(&cb);
+}
+
 /* A run with every sdlm option resumes bit for bit, and its checkpoint says how to sample it. */
 static void test_sdlm_run(void) {
     char a[700], b[700];
@@ -372,6 +414,7 @@ static void test_sdlm_run(void) {
     TrainConfig c = tiny(a, "");
     trainer_apply_recipe(&c, RECIPE_SDLM);
     c.batch = 8, c.lr = 1e-3f, c.warmup = 2, c.ema = 0.9f, c.shift = 0.7f;
+    c.masked = 0, c.decay_end = 0; /* the recipe's continuous options: the masked family's is test_masked_run */
     TrainConfig c0 = c;
     c.max_steps = 44;
     check_ok(run_to_end(&c, &p) == TRAIN_FINISHED && p.step == 44, "sdlm recipe: 44 steps: %s", p.message);
@@ -453,6 +496,7 @@ int main(void) {
     test_recipes();
     test_fixed_norm();
     test_sdlm_run();
+    test_masked_run();
     tmpdir_remove(dir);
     return check_done();
 }

@@ -64,6 +64,7 @@ typedef struct {
                              * --steps (or else --minutes) budget, instead of over -decs steps */
     int masked;             /* --family masked: the masked-diffusion family (src/masked.h); 0: the seed's */
     int mask_loss;          /* --mask-loss: MASK_LOSS_ELBO or MASK_LOSS_MEAN (masked family only) */
+    float mask_t_power;     /* --mask-t-power P: training mask rates t = u^P, u uniform; 1: uniform (0 reads as 1) */
     int vocab;              /* vocabulary when a tokenizer must be trained first (0: do not) */
     const char *export_path; /* --export FILE: at the end, also write the sampling weights (the EMA when
                               * kept) as F16 with the tokenizer and metadata, no optimiser state (NULL: no) */

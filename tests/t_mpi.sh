@@ -44,8 +44,10 @@ check "test_dist in the MPI build, without mpirun: one rank" sh -c "build-mpi/te
 corpus=tests/data/tiny-corpus.txt
 ./sdlm tokenizer -d $corpus -o "$tmp/tok" --vocab 400 >/dev/null 2>&1 ||
     $sdlm tokenizer -d $corpus -o "$tmp/tok" --vocab 400 >/dev/null 2>&1
-# the sdlm recipe (time warp, EMA, mixed masks): 48 steps of 8 rows (the warp is in use from step 40)
-tiny="-d $corpus -spm $tmp/tok.model -edim 8 -mdim 32 -numl 1 -b 8 -cl 24 -ngen 0 -do 0 --db="
+# the sdlm recipe's continuous family (time warp, EMA, mixed masks): 48 steps of 8 rows (the warp is in
+# use from step 40), its lr by -decs so that a 24-step leg resumed to 48 is the 48-step run
+base="-d $corpus -spm $tmp/tok.model -edim 8 -mdim 32 -numl 1 -b 8 -cl 24 -ngen 0 -do 0 --db="
+tiny="$base --family continuous --decay-by-decs"
 
 check "without mpirun: one rank, status 0" sh -c "$sdlm train $tiny -ckpt $tmp/one.safetensors --steps 48 2>$tmp/err"
 check "without mpirun: finished" grep -q "finished at step 48" "$tmp/err"
@@ -59,6 +61,11 @@ check "3 ranks (shards of 2, 3, 3 rows): those of 1 rank" sh -c "mpirun -np 3 --
     $tmp/one.safetensors 1e-7 1e-4"
 $sdlm train $tiny -ckpt "$tmp/other.safetensors" --steps 48 --seed 1 2>/dev/null
 check "the comparison fails on another seed's run" sh -c "! $close $tmp/other.safetensors $tmp/one.safetensors 1e-7 1e-4"
+
+# the masked family (the recipe's own): its mask draws are the global batch's, so the ranks agree
+check "masked, 1 rank: status 0" sh -c "$sdlm train $base -ckpt $tmp/m1.safetensors --steps 48 2>/dev/null"
+check "masked, 2 ranks: status 0" mpi 2 train $base -ckpt "$tmp/m2.safetensors" --steps 48
+check "masked, 2 ranks: the weights, moments and EMA of 1 rank" near m2 m1
 
 check "2-rank checkpoint at step 24" mpi 2 train $tiny -ckpt "$tmp/r21.safetensors" --steps 24
 check "... resumed on 1 rank to 48: status 0" sh -c "$sdlm train $tiny -ckpt $tmp/r21.safetensors --steps 48 2>/dev/null"

@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ckpt.h"
 #include "paths.h"
 
-/* The shipped model's corpus, for a shipped checkpoint that records none. */
+/* The shipped model's corpus, for a shipped checkpoint whose recorded one is not here (it was trained on
+ * another machine). */
 static void shipped_corpus(const char *ckpt, char *out, size_t cap) {
     char share[1024], shipped[1100], a[PATH_MAX], b[PATH_MAX];
     if (paths_share_dir(share, sizeof share, NULL)) return;
@@ -61,7 +63,8 @@ int modelfile_open(ModelFile *mf, const char *ckpt, const char *spm_path, int us
     v = ckpt_meta(&ck, "crop_len");
     mf->crop_len = v && atoi(v) >= 2 ? atoi(v) : 64;
     v = ckpt_meta(&ck, "corpus");
-    if (v) snprintf(mf->corpus, sizeof mf->corpus, "%s", v);
+    struct stat st;
+    if (v && !stat(v, &st) && S_ISREG(st.st_mode)) snprintf(mf->corpus, sizeof mf->corpus, "%s", v);
     else shipped_corpus(ckpt, mf->corpus, sizeof mf->corpus);
     v = ckpt_meta(&ck, "fixed_norm");
     int fixed_norm = v && atoi(v) != 0;

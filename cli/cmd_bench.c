@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "diffusion.h"
 #include "model.h"
+#include "ops.h" /* ops_isa */
 #include "opts.h"
 
 static double now_s(void) {
@@ -111,10 +112,11 @@ int cmd_bench(int argc, char **argv) {
     Rng r;
     rng_seed(&r, 2);
     const long N = (long)B * L;
-    char shape[160];
+    char shape[224];
     snprintf(shape, sizeof shape,
-             "\"V\":%d,\"E\":%d,\"D\":%d,\"layers\":%d,\"B\":%d,\"L\":%d,\"params\":%zu,\"blas_core\":\"%s\"", V, E,
-             D, NL, B, L, m.table.total, openblas_get_corename());
+             "\"V\":%d,\"E\":%d,\"D\":%d,\"layers\":%d,\"B\":%d,\"L\":%d,\"params\":%zu,\"blas_core\":\"%s\","
+             "\"isa\":\"%s\"",
+             V, E, D, NL, B, L, m.table.total, openblas_get_corename(), ops_isa());
 
     if (is_train) {
         size_t P = m.table.total;

@@ -104,6 +104,25 @@ static inline float erff_inline(float x) {
     return copysignf(1.0f - erfc, x);
 }
 
+const char *ops_isa(void) {
+#if defined(SDLM_KERNEL_CLONES) /* the resolver's order: the first clone the CPU supports */
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4")) return "x86-64-v4";
+    if (__builtin_cpu_supports("x86-64-v3")) return "x86-64-v3";
+    return "x86-64";
+#elif defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
+    return "x86-64-v4";
+#elif defined(__AVX2__) && defined(__FMA__)
+    return "x86-64-v3";
+#elif defined(__x86_64__) && defined(__SSE4_2__)
+    return "x86-64-v2";
+#elif defined(__x86_64__)
+    return "x86-64";
+#else
+    return "generic";
+#endif
+}
+
 float fast_expf(float x) { return expf_inline(x); }
 float fast_erff(float x) { return erff_inline(x); }
 

@@ -10,6 +10,8 @@
 #   make corpus     rebuild share/corpus.txt, heldout.txt, SOURCES.md from Debian's text packages
 #   make corpus2    a second corpus of another kind in build/corpus2/ (the King James Bible)
 #   make MPI=1      ./sdlm for `mpirun -np N ./sdlm train ...` (Open MPI; data-parallel)
+#   make SDLM_ARCH=x86-64-v3  ./sdlm for that instruction set alone (here AVX2: no AVX-512 clones)
+#   make avx2       that build's twin in build-x86-64-v3/sdlm, leaving ./sdlm alone (make bench uses it)
 #   make asan       the whole suite under AddressSanitizer + UBSan (in build-asan/)
 #   make fuzz       libFuzzer runs of every harness, FUZZ_TIME s each (300)
 #   make fuzz-smoke the same for FUZZ_SMOKE_TIME s (20), as CI does
@@ -74,6 +76,19 @@ ifeq ($(filter deps clean uninstall check-layers,$(MAKECMDGOALS)),)
 $(shell mkdir -p $(BUILD) && [ "$$(cat $(BUILD)/mpi 2>/dev/null)" = $(MPI_STATE) ] || echo $(MPI_STATE) >$(BUILD)/mpi)
 endif
 
+# make SDLM_ARCH=x86-64-v3 (any -march value): every C file for that instruction set,
+# and the kernels in one version for it instead of their AVX-512 / AVX2 / baseline
+# clones (src/ops.h), so an AVX-512 host runs, tests and times the AVX2 path.
+# $(BUILD)/arch names the choice and is rewritten when it changes, which
+# rebuilds every object.
+ifneq ($(SDLM_ARCH),)
+SDLM_CFLAGS += -march=$(SDLM_ARCH) -DSDLM_NO_CLONES
+endif
+ARCH_STATE := $(or $(SDLM_ARCH),clones)
+ifeq ($(filter deps clean uninstall check-layers,$(MAKECMDGOALS)),)
+$(shell mkdir -p $(BUILD) && [ "$$(cat $(BUILD)/arch 2>/dev/null)" = $(ARCH_STATE) ] || echo $(ARCH_STATE) >$(BUILD)/arch)
+endif
+
 LIB_C := $(wildcard src/*.c train/*.c ui/*.c) $(filter-out cli/main.c,$(wildcard cli/*.c))
 LIB_CXX := $(wildcard train/*.cc)
 LIB_OBJ := $(LIB_C:%.c=$(BUILD)/%.o) $(LIB_CXX:%.cc=$(BUILD)/%.o)
@@ -106,6 +121,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libsdlm.a
 	$(CXX) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $^ $(SDLM_LDLIBS) $(LDLIBS)
 
 $(BUILD)/train/dist.o: $(BUILD)/mpi
+$(LIB_OBJ) $(MAIN_OBJ) $(TEST_BIN:%=%.o): $(BUILD)/arch
 
 tests: $(TEST_BIN)
 
@@ -130,9 +146,15 @@ asan:
 	@ln -sfn .. $(ASAN_BUILD)/tree/$(ASAN_BUILD)
 	@cd $(ASAN_BUILD)/tree && $(ASAN_ENV) BUILD=$(ASAN_BUILD) tests/run.sh
 
-$(BUILD)/tree/sdlm: $(MAIN_OBJ) $(BUILD)/libsdlm.a
+$(BUILD)/tree/sdlm $(BUILD)/sdlm: $(MAIN_OBJ) $(BUILD)/libsdlm.a
 	@mkdir -p $(@D)
 	$(CXX) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $^ $(SDLM_LDLIBS) $(LDLIBS)
+
+# ./sdlm's twin for AVX2 alone, in $(AVX2_BUILD)/sdlm: `make bench` times it beside
+# ./sdlm when the host has AVX-512 (whose ./sdlm runs the AVX-512 clones).
+AVX2_BUILD ?= build-x86-64-v3
+avx2:
+	@$(MAKE) --no-print-directory BUILD=$(AVX2_BUILD) SDLM_ARCH=x86-64-v3 $(AVX2_BUILD)/sdlm
 
 # libFuzzer harnesses: make fuzz, fuzz-smoke, fuzz-build (tests/fuzz/fuzz.mk).
 include tests/fuzz/fuzz.mk
@@ -143,7 +165,8 @@ check-layers:
 
 # sdlm bench beside the PyTorch port (Debian's python3-torch), same shapes, one run.
 bench: sdlm
-	@scripts/bench.sh
+	@if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then $(MAKE) --no-print-directory avx2; fi
+	@SDLM_AVX2=$(AVX2_BUILD)/sdlm scripts/bench.sh
 
 # Rebuilds share/ (corpus, tokenizer, default model) from scratch with this trainer.
 model: sdlm
@@ -182,9 +205,9 @@ uninstall:
 	rmdir $(DESTDIR)$(DATADIR) 2>/dev/null || true
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-mpi sdlm
+	rm -rf $(BUILD) $(ASAN_BUILD) $(AVX2_BUILD) build-mpi sdlm
 
-.PHONY: all test tests check-layers deps install uninstall clean asan bench model corpus corpus2
+.PHONY: all test tests check-layers deps install uninstall clean asan avx2 bench model corpus corpus2
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -11,8 +11,14 @@
 # the order flips every round, so the shared machine's noise falls on both alike; the table takes
 # each implementation's best round. The sgemm peak is measured in every round too.
 #
+# On a host with AVX-512, ./sdlm runs its AVX-512 kernels; most users' CPUs have AVX2 at best.
+# So when SDLM_AVX2 names ./sdlm's twin built for AVX2 alone (`make avx2`, which `make bench`
+# runs on such a host: build-x86-64-v3/sdlm), every sdlm run is made with both, side by side,
+# and the tables have a row for each instruction set ("isa" in sdlm bench's JSON).
+#
 # Environment: ROUNDS (default 2), PYTHON (default /usr/bin/python3, the one with torch),
-# BENCH_LOG (default build/bench.jsonl: every raw JSON line, with the load average before it).
+# BENCH_LOG (default build/bench.jsonl: every raw JSON line, with the load average before it),
+# SDLM_AVX2 (see above; unset: ./sdlm alone).
 # Not part of `make test`: it takes minutes and needs torch.
 #
 # `scripts/bench.sh --table LOG` prints the table of an earlier run's log again, running nothing.
@@ -35,6 +41,14 @@ tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
 cp ./sdlm "$tmp/sdlm" || exit 2
 SDLM=$tmp/sdlm
+AVX2=
+isa=$("$SDLM" bench --what sample --V 50 --E 8 --D 16 --layers 1 --L 8 --steps 1 --json |
+    sed -n 's/.*"isa":"\([^"]*\)".*/\1/p')
+if [ -n "${SDLM_AVX2:-}" ] && [ "$isa" = x86-64-v4 ]; then
+    [ -x "$SDLM_AVX2" ] || { echo "bench: $SDLM_AVX2 is missing (run make avx2)" >&2; exit 2; }
+    cp "$SDLM_AVX2" "$tmp/sdlm-avx2" || exit 2
+    AVX2=$tmp/sdlm-avx2
+fi
 "$PY" -c "import torch" 2>/dev/null || { echo "bench: $PY has no torch (apt-get install python3-torch)" >&2; exit 2; }
 mkdir -p "$(dirname "$LOG")" && : >"$LOG" || exit 2
 
@@ -58,8 +72,16 @@ TRAIN="--what train --B 32 --L 64 --iters 5 --json"
 SAMPLE="--what sample --B 1 --L 64 --steps 200 --json"
 LEAN="--chunk 8"
 
+# sdlm_runs ROUND LABEL ARGS...: ./sdlm bench ARGS, and its AVX2 twin's when there is one
+sdlm_runs() {
+    round=$1 label=$2; shift 2
+    run "$round" "$label" "$SDLM" bench "$@"
+    if [ -n "$AVX2" ]; then run "$round" "$label" "$AVX2" bench "$@"; fi
+}
+
 start_load=$(cat /proc/loadavg)
-printf 'bench: %s rounds, load average %s\n' "$ROUNDS" "$start_load" >&2
+printf 'bench: %s rounds, load average %s, sdlm %s%s\n' "$ROUNDS" "$start_load" "$isa" \
+    "${AVX2:+ and its x86-64-v3 twin}" >&2
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
     run "$r" sgemm "$SDLM" bench --what sgemm --json
@@ -68,16 +90,16 @@ while [ "$r" -le "$ROUNDS" ]; do
         for what in "$TRAIN" "$SAMPLE"; do
             # shellcheck disable=SC2086 # the shape and mode strings are word lists
             if [ $((r % 2)) -eq 1 ]; then
-                run "$r" "$size" "$SDLM" bench $what $shape
+                sdlm_runs "$r" "$size" $what $shape
                 run "$r" "$size" "$PY" tests/ref/bench_torch.py $what $shape
             else
                 run "$r" "$size" "$PY" tests/ref/bench_torch.py $what $shape
-                run "$r" "$size" "$SDLM" bench $what $shape
+                sdlm_runs "$r" "$size" $what $shape
             fi
         done
     done
     # shellcheck disable=SC2086
-    run "$r" seed-lean "$SDLM" bench $TRAIN $SEED $LEAN
+    sdlm_runs "$r" seed-lean $TRAIN $SEED $LEAN
     r=$((r + 1))
 done
 echo >&2
@@ -96,10 +118,19 @@ loads = [r["load_before"] for r in rows]
 start_load, end_load = (marks[0]["start"], marks[0]["end"]) if marks else ("?", "?")
 
 
-def best(size, impl, what):
+def isa(run):
+    return run.get("isa", "?")  # logs from before sdlm bench named it
+
+
+def best(size, impl, what, isa_name=None):
     runs = [r["run"] for r in rows if r["size"] == size and r["run"]["impl"] == impl
-            and r["run"]["what"] == what]
+            and r["run"]["what"] == what and (isa_name is None or isa(r["run"]) == isa_name)]
     return min(runs, key=lambda x: x["ms_per_step"])
+
+
+# sdlm's instruction sets in this log, the widest first (x86-64-v4, x86-64-v3, ...)
+isas = sorted({isa(r["run"]) for r in rows if r["run"].get("impl") == "sdlm" and r["size"] != "sgemm"},
+              reverse=True)
 
 
 print(f"load average at start {start_load}; at end {end_load}; 1-minute load before each run "
@@ -112,29 +143,35 @@ print("| size | impl | train ms/step | train tokens/s | sample ms/step | peak RS
 print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
 names = {"small": "V=4000 E=64 D=256 NL=4", "seed": "V=8000 E=64 D=512 NL=8"}
 ratios = []
-lean = [r["run"] for r in rows if r["size"] == "seed-lean"]
 for size in ("small", "seed"):
-    s_t, t_t = best(size, "sdlm", "train"), best(size, "pytorch", "train")
-    s_s, t_s = best(size, "sdlm", "sample"), best(size, "pytorch", "sample")
-    g, pk = s_t["gflops"], s_t["sgemm_gflops"]
-    print(f"| {names[size]} | sdlm | {s_t['ms_per_step']:.1f} | {s_t['tokens_per_s']:.0f} | "
-          f"{s_s['ms_per_step']:.2f} | {s_t['peak_rss_mb']:.0f} | {g:.1f} = {100 * g / pk:.0f}% of {pk:.0f} "
-          f"in-process, {100 * g / max(peak, pk):.0f}% of the run's best {max(peak, pk):.0f} |")
+    t_t, t_s = best(size, "pytorch", "train"), best(size, "pytorch", "sample")
+    for i in isas:
+        label = "sdlm" if len(isas) == 1 else f"sdlm {i}"
+        s_t, s_s = best(size, "sdlm", "train", i), best(size, "sdlm", "sample", i)
+        g, pk = s_t["gflops"], s_t["sgemm_gflops"]
+        print(f"| {names[size]} | {label} | {s_t['ms_per_step']:.1f} | {s_t['tokens_per_s']:.0f} | "
+              f"{s_s['ms_per_step']:.2f} | {s_t['peak_rss_mb']:.0f} | {g:.1f} = {100 * g / pk:.0f}% of {pk:.0f} "
+              f"in-process, {100 * g / max(peak, pk):.0f}% of the run's best {max(peak, pk):.0f} |")
+        want = 2.5 if size == "small" else 1.5
+        ratios.append((f"{names[size]}, {label}", want, t_t["ms_per_step"] / s_t["ms_per_step"],
+                       t_s["ms_per_step"] / s_s["ms_per_step"], s_t["peak_rss_mb"] / t_t["peak_rss_mb"]))
     print(f"| {names[size]} | pytorch | {t_t['ms_per_step']:.1f} | {t_t['tokens_per_s']:.0f} | "
           f"{t_s['ms_per_step']:.2f} | {t_t['peak_rss_mb']:.0f} | |")
-    ratios.append((names[size], t_t["ms_per_step"] / s_t["ms_per_step"],
-                   t_s["ms_per_step"] / s_s["ms_per_step"], s_t["peak_rss_mb"] / t_t["peak_rss_mb"]))
-    if size == "seed" and lean:
-        s_l = min(lean, key=lambda x: x["ms_per_step"])
+    for i in isas:
+        lean = [r["run"] for r in rows if r["size"] == "seed-lean" and isa(r["run"]) == i]
+        if size != "seed" or not lean:
+            continue
+        label = "sdlm lean" if len(isas) == 1 else f"sdlm {i} lean"
+        s_l, s_s = min(lean, key=lambda x: x["ms_per_step"]), best(size, "sdlm", "sample", i)
         g = s_l["gflops"]
-        print(f"| {names[size]} | sdlm lean (--chunk 8) | {s_l['ms_per_step']:.1f} | "
+        print(f"| {names[size]} | {label} (--chunk 8) | {s_l['ms_per_step']:.1f} | "
               f"{s_l['tokens_per_s']:.0f} | | {s_l['peak_rss_mb']:.0f} | {g:.1f} = {100 * g / s_l['sgemm_gflops']:.0f}% "
               f"of {s_l['sgemm_gflops']:.0f} in-process (useful products only) |")
-        ratios.append((names[size] + ", sdlm lean", t_t["ms_per_step"] / s_l["ms_per_step"],
+        ratios.append((f"{names[size]}, {label}", 1.5, t_t["ms_per_step"] / s_l["ms_per_step"],
                        t_s["ms_per_step"] / s_s["ms_per_step"], s_l["peak_rss_mb"] / t_t["peak_rss_mb"]))
 print()
 print("| size | training speed-up (target) | sampling speed-up (target >= 4x) | peak RSS sdlm/torch (target <= 0.33) |")
 print("| --- | ---: | ---: | ---: |")
-for (name, tr, sa, mem), want in zip(ratios, (2.5, 1.5, 1.5)):
+for name, want, tr, sa, mem in ratios:
     print(f"| {name} | {tr:.2f}x (>= {want}x) | {sa:.2f}x | {mem:.2f} |")
 EOF

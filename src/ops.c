@@ -36,14 +36,43 @@ typedef struct {
 
 /* ---- elementary functions ------------------------------------------------ */
 
+/* A float's bits, and back (memcpy: no aliasing rules broken; it compiles to nothing). */
+static inline uint32_t float_bits(float x) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+static inline float bits_float(uint32_t u) {
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* Selects by bit mask, which every clone vectorises. A `c ? a : b` is a
+ * branch to GCC: it threads jumps through it (a clamped input becomes a
+ * constant on one side, and the code after it is duplicated per side), and
+ * when a side holds arithmetic that may trap it if-converts the loop only
+ * with AVX-512's masked instructions: the AVX2 and baseline clones stay scalar. */
+static inline uint32_t mask_of(int c) { return 0u - (uint32_t)c; } /* all ones when c */
+static inline float select_float(int c, float a, float b) { /* c ? a : b */
+    uint32_t m = mask_of(c);
+    return bits_float((float_bits(a) & m) | (float_bits(b) & ~m));
+}
+static inline float keep_or_zero(int c, float v) { return bits_float(float_bits(v) & mask_of(c)); } /* c ? v : +0 */
+
 /* exp by range reduction x = n ln2 + r, |r| <= ln2/2, and a degree-6
  * polynomial; relative error about 2e-7. Inputs below -87.3 give 0 (softmax
- * of a -1e9 masked score must be exactly 0). */
+ * of a -1e9 masked score must be exactly 0); NaN gives NaN. Branch-free, so
+ * that every clone vectorises it: the clamps are selects between values, n
+ * comes from the bits of the rounding sum (no float-to-int conversion, whose
+ * NaN case would need a select), and the underflow is a bit mask. */
 static inline float expf_inline(float x) {
     const float log2e = 1.44269504088896341f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
-    float xc = x > 88.3762626647949f ? 88.3762626647949f : x;
-    xc = xc < -87.3365447505531f ? -87.3365447505531f : xc;
-    float n = (xc * log2e + 12582912.0f) - 12582912.0f; /* round to nearest */
+    const float lo = -87.3365447505531f, hi = 88.3762626647949f, round = 12582912.0f; /* 1.5 * 2^23 */
+    float xc = select_float(x > hi, hi, x);
+    xc = select_float(xc < lo, lo, xc);
+    float nr = xc * log2e + round; /* its low mantissa bits hold 0x400000 + n */
+    float n = nr - round; /* round to nearest */
     float r = xc - n * ln2_hi - n * ln2_lo;
     float p = 1.0f / 720.0f;
     p = p * r + 1.0f / 120.0f;
@@ -52,13 +81,12 @@ static inline float expf_inline(float x) {
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    int32_t bits = ((int32_t)(n == n ? n : 0.0f) + 127) << 23; /* NaN: r and p are NaN already */
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return x < -87.3365447505531f ? 0.0f : p * scale;
+    float scale = bits_float((float_bits(nr) + 127u) << 23); /* 2^n: the 0x4B400000 shifts out */
+    return keep_or_zero(!(x < lo), p * scale);
 }
 
-/* erf from the Chebyshev fit of erfc (relative error < 1.2e-7 for erfc). */
+/* erf from the Chebyshev fit of erfc (relative error < 1.2e-7 for erfc):
+ * erf(x) = sign(x) (1 - erfc(|x|)). */
 static inline float erff_inline(float x) {
     float z = fabsf(x);
     float t = 1.0f / (1.0f + 0.5f * z);
@@ -73,7 +101,26 @@ static inline float erff_inline(float x) {
     p = p * t + 1.00002368f;
     p = p * t - 1.26551223f;
     float erfc = t * expf_inline(-z * z + p);
-    return x >= 0 ? 1.0f - erfc : erfc - 1.0f;
+    return copysignf(1.0f - erfc, x);
+}
+
+const char *ops_isa(void) {
+#if defined(SDLM_KERNEL_CLONES) /* the resolver's order: the first clone the CPU supports */
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4")) return "x86-64-v4";
+    if (__builtin_cpu_supports("x86-64-v3")) return "x86-64-v3";
+    return "x86-64";
+#elif defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
+    return "x86-64-v4";
+#elif defined(__AVX2__) && defined(__FMA__)
+    return "x86-64-v3";
+#elif defined(__x86_64__) && defined(__SSE4_2__)
+    return "x86-64-v2";
+#elif defined(__x86_64__)
+    return "x86-64";
+#else
+    return "generic";
+#endif
 }
 
 float fast_expf(float x) { return expf_inline(x); }
@@ -349,14 +396,26 @@ KERNEL static void film_backward_items(const FilmArgs *a, long t0, long t1) {
         int c0 = (int)(t % nblk) * FILM_COLS, c1 = c0 + FILM_COLS < C ? c0 + FILM_COLS : C;
         const float *g = a->gamma + b * a->gstride;
         float *dg = a->dgamma + b * a->gstride, *dbe = a->dbeta + b * a->gstride;
+        /* the sums in registers (the same additions in the same order): dg and dbe
+         * could alias anything, and the loop would not vectorise with them */
+        float acc_g[FILM_COLS], acc_b[FILM_COLS], gain[FILM_COLS];
+        for (int c = 0; c < c1 - c0; c++) {
+            acc_g[c] = dg[c0 + c];
+            acc_b[c] = dbe[c0 + c];
+            gain[c] = one_plus + g[c0 + c];
+        }
         for (int l = 0; l < L; l++) {
-            long row = (b * L + l) * C;
-            for (int c = c0; c < c1; c++) {
+            long row = (b * L + l) * C + c0;
+            for (int c = 0; c < c1 - c0; c++) {
                 float d = dy[row + c];
-                dg[c] += d * xhat[row + c];
-                dbe[c] += d;
-                dxhat[row + c] = d * (one_plus + g[c]);
+                acc_g[c] += d * xhat[row + c];
+                acc_b[c] += d;
+                dxhat[row + c] = d * gain[c];
             }
+        }
+        for (int c = 0; c < c1 - c0; c++) {
+            dg[c0 + c] = acc_g[c];
+            dbe[c0 + c] = acc_b[c];
         }
     }
 }
@@ -394,22 +453,24 @@ typedef struct {
     float sign;
 } RotArgs;
 
+/* The pairs (2j, 2j+1) of one head's first 2 * half features, rotated by cs, sign * sn. */
+static inline void rotate_pairs(float *hx, const float *cs, const float *sn, int half, float sign) {
+    for (int j = 0; j < half; j++) {
+        float u = hx[2 * j], v = hx[2 * j + 1], s = sign * sn[j];
+        hx[2 * j] = u * cs[j] - v * s;
+        hx[2 * j + 1] = v * cs[j] + u * s;
+    }
+}
+
 /* Token rows r0 .. r1-1 (row r is position r % L of sequence r / L). */
-static void rotate_rows(const RotArgs *a, long r0, long r1) {
+KERNEL static void rotate_rows(const RotArgs *a, long r0, long r1) {
     const int half = a->R / 2, H = a->H, HD = a->HD;
     const float sign = a->sign;
     for (long r = r0; r < r1; r++) {
         int p = (int)(r % a->L);
         const float *cs = a->cosv + p * half, *sn = a->sinv + p * half;
         float *row = a->x + r * a->ld;
-        for (int h = 0; h < H; h++) {
-            float *hx = row + h * HD;
-            for (int j = 0; j < half; j++) {
-                float u = hx[2 * j], v = hx[2 * j + 1], s = sign * sn[j];
-                hx[2 * j] = u * cs[j] - v * s;
-                hx[2 * j + 1] = v * cs[j] + u * s;
-            }
-        }
+        for (int h = 0; h < H; h++) rotate_pairs(row + h * HD, cs, sn, half, sign);
     }
 }
 
@@ -499,7 +560,7 @@ KERNEL void dropout_apply(float *x, long n, float p, uint32_t key) {
     const uint32_t k2 = mix32(key ^ 0x9e3779b9u);
     for (long i = 0; i < n; i++) {
         uint32_t h = mix32(((uint32_t)i * 0x85ebca6bu) ^ k2);
-        x[i] = h >= threshold ? x[i] * scale : 0.0f;
+        x[i] = keep_or_zero(h >= threshold, x[i] * scale);
     }
 }
 
@@ -511,10 +572,22 @@ KERNEL static void softmax_backward_rows(float *dS, const float *P, const uint8_
         float dot = 0;
 #pragma omp simd reduction(+ : dot)
         for (int j = 0; j < L; j++) dot += row[j] * prow[j];
-        for (int j = 0; j < L; j++) row[j] = prow[j] * (row[j] - dot);
-        if (lm)
-            for (int j = 0; j < L; j++)
-                if (!(lm[i] && lm[j])) row[j] = 0.0f;
+        if (lm && !lm[i]) { /* a padding query: its whole row was masked */
+            memset(row, 0, sizeof(float) * L);
+        } else if (lm) {
+            for (int j = 0; j < L; j++) row[j] = keep_or_zero(lm[j] != 0, prow[j] * (row[j] - dot));
+        } else {
+            for (int j = 0; j < L; j++) row[j] = prow[j] * (row[j] - dot);
+        }
+    }
+}
+
+/* S[i, j] = -1e9 where !(lm[i] && lm[j]), for the L x L scores of one head. */
+KERNEL static void mask_scores(float *S, const uint8_t *lm, int L) {
+    for (int i = 0; i < L; i++) {
+        float *row = S + (long)i * L;
+        const int query = lm[i] != 0;
+        for (int j = 0; j < L; j++) row[j] = select_float(query & (lm[j] != 0), row[j], -1e9f);
     }
 }
 
@@ -530,11 +603,7 @@ static void mask_softmax_part(void *p, long t0, long t1) {
     const int L = a->L;
     for (long t = t0; t < t1; t++) {
         float *P = a->probs + t * L * L;
-        const uint8_t *lm = a->len_mask ? a->len_mask + t / a->H * L : NULL;
-        if (lm)
-            for (int i = 0; i < L; i++)
-                for (int j = 0; j < L; j++)
-                    if (!(lm[i] && lm[j])) P[i * L + j] = -1e9f;
+        if (a->len_mask) mask_scores(P, a->len_mask + t / a->H * L, L);
         softmax_rows_range(P, 0, L, L);
     }
 }

@@ -17,12 +17,22 @@
 
 /* Hot elementwise kernels (here and in adamw.c) are compiled for AVX-512,
  * AVX2 and baseline x86-64 and the best is picked at load time (GCC function
- * multiversioning), so one binary runs everywhere and vectorises where it can. */
+ * multiversioning), so one binary runs everywhere and vectorises where it can.
+ * Every clone must vectorise (tests/t_vector.sh): write their loops without
+ * selects whose sides compute (ops.c's select_float). `make SDLM_ARCH=x86-64-v3`
+ * defines SDLM_NO_CLONES and builds one version, for that instruction set. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(SDLM_NO_CLONES)
 #define SDLM_KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define SDLM_KERNEL_CLONES 1
+#elif defined(__GNUC__) /* one version, kept out of line as the clones are: to be found in a profile or objdump */
+#define SDLM_KERNEL __attribute__((noinline))
 #else
 #define SDLM_KERNEL
 #endif
+
+/* The instruction set the kernels run on here: the clone this CPU picks
+ * ("x86-64-v4", "x86-64-v3" or "x86-64"), or what the build targets. */
+const char *ops_isa(void);
 
 /* y[N,OUT] = x[N,IN] W^T + b, W stored [OUT,IN] as in PyTorch; b may be NULL. */
 void linear_forward(float *y, const float *x, const float *w, const float *b, int N, int IN, int OUT);

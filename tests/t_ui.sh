@@ -153,6 +153,8 @@ keys C-r
 check "a fused run says so on its progress line" wait_for "+ trigram 0.3" 15
 keys Escape
 check "the fused run stops" wait_for "stopped at step" 5
+keys F6 Down Down Down Down Down Left Left Left Enter
+check "settings: fusion back off" conf_has "^fuse = 0$"
 
 # the history: the filled sample is there and can be searched and replayed
 keys F3

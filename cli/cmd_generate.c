@@ -125,7 +125,7 @@ static int generate(int argc, char **argv, int infill) {
     int scores = 0;
     uint64_t seed = 0;
     Opt opts[] = {
-        {"-ckpt|--checkpoint", OPT_STR, &ckpt, "FILE", "the model (required)", 0, 0, NULL},
+        {"-ckpt|--checkpoint", OPT_STR, &ckpt, "FILE", "the model (default: the one the editor opens)", 0, 0, NULL},
         {"-spm|--spm_model", OPT_STR, &spm, "MODEL", "tokenizer, for a checkpoint without one inside", 0, 0, NULL},
         {"--sampler", OPT_STR, &sampler, "NAME", "difflm, ddim, ddpm or unmask (difflm)", 0, 0, NULL},
         {"--steps", OPT_INT, &steps, "N", "reverse diffusion steps (200)", 1, 100000, NULL},
@@ -149,7 +149,7 @@ static int generate(int argc, char **argv, int infill) {
     int rc = opts_parse(opts, nopts, argc, argv, pos, infill ? 1 : 0, &npos, &e);
     if (rc == 1) {
         if (infill)
-            opts_usage(stdout, "sdlm infill -ckpt FILE [flags] TEXT",
+            opts_usage(stdout, "sdlm infill [-ckpt FILE] [flags] TEXT",
                        "Fills the masked spans of TEXT: {N} is a span of N tokens, {} one of 8, {{ and }} are\n"
                        "literal braces; TEXT - reads standard input. Prints one filled text per candidate, best first:\n"
                        "ranked by the model's own score, the cross-entropy of the filled tokens when they are\n"
@@ -157,16 +157,18 @@ static int generate(int argc, char **argv, int infill) {
                        "lower is better; --scores prints it).",
                        opts, nopts);
         else
-            opts_usage(stdout, "sdlm sample -ckpt FILE [flags]",
+            opts_usage(stdout, "sdlm sample [-ckpt FILE] [flags]",
                        "Draws unconditional samples, as the seed does; each is printed up to its EOS.", opts, nopts);
         return EXIT_OK;
     }
     if (rc) return fprintf(stderr, "%s: %s\n", cmd, e.msg), EXIT_USAGE;
-    if (!ckpt) return fprintf(stderr, "%s: needs -ckpt FILE (try %s --help)\n", cmd, cmd), EXIT_USAGE;
     SamplerKind kind;
     if (sampler_parse(sampler, &kind))
         return fprintf(stderr, "%s: --sampler must be difflm, ddim, ddpm or unmask, not \"%s\"\n", cmd, sampler), EXIT_USAGE;
     if (infill && !npos) return fprintf(stderr, "%s: needs the TEXT to fill (try %s --help)\n", cmd, cmd), EXIT_USAGE;
+    char model[1024];
+    if (opts_model(cmd, ckpt, model, sizeof model)) return EXIT_USAGE;
+    ckpt = model;
     if (!seed_given) seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 
     char *stdin_text = NULL;

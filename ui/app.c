@@ -152,19 +152,34 @@ static const struct {
     const char *action, *label;
 } tabs[] = {{SCR_EDITOR, "editor", "Editor"},       {SCR_HISTORY, "history", "History"}, {SCR_TRAIN, "training", "Training"},
             {SCR_SETTINGS, "settings", "Settings"}, {SCR_MODELS, "models", "Models"},    {SCR_HELP, "help", "Help"}};
-enum { NTABS = sizeof tabs / sizeof *tabs, TABS_X = 6 };
+enum { NTABS = sizeof tabs / sizeof *tabs };
+static int tab_x[NTABS + 1]; /* where each tab was drawn, for the mouse */
 
-static int tab_width(int i) { return text_width(keymap_name_of(tabs[i].action)) + (int)strlen(tabs[i].label) + 3; }
+/* " F2 Editor " or, when the full titles do not fit, " F2 " (Help keeps its word) */
+static void tab_text(int i, int compact, char *out, size_t cap) {
+    if (compact && tabs[i].s != SCR_HELP) snprintf(out, cap, " %s ", keymap_name_of(tabs[i].action));
+    else snprintf(out, cap, " %s %s ", keymap_name_of(tabs[i].action), tabs[i].label);
+}
 
+static int title_width(int brand, int compact) {
+    int w = brand ? 6 : 0;
+    char buf[64];
+    for (int i = 0; i < NTABS; i++) tab_text(i, compact, buf, sizeof buf), w += text_width(buf);
+    return w;
+}
+
+/* The tabs, whole: without the " sdlm " brand when narrow, then as keys only. */
 static void draw_title(App *a) {
     int attr = color_attr(C_TITLE);
     draw_fill(0, 0, a->cols, attr);
-    int x = draw_text(0, 0, " sdlm ", a->cols, attr | A_BOLD);
+    int brand = title_width(1, 0) <= a->cols, compact = title_width(0, 0) > a->cols;
+    int x = brand ? draw_text(0, 0, " sdlm ", a->cols, attr | A_BOLD) : 0;
     for (int i = 0; i < NTABS && x < a->cols; i++) {
         char buf[64];
-        snprintf(buf, sizeof buf, " %s %s ", keymap_name_of(tabs[i].action), tabs[i].label);
-        int on = a->screen == tabs[i].s;
-        x += draw_text(0, x, buf, a->cols - x, on ? color_attr(C_TAB) : attr);
+        tab_text(i, compact, buf, sizeof buf);
+        tab_x[i] = x;
+        x += draw_text(0, x, buf, a->cols - x, a->screen == tabs[i].s ? color_attr(C_TAB) : attr);
+        tab_x[i + 1] = x;
     }
 }
 
@@ -266,8 +281,8 @@ static void on_mouse(App *a) {
     if (ev.bstate & BUTTON5_PRESSED) wheel = 1;
 #endif
     if (ev.y == 0 && press) { /* the tabs */
-        for (int i = 0, x = TABS_X; i < NTABS; x += tab_width(i), i++)
-            if (ev.x >= x && ev.x < x + tab_width(i)) app_show(a, tabs[i].s);
+        for (int i = 0; i < NTABS; i++)
+            if (ev.x >= tab_x[i] && ev.x < tab_x[i + 1]) app_show(a, tabs[i].s);
         return;
     }
     if (a->screen == SCR_EDITOR) editor_mouse(a, ev.y, ev.x, press, drag, release, wheel);

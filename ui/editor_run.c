@@ -75,7 +75,7 @@ static int shown_step(const InfillView *v) { return v->step < shown_steps(v) ? v
  * numbers keep their widths, so the line does not jitter. */
 static void progress_active(App *a, char *line, size_t cap) {
     const InfillView *v = a->view;
-    int bw = 20, filled = v->total ? v->step * bw / v->total : 0, sw = snprintf(NULL, 0, "%d", shown_steps(v));
+    int bw = 12, filled = v->total ? v->step * bw / v->total : 0, sw = snprintf(NULL, 0, "%d", shown_steps(v));
     char step[48], t[24] = "", ms[32], bar[128] = "", stop[48], seed[40], watch[48] = "";
     for (int i = 0; i < bw; i++) strcat(bar, i < filled ? "█" : "·");
     snprintf(step, sizeof step, "▶ step %*d/%d", sw, shown_step(v), shown_steps(v));
@@ -83,7 +83,7 @@ static void progress_active(App *a, char *line, size_t cap) {
     snprintf(ms, sizeof ms, "%6.1f ms/step", v->ms_per_step);
     snprintf(stop, sizeof stop, "%s stops", keymap_name_of("infill-stop"));
     snprintf(seed, sizeof seed, "seed %llu", (unsigned long long)v->seed);
-    if (v->candidates > 1) snprintf(watch, sizeof watch, "watching 1 of %d", v->candidates);
+    if (v->candidates > 1) snprintf(watch, sizeof watch, "watching 1/%d", v->candidates);
     const char *items[] = {step, t, sampler_name(v->sampler), ms, bar, watch, stop, seed};
     static const int prio[] = {0, 3, 4, 5, 2, 1, 1, 6};
     fit_items(line, cap, items, prio, 8, "  ", a->cols - 2);
@@ -170,9 +170,8 @@ static void say_run_ended(App *a) {
     if (v->error[0]) {
         app_message(a, 1, "infill: %s", v->error);
     } else if (v->finished && v->candidates > 1) {
-        app_message(a, 0, "filled%s: showing the candidate you watched, ranked %d of %d by the model; %s/%s show the others",
-                    v->sample_id[editor.cand] ? ", saved in the history" : "", editor.cand + 1, v->candidates,
-                    keymap_name_of("candidate-next"), keymap_name_of("candidate-prev"));
+        app_message(a, 0, "filled%s: the one you watched ranks %d of %d", v->sample_id[editor.cand] ? " and saved" : "",
+                    editor.cand + 1, v->candidates);
     } else if (v->finished) {
         app_message(a, 0, "filled%s: %d steps, %.1f ms/step, seed %llu", v->sample_id[0] ? ", saved in the history" : "",
                     shown_steps(v), v->ms_per_step, (unsigned long long)v->seed);

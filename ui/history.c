@@ -182,8 +182,8 @@ static void draw_trajectory(App *a, int y, int x, int h, int w) {
     int p = H.pos < t->steps ? H.pos : t->steps - 1;
     char head[200];
     int other = H.cur.checkpoint_path && strcmp(H.cur.checkpoint_path, a->model.path);
-    snprintf(head, sizeof head, "%s step %d/%d  t=%.3f   r replays, e loads the template%s", H.playing ? "▶" : "■", p + 1,
-             t->steps, (double)t->t[p], other ? "   (pieces as the current model's tokenizer reads them)" : "");
+    snprintf(head, sizeof head, "%s step %d/%d  t=%.3f   r replays, e loads the template%s", H.playing ? "▶" : "■", p,
+             t->steps - 1, (double)t->t[p], other ? "   (pieces as the current model's tokenizer reads them)" : "");
     draw_text(y, x, head, w, color_attr(C_KEY));
     int row = y + 1, col = 0;
     for (int i = 0; i < t->len && row < y + h; i++) {

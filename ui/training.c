@@ -103,7 +103,7 @@ static void state_line(App *a, char *line, size_t cap) {
     if (p->total_steps > 0) snprintf(stp, sizeof stp, "%lld/%lld", (long long)p->step, (long long)p->total_steps);
     else snprintf(stp, sizeof stp, "%lld", (long long)p->step);
     if (preparing)
-        snprintf(line, cap, "preparing: reading the corpus and taking the first step (%s)", p->message[0] ? p->message : "");
+        snprintf(line, cap, "preparing: reading the corpus and taking the first step");
     else if (p->state >= TRAIN_FINISHED)
         snprintf(line, cap, "%s  step %s  epoch %d/%d  trained %s", train_state_name(p->state), stp, p->epoch, p->epochs,
                  fmt_dur(T.elapsed_shown, d1, sizeof d1));

@@ -83,6 +83,14 @@ static const char *base_name(const char *path) {
     return slash ? slash + 1 : path;
 }
 
+const char *app_tilde(const char *path, char *buf, size_t cap) {
+    const char *home = getenv("HOME");
+    size_t n = home ? strlen(home) : 0;
+    if (n > 1 && !strncmp(path, home, n) && path[n] == '/') snprintf(buf, cap, "~%s", path + n);
+    else snprintf(buf, cap, "%s", path);
+    return buf;
+}
+
 const char *app_piece(App *a, int32_t id) {
     if (!a->pieces && a->model.loaded && a->model.V > 0) {
         a->pieces = calloc((size_t)a->model.V, sizeof *a->pieces);

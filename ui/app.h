@@ -126,6 +126,8 @@ void app_show(App *a, ScreenId s);
 void app_ask_quit(App *a);
 double app_now(void);
 const char *app_piece(App *a, int32_t id); /* cached session_piece */
+/* path with the home directory written ~, for showing (buf[cap]) */
+const char *app_tilde(const char *path, char *buf, size_t cap);
 void app_model_changed(App *a);
 /* Opens ckpt for the editor; chosen: the user picked it, so remember it for
  * the next start (and for `sdlm infill`). Says so, and warns when it is too

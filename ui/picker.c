@@ -69,12 +69,12 @@ static void draw_row(App *a, int y, const ModelEntry *m, int selected, int in_us
 }
 
 static void draw_detail(App *a, int y, const ModelEntry *m) {
-    char line[1400];
+    char line[1400], shown[1100];
     if (m->error[0]) snprintf(line, sizeof line, "%s", m->error);
     else
         snprintf(line, sizeof line, "%s%s%s  (%.1f MB, %d pieces, %d layers x %d)",
                  m->steps >= 0 && m->steps < MODELS_YOUNG_STEPS ? "too young, fills will be noise: " : "",
-                 m->shipped ? "shipped with sdlm: " : "", m->path, m->bytes / 1e6, m->V, m->NL, m->D);
+                 m->shipped ? "shipped with sdlm: " : "", app_tilde(m->path, shown, sizeof shown), m->bytes / 1e6, m->V, m->NL, m->D);
     char cut[1400];
     fit_words(cut, sizeof cut, line, a->cols - 4);
     draw_text(y, 2, cut, a->cols - 4, m->error[0] ? color_attr(C_ERROR) : color_attr(C_HINT));

@@ -127,7 +127,9 @@ static void train_draw(App *a, int top, int rows) {
         move(y, x + 8 + w);
         curs_set(1);
     } else {
-        snprintf(line, sizeof line, "%s%s", a->conf.corpus, file_exists(a->conf.corpus) ? "" : "  (not found)");
+        char shown[1100];
+        snprintf(line, sizeof line, "%s%s", app_tilde(a->conf.corpus, shown, sizeof shown),
+                 file_exists(a->conf.corpus) ? "" : "  (not found)");
         draw_text(y, x + 8, line, W - 8, file_exists(a->conf.corpus) ? 0 : color_attr(C_ERROR));
     }
     y++;
@@ -146,7 +148,9 @@ static void train_draw(App *a, int top, int rows) {
     if (p->message[0] && p->state != TRAIN_IDLE) draw_text(y, x + 8, p->message, W - 8, color_attr(C_HINT));
     y++;
     if (p->last_ckpt[0]) {
-        snprintf(line, sizeof line, "checkpoint: %s (step %lld)", p->last_ckpt, (long long)p->last_ckpt_step);
+        char shown[1100];
+        snprintf(line, sizeof line, "checkpoint: %s (step %lld)", app_tilde(p->last_ckpt, shown, sizeof shown),
+                 (long long)p->last_ckpt_step);
         draw_text(y, x + 8, line, W - 8, 0);
     }
     y++;

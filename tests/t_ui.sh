@@ -317,7 +317,7 @@ start_plain
 check "no -ckpt and no choice: the shipped model, named on the status line" wait_for "sdlm-default.safetensors │"
 keys F9
 check "F9 opens the model picker" wait_for "HELD-OUT ACCURACY"
-check "the picker lists the shipped model" grep -q "sdlm-default.safetensors *4.4M *8.0k *sdlm · continuous" "$tmp/screen"
+check "the picker lists the shipped model" grep -q "sdlm-default.safetensors *4.4M *8.0k *sdlm, continuous" "$tmp/screen"
 check "the picker lists the checkpoint in the data folder with its eval figure" \
     grep -Eq "picked.safetensors +0.2M +30 .*[0-9.]+% \(1 tok [0-9]+%\)" "$tmp/screen"
 keys Down Enter

@@ -131,8 +131,7 @@ int app_use_model(App *a, const char *ckpt, int chosen) {
     return 0;
 }
 
-/* 8.0k, 21k, 179 */
-static void steps_text(int64_t steps, char *out, size_t cap) {
+void app_steps_text(int64_t steps, char *out, size_t cap) {
     if (steps >= 10000) snprintf(out, cap, "%.0fk", steps / 1e3);
     else if (steps >= 1000) snprintf(out, cap, "%.1fk", steps / 1e3);
     else snprintf(out, cap, "%lld", (long long)steps);
@@ -225,7 +224,7 @@ static void draw_status(App *a) {
     int young = a->model.loaded && a->model.steps < MODELS_YOUNG_STEPS;
     if (a->model.loaded) {
         char steps[32];
-        steps_text(a->model.steps, steps, sizeof steps);
+        app_steps_text(a->model.steps, steps, sizeof steps);
         if (young) snprintf(about, sizeof about, "only %s steps: fills are noise", steps);
         else snprintf(about, sizeof about, "%.1fM params, %d layers x %d, %s steps", a->model.params / 1e6, a->model.NL, a->model.D, steps);
     }

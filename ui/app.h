@@ -126,6 +126,8 @@ void app_show(App *a, ScreenId s);
 void app_ask_quit(App *a);
 double app_now(void);
 const char *app_piece(App *a, int32_t id); /* cached session_piece */
+/* a step count as people read it: 179, 8.0k, 21k */
+void app_steps_text(int64_t steps, char *out, size_t cap);
 /* path with the home directory written ~, for showing (buf[cap]) */
 const char *app_tilde(const char *path, char *buf, size_t cap);
 void app_model_changed(App *a);

@@ -11,6 +11,12 @@
 
 #include "app.h"
 
+/* Is this row the model the editor has open (paths compared as real paths)? */
+static int in_use(const App *a, const ModelEntry *m) {
+    char real[4096];
+    return !strcmp(m->path, realpath(a->model.path, real) ? real : a->model.path);
+}
+
 static void picker_enter(App *a) {
     free(a->models);
     a->models = NULL;
@@ -19,14 +25,7 @@ static void picker_enter(App *a) {
     if (models_list(a->db_path[0] ? a->db_path : NULL, &a->models, &a->nmodels, &e)) app_message(a, 1, "%s", e.msg);
     a->models_sel = 0;
     for (int i = 0; i < a->nmodels; i++)
-        if (!strcmp(a->models[i].path, a->model.path)) a->models_sel = i;
-}
-
-static void fmt_steps(int64_t steps, char *out, size_t cap) {
-    if (steps < 0) snprintf(out, cap, "?");
-    else if (steps >= 10000) snprintf(out, cap, "%.0fk", steps / 1e3);
-    else if (steps >= 1000) snprintf(out, cap, "%.1fk", steps / 1e3);
-    else snprintf(out, cap, "%lld", (long long)steps);
+        if (in_use(a, &a->models[i])) a->models_sel = i;
 }
 
 /* The columns' widths: the name takes what is left; on a narrow screen the
@@ -51,9 +50,10 @@ static void format_row(char *out, size_t cap, Cols c, const char *name, const ch
     if (n > 0 && (size_t)n < cap) snprintf(out + n, cap - n, " %s", held);
 }
 
-static void draw_row(App *a, int y, const ModelEntry *m, int selected, int in_use) {
+static void draw_row(App *a, int y, const ModelEntry *m, int selected, int open_now) {
     char steps[16], date[16] = "", recipe[80], held[32] = "-", params[16] = "?", line[512];
-    fmt_steps(m->steps, steps, sizeof steps);
+    if (m->steps < 0) snprintf(steps, sizeof steps, "?");
+    else app_steps_text(m->steps, steps, sizeof steps);
     time_t t = (time_t)m->mtime;
     struct tm tm;
     if (m->mtime > 0 && localtime_r(&t, &tm)) strftime(date, sizeof date, "%Y-%m-%d", &tm);
@@ -65,7 +65,7 @@ static void draw_row(App *a, int y, const ModelEntry *m, int selected, int in_us
     int attr = selected ? color_attr(C_SELECT) : m->error[0] ? color_attr(C_DIM) : 0;
     if (selected) draw_fill(y, 1, a->cols - 2, attr);
     draw_text(y, 1, selected ? "▶" : " ", 1, attr);
-    draw_text(y, 3, in_use ? "●" : " ", 1, attr);
+    draw_text(y, 3, open_now ? "●" : " ", 1, attr);
     draw_text(y, 5, line, a->cols - 6, attr);
 }
 
@@ -108,7 +108,7 @@ static void picker_draw(App *a, int top, int rows) {
     if (a->models_sel >= a->models_top + list_rows) a->models_top = a->models_sel - list_rows + 1;
     for (int r = 0; r < list_rows && a->models_top + r < a->nmodels; r++) {
         int i = a->models_top + r;
-        draw_row(a, top + 4 + r, &a->models[i], i == a->models_sel, !strcmp(a->models[i].path, a->model.path));
+        draw_row(a, top + 4 + r, &a->models[i], i == a->models_sel, in_use(a, &a->models[i]));
     }
     if (a->models_sel < a->nmodels) draw_detail(a, top + rows - 1, &a->models[a->models_sel]);
 }

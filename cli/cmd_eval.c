@@ -12,6 +12,8 @@
 #include "eval.h"
 #include "ngram.h"
 #include "opts.h"
+#include "paths.h"
+#include "store.h"
 
 #define EVAL_DEFAULT_FUSE 1.0f /* the better of 0.3 and 1 on the shipped model (64 held-out lines, 10 steps) */
 
@@ -130,14 +132,33 @@ static int eval_trigram(const ModelFile *mf, const char *train, Ngram **ng) {
     return EXIT_OK;
 }
 
+/* The mean and 1-token accuracy into the history, by checkpoint path, for
+ * the editor's model picker. A history that cannot be written is a warning. */
+static void save_eval(const char *db_arg, const char *ckpt, const EvalConfig *c, const EvalResult *r) {
+    char db[1024];
+    Err e;
+    Store *st;
+    if (db_arg) snprintf(db, sizeof db, "%s", db_arg);
+    else if (paths_default_db(db, sizeof db, &e)) goto fail;
+    if (store_open(&st, db, 0, &e)) goto fail;
+    EvalRecord rec = {.path = (char *)ckpt, .lines = r->lines, .accuracy = r->mean_accuracy, .accuracy_1tok = r->accuracy[0],
+                      .cross_entropy = r->mean_cross_entropy, .sampler = (char *)sampler_name(c->sampler), .steps = c->steps};
+    int rc = store_add_eval(st, &rec, &e);
+    store_close(st);
+    if (!rc) return;
+fail:
+    fprintf(stderr, "sdlm eval: warning: not saved in the history: %s\n", e.msg);
+}
+
 int cmd_eval(int argc, char **argv) {
     const char *heldout = NULL, *ckpt = NULL, *spm = NULL, *sampler = NULL, *train = NULL;
-    int json = 0, no_ema = 0, quick = 0;
+    const char *db = NULL;
+    int json = 0, no_ema = 0, quick = 0, no_save = 0;
     EvalConfig c = eval_defaults();
     c.fuse = EVAL_DEFAULT_FUSE;
     Opt opts[] = {
         {"-d|--data_path", OPT_STR, &heldout, "FILE", "held-out lines (required)", 0, 0, NULL},
-        {"-ckpt|--checkpoint", OPT_STR, &ckpt, "FILE", "the model (required)", 0, 0, NULL},
+        {"-ckpt|--checkpoint", OPT_STR, &ckpt, "FILE", "the model (default: the one the editor opens)", 0, 0, NULL},
         {"-spm|--spm_model", OPT_STR, &spm, "MODEL", "tokenizer, for a checkpoint without one inside", 0, 0, NULL},
         {"--lines", OPT_INT, &c.lines, "N", "held-out lines used, from the top (200)", 1, 1 << 24, NULL},
         {"--steps", OPT_INT, &c.steps, "N", "sampling steps per fill (50)", 1, 10000, NULL},
@@ -153,13 +174,15 @@ int cmd_eval(int argc, char **argv) {
         {"--linear-times", OPT_FLAG, &c.linear_times, NULL, "space steps 1 - s/S even when the model has a time curve", 0, 0, NULL},
         {"--no-ema", OPT_FLAG, &no_ema, NULL, "use the raw weights even when the checkpoint keeps an EMA", 0, 0, NULL},
         {"--json", OPT_FLAG, &json, NULL, "print one JSON line", 0, 0, NULL},
+        {"--no-save", OPT_FLAG, &no_save, NULL, "do not keep the figures in the history (the model picker shows them)", 0, 0, NULL},
+        {"--db", OPT_STR, &db, "PATH", "history database (default $XDG_DATA_HOME/sdlm/sdlm.db)", 0, 0, NULL},
     };
     int n = sizeof opts / sizeof *opts, npos;
     const char *pos[1];
     Err e;
     int rc = opts_parse(opts, n, argc, argv, pos, 0, &npos, &e);
     if (rc == 1) {
-        opts_usage(stdout, "sdlm eval -d HELDOUT -ckpt FILE [flags]",
+        opts_usage(stdout, "sdlm eval -d HELDOUT [-ckpt FILE] [flags]",
                    "Fills a gap of 1 token, 10%, 25% and 50% of each held-out line (positions from --seed) and\n"
                    "reports masked-token accuracy and cross-entropy, the most-frequent-piece baseline, one-step\n"
                    "denoising by noise level t, and how many filled pieces form corpus words. With --candidates N\n"
@@ -172,11 +195,14 @@ int cmd_eval(int argc, char **argv) {
         return EXIT_OK;
     }
     if (rc) return fprintf(stderr, "sdlm eval: %s\n", e.msg), EXIT_USAGE;
-    if (!heldout || !ckpt) return fprintf(stderr, "sdlm eval: needs -d HELDOUT and -ckpt FILE (try sdlm eval --help)\n"), EXIT_USAGE;
+    if (!heldout) return fprintf(stderr, "sdlm eval: needs -d HELDOUT (try sdlm eval --help)\n"), EXIT_USAGE;
     if (sampler && sampler_parse(sampler, &c.sampler))
         return fprintf(stderr, "sdlm eval: --sampler must be difflm, ddim, ddpm, unmask, reveal or mdlm, not \"%s\"\n",
                        sampler), EXIT_USAGE;
     c.skip_fill = quick;
+    char model[1024];
+    if (opts_model("sdlm eval", ckpt, model, sizeof model)) return EXIT_USAGE;
+    ckpt = model;
     ModelFile mf;
     Ngram *ng = NULL;
     if (modelfile_open(&mf, ckpt, spm, !no_ema, &e)) return fprintf(stderr, "sdlm eval: %s\n", e.msg), EXIT_USAGE;
@@ -194,6 +220,7 @@ int cmd_eval(int argc, char **argv) {
         ngram_free(ng), modelfile_close(&mf);
         return fprintf(stderr, "sdlm eval: %s\n", e.msg), EXIT_USAGE;
     }
+    if (!quick && !no_save) save_eval(db, mf.path, &c, &r);
     if (json) print_json(ckpt, &c, &r, quick);
     else print_text(heldout, &mf, &c, &r, quick);
     ngram_free(ng);

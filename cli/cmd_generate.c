@@ -149,7 +149,7 @@ static int generate(int argc, char **argv, int infill) {
     float fuse = 0;
     const char *train = NULL;
     Opt opts[] = {
-        {"-ckpt|--checkpoint", OPT_STR, &ckpt, "FILE", "the model (required)", 0, 0, NULL},
+        {"-ckpt|--checkpoint", OPT_STR, &ckpt, "FILE", "the model (default: the one the editor opens)", 0, 0, NULL},
         {"-spm|--spm_model", OPT_STR, &spm, "MODEL", "tokenizer, for a checkpoint without one inside", 0, 0, NULL},
         {"--sampler", OPT_STR, &sampler, "NAME", "difflm, ddim, ddpm or unmask; a masked model: reveal or mdlm (difflm, reveal)", 0, 0, NULL},
         {"--steps", OPT_INT, &steps, "N", "reverse diffusion steps (200)", 1, 100000, NULL},
@@ -175,7 +175,7 @@ static int generate(int argc, char **argv, int infill) {
     int rc = opts_parse(opts, nopts, argc, argv, pos, infill ? 1 : 0, &npos, &e);
     if (rc == 1) {
         if (infill)
-            opts_usage(stdout, "sdlm infill -ckpt FILE [flags] TEXT",
+            opts_usage(stdout, "sdlm infill [-ckpt FILE] [flags] TEXT",
                        "Fills the masked spans of TEXT: {N} is a span of N tokens, {} one of 8, {{ and }} are\n"
                        "literal braces; TEXT - reads standard input. Prints one filled text per candidate, best first:\n"
                        "ranked by the model's own score, the cross-entropy of the filled tokens when they are\n"
@@ -183,17 +183,19 @@ static int generate(int argc, char **argv, int infill) {
                        "lower is better; --scores prints it).",
                        opts, nopts);
         else
-            opts_usage(stdout, "sdlm sample -ckpt FILE [flags]",
+            opts_usage(stdout, "sdlm sample [-ckpt FILE] [flags]",
                        "Draws unconditional samples, as the seed does; each is printed up to its EOS.", opts, nopts);
         return EXIT_OK;
     }
     if (rc) return fprintf(stderr, "%s: %s\n", cmd, e.msg), EXIT_USAGE;
-    if (!ckpt) return fprintf(stderr, "%s: needs -ckpt FILE (try %s --help)\n", cmd, cmd), EXIT_USAGE;
     SamplerKind kind = SAMPLER_DIFFLM;
     if (sampler && sampler_parse(sampler, &kind))
         return fprintf(stderr, "%s: --sampler must be difflm, ddim, ddpm, unmask, reveal or mdlm, not \"%s\"\n", cmd,
                        sampler), EXIT_USAGE;
     if (infill && !npos) return fprintf(stderr, "%s: needs the TEXT to fill (try %s --help)\n", cmd, cmd), EXIT_USAGE;
+    char model[1024];
+    if (opts_model(cmd, ckpt, model, sizeof model)) return EXIT_USAGE;
+    ckpt = model;
     if (!seed_given) seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 
     char *stdin_text = NULL;

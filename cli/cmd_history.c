@@ -360,7 +360,7 @@ static int show_sample(const Cmd *c, Store *s, long long id, int trace) {
         fprintf(stderr, "%s: %s\n", c->cmd, e.msg);
         return EXIT_USAGE; /* almost always: no such sample */
     }
-    printf("sample %lld: %s, candidate %d\n", (long long)x.id, sample_mode_name(x.mode), x.candidate);
+    printf("sample %lld: %s, candidate %d\n", (long long)x.id, sample_mode_name(x.mode), x.candidate + 1);
     printf("  %-11s %s\n", "time", fmt_time(x.time, t, sizeof t));
     printf("  %-11s %s, %d steps, seed %llu, clamp %s\n", "sampler", x.sampler ? x.sampler : "-", x.steps,
            (unsigned long long)x.seed, x.clamp ? "on" : "off");
@@ -449,7 +449,7 @@ int cmd_samples(int argc, char **argv) {
         for (int i = 0; i < n; i++) {
             char t[32], sm[32], res[160];
             printf("%6lld  %-16s  %-6s  %4d  %-7s  %5d  %s\n", (long long)v[i].id, fmt_time(v[i].time, t, sizeof t),
-                   sample_mode_name(v[i].mode), v[i].candidate, one_line(v[i].sampler, 7, sm, sizeof sm), v[i].steps,
+                   sample_mode_name(v[i].mode), v[i].candidate + 1, one_line(v[i].sampler, 7, sm, sizeof sm), v[i].steps,
                    one_line(v[i].result, 100, res, sizeof res));
         }
         if (n && (offset > 0 || n < total))

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models.h"
+
 /* Does arg (up to '=' if any) equal one of the '|'-separated names? */
 static int name_matches(const char *names, const char *arg, size_t arglen) {
     const char *p = names;
@@ -91,4 +93,16 @@ void opts_usage(FILE *out, const char *synopsis, const char *about, const Opt *o
             if (*p == '|') *p = ',';
         fprintf(out, "  %-28s %s\n", left, opts[k].help);
     }
+}
+
+int opts_model(const char *cmd, const char *given, char *out, size_t cap) {
+    Err e;
+    const char *why;
+    if (given) {
+        snprintf(out, cap, "%s", given);
+        return 0;
+    }
+    if (models_default(out, cap, &why, &e)) return fprintf(stderr, "%s: no model: %s (give one with -ckpt FILE)\n", cmd, e.msg), -1;
+    fprintf(stderr, "%s: using %s (%s; -ckpt FILE picks another)\n", cmd, out, why);
+    return 0;
 }

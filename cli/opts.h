@@ -28,5 +28,9 @@ typedef struct {
  * --help was asked for. */
 int opts_parse(const Opt *opts, int n, int argc, char **argv, const char **pos, int maxpos, int *npos, Err *e);
 void opts_usage(FILE *out, const char *synopsis, const char *about, const Opt *opts, int n);
+/* The model a command uses: `given` (its -ckpt) when set, else the one the
+ * editor would open (train/models.h), named on stderr as "CMD: using PATH
+ * (WHY)". Returns 0, or -1 after printing why not. */
+int opts_model(const char *cmd, const char *given, char *out, size_t cap);
 
 #endif

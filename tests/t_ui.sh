@@ -74,7 +74,7 @@ run_sdlm() { # run_sdlm ENV...: starts the editor on the test model; EXIT=status
 
 run_sdlm
 check "the editor opens" wait_for "F1 Help"
-check "the status bar names the model" wait_for "400 pieces, 2 layers"
+check "the status bar names the model file" wait_for "m.safetensors │"
 keys -l "The cat sat on the mat."
 check "typed text shows" wait_for "The cat sat on the mat."
 keys C-Left C-Left S-Right S-Right S-Right C-t
@@ -91,9 +91,9 @@ line3() { sed -n 3p "$tmp/screen"; }
 
 # the scrubber, accepting, undo, span sizes
 keys M-,
-check "Alt-, steps the trajectory back" wait_for "trajectory step 200/201"
+check "Alt-, steps the trajectory back (steps counted as the settings do)" wait_for "trajectory step 199/200"
 keys M-\<
-check "Alt-< goes to its first step" wait_for "trajectory step 1/201"
+check "Alt-< goes to its first step (pure noise: step 0)" wait_for "trajectory step 0/200"
 keys Escape
 check "Esc leaves the scrubber" wait_for "✓ filled"
 keys C-y
@@ -118,6 +118,7 @@ wait_samples() { # wait_samples N: until the history holds N samples
     done
     return 1
 }
+check "a run of 200 steps shows 200/200" grep -q "✓ filled 200/200" "$tmp/editor-filled.txt"
 check "the history holds the first fill" wait_samples 1
 keys C-g
 check "Ctrl-G re-rolls the span at the cursor (saved as a new sample)" wait_samples 2
@@ -131,7 +132,7 @@ keys Enter
 check "closing the settings names them" wait_for "10000 steps"
 keys C-r
 check "a long run shows its progress line" wait_for "▶ step" 10
-check "the progress line: t, sampler, ms per step" grep -Eq "t=[0-9.]+  difflm  [0-9.]+ ms/step" "$tmp/screen"
+check "the progress line: t, sampler, ms per step" grep -Eq "t=[0-9.]+  difflm +[0-9.]+ ms/step" "$tmp/screen"
 $T resize-window -t ui -x 70 -y 20
 check "resized during the run: the screen draws at the new size" wait_for "F1 Help"
 $T resize-window -t ui -x 40 -y 10
@@ -140,6 +141,20 @@ $T resize-window -t ui -x 100 -y 30
 check "back to full size: the editor again" wait_for "F1 Help"
 keys Escape
 check "Esc stops the run at once" wait_for "stopped at step" 5
+check "a stopped run's fill is marked partial" wait_for "partial"
+keys C-y
+check "Ctrl-Y refuses a half-denoised fill" wait_for "stopped half-way"
+keys F6 Right Right Right Enter
+check "settings: the unmask sampler" wait_for "unmask, 10000 steps"
+keys C-r
+wait_for "▶ step" 10 >/dev/null
+check "unmask shows no noise level t while it runs" sh -c "! grep '▶ step' '$tmp/screen' | grep -q 't='"
+keys Escape
+$T resize-window -t ui -x 90 -y 30
+check "Esc just before a resize still stops the run" wait_for "stopped at step" 5
+$T resize-window -t ui -x 100 -y 30
+keys F6 Left Left Left Enter
+wait_for "difflm, 10000 steps" >/dev/null
 keys F6 Down 2 0 0 Enter
 check "settings: back to 200 steps" wait_for "200 steps"
 keys F6 Down Down Down Down Down Right Right Right Enter
@@ -159,10 +174,12 @@ check "settings: fusion back off" conf_has "^fuse = 0$"
 # the history: the filled sample is there and can be searched and replayed
 keys F3
 check "F3 shows the history with the sample" wait_for "The cat sat on {"
+check "the history names the model by its file, numbers candidates from 1, shows the filled spans" \
+    grep -Eq "m\.safetensors +1  \[" "$tmp/screen"
 keys / c a t Enter
 check "the search filters by text" wait_for 'matching "cat"'
 keys Enter
-check "Enter replays a sample's trajectory" wait_for "step 201/201" 10
+check "Enter replays a sample's trajectory" wait_for "step 200/200" 10
 cp "$tmp/screen" "$tmp/history.txt"
 keys e
 check "e loads its template into the editor" wait_for "template loaded"
@@ -179,6 +196,9 @@ check "q closes the help" wait_for "Ctrl-T span"
 keys F4
 check "F4 opens the training screen" wait_for "Preset"
 check "the t curve's plot is there, with no data before a run" sh -c "grep -q 'one-step accuracy by noise level t' '$tmp/screen' && ! grep -Eq '([0-9]+ +){9}[0-9]+ *\$' '$tmp/screen'"
+keys Left Left
+check "Left stops at the smallest preset" wait_for "tiny is the smallest preset"
+check "the preset stays tiny" grep -q "‹ tiny ›" "$tmp/screen"
 keys c C-u
 keys -l "$PWD/tests/data/tiny-corpus.txt"
 keys Enter n
@@ -193,17 +213,20 @@ keys F2 F6 Down 5 0 Enter
 wait_for "50 steps" >/dev/null
 keys C-r
 check "the editor infills while training runs" wait_for "✓ filled" 30
-check "8 candidates: the first shown is the best-scored" grep -Eq "candidate 1/8 · score [0-9]+\.[0-9]+ nats/token \(best\)" "$tmp/screen"
+check "8 candidates: the one animated stays shown, with its rank" grep -Eq "the one you watched ranks [1-8] of 8" "$tmp/screen"
+check "8 candidates: its score is on the progress line" grep -Eq "candidate [1-8]/8 · score [0-9]+\.[0-9]+ nats/token" "$tmp/screen"
 keys C-n
-check "Ctrl-N: the next candidate, with its score" wait_re "candidate 2 of 8 · score [0-9]+\.[0-9]+ nats/token"
+check "Ctrl-N: the next candidate, with its score" wait_re "candidate [1-8] of 8 · score [0-9]+\.[0-9]+ nats/token"
 keys F4
 wait_for "Preset" >/dev/null
 keys x
 check "x stops training" wait_for "stopped" 30
+wait_for "trained " 10 >/dev/null
+check "a stopped run shows how long it trained and no ETA" gone "ETA"
 check "the stopped run left a checkpoint" wait_for "checkpoint: "
 cp "$tmp/screen" "$tmp/training.txt"
 keys l
-check "l hands the checkpoint to the editor" wait_for "the editor uses"
+check "l hands the checkpoint to the editor, saying it is too young" wait_for "trained only"
 
 # quitting: asks when the text is unsaved; the shell prompt comes back
 keys F2
@@ -263,6 +286,77 @@ check "an unknown flag: status 2 and one line" test $? -eq 2 -a "$(wc -l <"$tmp/
 check "-ckpt without a value: status 2" test $? -eq 2
 ./sdlm -ckpt x --help >"$tmp/out3"
 check "sdlm --help on the editor's flags: status 0" test $? -eq 0 -a -s "$tmp/out3"
+
+# undo after a fill: one step per user action, back to what was on screen (issue 16, item 4)
+keys -l "clear"
+keys Enter
+run_sdlm
+wait_for "F1 Help" >/dev/null
+keys -l "The dog"
+keys C-t Left M-= M-= M--
+check "undo: three resizes make a span of 5" wait_for "[_____ 5]"
+keys C-r
+check "undo: the span fills" wait_for "✓ filled" 20
+keys C-g
+wait_for "re-roll" >/dev/null
+keys C-y
+check "undo: accepted" wait_for "accepted candidate"
+keys C-z
+check "undo 1: the fill as it was on screen" wait_for "✓ filled"
+check "undo 1: no empty slots shown" gone "[_____ 5]"
+keys C-z
+check "undo 2: the span before its resizes (one step for all three), with no fill" wait_for "[____ 4]"
+check "undo 2: no fill shown on a text it was not made from" gone "✓ filled"
+keys C-z
+check "undo 3: the text before the span" wait_for "0 spans"
+keys M-z M-z
+check "redo twice: the fill again, on the text it was made from" wait_for "✓ filled"
+keys F10
+check "F10 quits (asks first: the text is unsaved)" wait_for "Quit? y/n"
+keys y
+wait_for "EXIT=0" >/dev/null
+
+# the default model and the model picker (issue 16, item 1): no -ckpt
+x2="$tmp/xdg2"
+mkdir -p "$x2/sdlm/models"
+cp "$tmp/m.safetensors" "$x2/sdlm/models/picked.safetensors"
+XDG_DATA_HOME="$x2" ./sdlm eval -d tests/data/tiny-corpus.txt -ckpt "$x2/sdlm/models/picked.safetensors" --lines 10 \
+    --steps 5 >/dev/null 2>&1
+start_plain() {
+    keys -l "clear; env XDG_DATA_HOME=$x2 $sdlm; echo EXIT=\$?"
+    keys Enter
+}
+start_plain
+check "no -ckpt and no choice: the shipped model, named on the status line" wait_for "sdlm-default.safetensors │"
+keys F9
+check "F9 opens the model picker" wait_for "HELD-OUT ACCURACY"
+check "the picker lists the shipped model" grep -q "sdlm-default.safetensors *4.4M *8.0k *sdlm, continuous" "$tmp/screen"
+check "the picker lists the checkpoint in the data folder with its eval figure" \
+    grep -Eq "picked.safetensors +0.2M +30 .*[0-9.]+% \(1 tok [0-9]+%\)" "$tmp/screen"
+keys Down Enter
+check "Enter switches the editor to it and warns it is young" wait_for "picked.safetensors trained only 30 steps"
+check "the status line names the new model" sh -c "tail -n 1 '$tmp/screen' | grep -q '^ picked.safetensors '"
+keys F10
+check "F10 quits (nothing to lose: no question)" wait_for "EXIT=0"
+start_plain
+check "a fresh start opens the chosen model" wait_for "picked.safetensors │"
+keys F4
+wait_for "Preset" >/dev/null
+keys c C-u
+keys -l "$PWD/tests/data/tiny-corpus.txt"
+keys Enter s
+check "picker: training starts" wait_for "running  step" 30
+keys x
+check "picker: training stops" wait_for "trained " 30
+keys F10
+wait_for "EXIT=0" >/dev/null
+start_plain
+check "training without choosing leaves the choice alone" wait_for "picked.safetensors │"
+keys F10
+wait_for "EXIT=0" >/dev/null
+XDG_DATA_HOME="$x2" ./sdlm infill "the {2} of the world" >"$tmp/inf" 2>"$tmp/inf-err"
+check "sdlm infill with no -ckpt uses the editor's model and says so" \
+    sh -c "test -s '$tmp/inf' && grep -q 'using .*picked.safetensors (chosen in the model picker' '$tmp/inf-err'"
 
 # sdlm keys: the keymap as GROUP<TAB>KEY<TAB>DESCRIPTION
 ./sdlm keys >"$tmp/keys"

@@ -142,7 +142,7 @@ static void test_migrate_v1(void) {
     rc = store_open(&s, p, 0, &e);
     check_ok(rc == 0, "open migrates v1 -> v%d %s", STORE_SCHEMA_VERSION, rc ? e.msg : "");
     if (rc) return;
-    check_ok(raw_int(p, "PRAGMA user_version") == 2, "user_version is now 2");
+    check_ok(raw_int(p, "PRAGMA user_version") == STORE_SCHEMA_VERSION, "user_version is now %d", STORE_SCHEMA_VERSION);
     check_ok(raw_int(p, "SELECT count(*) FROM pragma_table_info('samples') WHERE name = 'elapsed_s'") == 1,
              "samples.elapsed_s added");
     check_ok(raw_int(p, "SELECT count(*) FROM sqlite_master WHERE name IN ('samples_time','checkpoints_path')") == 2,

@@ -1,6 +1,7 @@
 /* test_trainer.c: the training library as its clients use it: resume is
  * exact (4 steps = 2 + save + resume + 2, bit for bit), commands (pause,
- * resume, save now, stop) do what they say, a run that blows up stops with
+ * resume, save now, stop) do what they say, a run stopped before its first
+ * step saves nothing, a run that blows up stops with
  * its last good checkpoint intact, and bad inputs fail with a clear message.
  * And the sdlm recipe's parts: the schedule shift (1 is the seed's, exactly),
  * the time warp (follows a known curve, travels exactly, spaces sampling),
@@ -155,6 +156,30 @@ static void test_commands(void) {
     check_ok(s == TRAIN_STOPPED && loads && step && atoll(step) == p.step,
              "stop finishes the step and saves it (step %lld): %s", (long long)p.step, p.message);
     if (loads) ckpt_free(&ck2);
+}
+
+/* A run stopped before its first step saves nothing: a checkpoint of random
+ * weights would be offered as a model (issue 16). */
+static void test_stop_untrained(void) {
+    char ck[700];
+    snprintf(ck, sizeof ck, "%s/untrained.safetensors", dir);
+    TrainConfig c = tiny(ck, "");
+    c.max_steps = 1000000;
+    Trainer *t;
+    Err e;
+    static TrainProgress p;
+    if (trainer_start(&t, &c, -1, &e)) {
+        check_ok(0, "start: %s", e.msg);
+        return;
+    }
+    trainer_stop(t); /* at once: the trainer is still preparing */
+    TrainState s = trainer_join(t);
+    trainer_progress(t, &p);
+    trainer_free(t);
+    FILE *f = fopen(ck, "rb");
+    check_ok(s == TRAIN_STOPPED && p.step == 0 && !f && strstr(p.message, "nothing saved"),
+             "stopped before the first step: no checkpoint written (%s)", p.message);
+    if (f) fclose(f);
 }
 
 static void test_blow_up(void) {
@@ -488,6 +513,7 @@ int main(void) {
     }
     test_resume_exact();
     test_commands();
+    test_stop_untrained();
     test_blow_up();
     test_bad_inputs();
     test_shift();

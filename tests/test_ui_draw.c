@@ -1,7 +1,9 @@
 /* test_ui_draw.c: the drawing helpers on a curses screen that writes to
  * /dev/null, read back cell by cell: UTF-8 text by display columns (wide
  * characters, clipping, control bytes), the colour table's form without
- * colour, and the block charts of plot.c. */
+ * colour, the block charts of plot.c, lines fitted to a width by whole
+ * items or words, and the training screen's state line (preparing before
+ * the first step; no ETA once a run ended). */
 #include <curses.h>
 #include <locale.h>
 #include <math.h>
@@ -32,6 +34,60 @@ static attr_t cell_attr(int y, int x) {
     if (mvin_wch(y, x, &c) == ERR) return 0;
     getcchar(&c, wch, &at, &pair, NULL);
     return at;
+}
+
+/* Row y as UTF-8, trailing blanks dropped. */
+static void row_text(int y, char *out, size_t cap) {
+    size_t n = 0;
+    for (int x = 0; x < COLS && n + 8 < cap; x++) {
+        wchar_t c = cell(y, x);
+        int k = c ? wctomb(out + n, c) : 0;
+        if (k > 0) n += (size_t)k;
+    }
+    while (n && out[n - 1] == ' ') n--;
+    out[n] = 0;
+}
+
+static void test_fitting(void) {
+    const char *items[] = {"▶ step 12/200", "t=0.500", "difflm", "seed 123456789"};
+    const int prio[] = {0, 2, 1, 3};
+    char out[256];
+    int w = fit_items(out, sizeof out, items, prio, 4, "  ", 80);
+    check_ok(!strcmp(out, "▶ step 12/200  t=0.500  difflm  seed 123456789") && w == text_width(out), "all items fit: %s", out);
+    fit_items(out, sizeof out, items, prio, 4, "  ", 35);
+    check_ok(!strcmp(out, "▶ step 12/200  t=0.500  difflm"), "the least important item goes whole: %s", out);
+    fit_items(out, sizeof out, items, prio, 4, "  ", 22);
+    check_ok(!strcmp(out, "▶ step 12/200  difflm"), "then the next, keeping the order: %s", out);
+    fit_items(out, sizeof out, items, prio, 4, "  ", 5);
+    check_ok(!strcmp(out, ""), "nothing fits: nothing, never half an item");
+    fit_words(out, sizeof out, "a span of 4 slots: Alt-= grows it", 20);
+    check_ok(!strcmp(out, "a span of 4 slots:…"), "a message is cut after a whole word: %s", out);
+    fit_words(out, sizeof out, "short", 20);
+    check_ok(!strcmp(out, "short"), "a message that fits is left alone");
+}
+
+static void test_training_state(void) {
+    static TrainProgress p;
+    App a = {0};
+    a.train = &p;
+    a.cols = COLS, a.rows = LINES;
+    conf_defaults(&a.conf);
+    char line[512];
+    p.state = TRAIN_RUNNING, p.total_steps = 21600, p.eta_s = 0;
+    erase();
+    screen_train.draw(&a, 1, LINES - 2);
+    row_text(4, line, sizeof line);
+    check_ok(strstr(line, "preparing") && !strstr(line, "ETA"), "before the first step: preparing, no ETA: %s", line);
+    p.step = 120, p.last.tokens_per_s = 5000, p.eta_s = 3477, p.elapsed_s = 60;
+    erase();
+    screen_train.draw(&a, 1, LINES - 2);
+    row_text(4, line, sizeof line);
+    check_ok(strstr(line, "running  step 120/21600") && strstr(line, "ETA 57m57s"), "running: step and ETA: %s", line);
+    p.state = TRAIN_STOPPED;
+    erase();
+    screen_train.draw(&a, 1, LINES - 2);
+    row_text(4, line, sizeof line);
+    check_ok(strstr(line, "stopped") && !strstr(line, "ETA"), "stopped: no ETA left on screen: %s", line);
 }
 
 int main(void) {
@@ -79,6 +135,10 @@ int main(void) {
     erase();
     plot_draw(10, 0, 6, 40, "empty", v, 0, 0);
     check_ok(cell(11, 1) == 'n', "no data says so");
+
+    test_fitting();
+    resizeterm(30, 100);
+    test_training_state();
 
     endwin();
     delscreen(scr);

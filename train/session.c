@@ -18,6 +18,7 @@
 #include "engine_lock.h"
 #include "infill.h"
 #include "modelfile.h"
+#include "models.h"
 #include "ngram.h"
 #include "paths.h"
 #include "score.h"
@@ -83,27 +84,6 @@ static double now_s(void) {
 }
 
 /* ---- the model -------------------------------------------------------------------- */
-
-/* Where the editor's model comes from when none is named: the newest
- * checkpoint of the history, else the shipped default. */
-static int default_model(Session *s, char *out, size_t cap) {
-    Err e;
-    Store *st;
-    if (!store_open(&st, s->db_path, 1, &e)) {
-        char *path = NULL;
-        int rc = store_newest_checkpoint(st, &path, &e);
-        store_close(st);
-        if (!rc && path) {
-            snprintf(out, cap, "%s", path);
-            free(path);
-            return 0;
-        }
-    }
-    char share[1024];
-    if (paths_share_dir(share, sizeof share, &e)) return -1;
-    snprintf(out, cap, "%.900s/sdlm-default.safetensors", share);
-    return 0;
-}
 
 static void describe(Session *s, SessionModel *m) {
     memset(m, 0, sizeof *m);
@@ -242,7 +222,7 @@ int session_infill_start(Session *s, const char *template_text, const InfillSett
     v->candidates = s->set.candidates;
     v->len = seq.len;
     v->nspans = t.spans;
-    for (int c = 0; c < INFILL_MAX_CAND; c++) v->score[c] = NAN;
+    for (int c = 0; c < INFILL_MAX_CAND; c++) v->score[c] = NAN, v->sampled_as[c] = c;
     for (int i = 0; i < seq.len; i++) {
         v->masked[i] = !seq.known[i];
         v->span_of[i] = seq.span_of[i];
@@ -332,12 +312,14 @@ static void save_samples(Session *s, const int32_t *final, int B, int L, int fir
     }
     char tmpl[8192];
     template_format(&s->tmpl, tmpl, sizeof tmpl);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
     for (int b = 0; b < B; b++) {
         int cand = first_cand + b;
         char text[8192];
         infill_render(s->mf.spm, &s->tmpl, &s->seq, final + (long)b * L, text, sizeof text);
         Sample smp = {0};
-        smp.time = NAN;
+        smp.time = now.tv_sec + now.tv_nsec * 1e-9; /* one time for the run: the history lists its best first */
         smp.mode = SAMPLE_INFILL;
         smp.template_text = tmpl;
         smp.result = text;
@@ -407,7 +389,7 @@ static void rank_candidates(Session *s, int32_t *final, int B, int L, int job, i
         for (int i = 0; i < B; i++) memcpy(v->ids[i], tmp + (long)i * L, sizeof(int32_t) * L);
         for (int i = 0; i < B; i++) memcpy(ftmp + (long)i * L, v->conf[order[i]], sizeof(float) * L);
         for (int i = 0; i < B; i++) memcpy(v->conf[i], ftmp + (long)i * L, sizeof(float) * L);
-        for (int i = 0; i < B; i++) v->score[i] = nats[order[i]];
+        for (int i = 0; i < B; i++) v->score[i] = nats[order[i]], v->sampled_as[i] = order[i];
         for (int p = 0; p < s->traj_passes; p++) {
             int32_t *ti = s->traj_ids + (long)p * B * L;
             float *tc = s->traj_conf + (long)p * B * L;
@@ -591,7 +573,7 @@ int session_open(Session **out, const SessionConfig *cfg, Err *e) {
     char path[1024];
     Err le;
     if (cfg->ckpt) snprintf(path, sizeof path, "%s", cfg->ckpt);
-    else if (default_model(s, path, sizeof path)) path[0] = 0;
+    else if (models_default(path, sizeof path, NULL, &le)) path[0] = 0; /* the rule `sdlm infill` follows too */
     if (!path[0]) snprintf(s->load_error, sizeof s->load_error, "no model found: train one (training screen)");
     else if (modelfile_open(&s->mf, path, cfg->spm, 1, &le)) snprintf(s->load_error, sizeof s->load_error, "%s", le.msg);
     else s->loaded = 1;

@@ -20,7 +20,7 @@
 typedef struct Session Session;
 
 typedef struct {
-    const char *ckpt;  /* model to open; NULL: the newest checkpoint in the history, else the shipped default */
+    const char *ckpt;  /* model to open; NULL: the user's choice, else the shipped model (models.h) */
     const char *spm;   /* tokenizer for a checkpoint without one inside; NULL: the one inside */
     const char *db;    /* history database; NULL: $XDG_DATA_HOME/sdlm/sdlm.db */
     int wake_fd;       /* written (one byte, non-blocking) when a view changed; -1 for none */
@@ -114,6 +114,9 @@ typedef struct {
      * filled token, lower is better; NAN until scored. A finished run's
      * candidates are in rank order: candidate 0 is the best. */
     float score[INFILL_MAX_CAND];
+    /* the index candidate c had while it was sampled (and animated): the
+     * identity until the run is ranked */
+    int sampled_as[INFILL_MAX_CAND];
     uint64_t serial;                    /* changes whenever the view does */
 } InfillView;
 

@@ -1,6 +1,6 @@
 /* store.c: opening the history database, its schema and migrations, error
  * messages, and the runs table. Metrics, checkpoints and samples are in
- * store_rows.c. Not here: file formats (traj.c), paths (paths.c).
+ * store_rows.c, eval figures in store_evals.c. Not here: file formats (traj.c), paths (paths.c).
  *
  * Schema changes are steps in `migrations` below, applied in order from the
  * file's PRAGMA user_version up to STORE_SCHEMA_VERSION inside one BEGIN
@@ -84,6 +84,20 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "ALTER TABLE samples ADD COLUMN elapsed_s REAL;"
     "CREATE INDEX samples_time ON samples(time);"
     "CREATE INDEX checkpoints_path ON checkpoints(path);",
+    /* v2 -> v3: what `sdlm eval` measured, by checkpoint path (any file, not
+     * only those a recorded run wrote), for the editor's model picker. */
+    "CREATE TABLE evals ("
+    "  id INTEGER PRIMARY KEY,"
+    "  path TEXT NOT NULL,"
+    "  time REAL NOT NULL,"
+    "  lines INTEGER,"
+    "  accuracy REAL,"
+    "  accuracy_1tok REAL,"
+    "  cross_entropy REAL,"
+    "  sampler TEXT,"
+    "  steps INTEGER"
+    ");"
+    "CREATE INDEX evals_path ON evals(path, time);",
 };
 
 static const char *const status_names[] = {"running", "finished", "stopped", "failed", "crashed"};

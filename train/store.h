@@ -27,7 +27,7 @@
 #include "err.h"
 #include "traj.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_BUSY_TIMEOUT_MS 5000
 /* A run on another host counts as crashed after this long without a heartbeat
  * (on this host, whether its process still exists decides). */
@@ -159,7 +159,8 @@ typedef struct {
 } Sample;
 
 int store_add_sample(Store *s, const Sample *smp, int64_t *id, Err *e);
-/* Newest first; query (NULL or "" for all) matches a substring of the template
+/* Newest first (the candidates of one request, saved with one time, by
+ * candidate: best first); query (NULL or "" for all) matches a substring of the template
  * or the result, ASCII case-insensitively (LIKE, with % and _ taken literally).
  * Trajectories are not loaded. */
 int store_list_samples(Store *s, const char *query, int limit, int offset, Sample **out, int *n,
@@ -169,5 +170,24 @@ int store_count_samples(Store *s, const char *query, int64_t *count, Err *e);
 int store_get_sample(Store *s, int64_t id, Sample *out, Err *e);
 void sample_free(Sample *smp);
 void samples_free(Sample *smp, int n);
+
+/* ---- eval figures (store_evals.c) ---- */
+
+typedef struct {
+    char *path;             /* the checkpoint, canonical (realpath) when it resolves */
+    double time;            /* on input: NAN or <= 0 means now */
+    int lines;              /* held-out lines measured */
+    double accuracy;        /* mean masked-token accuracy over the gap sizes */
+    double accuracy_1tok;   /* the 1-token gap's */
+    double cross_entropy;   /* mean, nats */
+    char *sampler;
+    int steps;
+} EvalRecord;
+
+int store_add_eval(Store *s, const EvalRecord *r, Err *e);
+/* The newest eval of the checkpoint at path; *found = 0 (out untouched) when
+ * none. Free with eval_record_free. */
+int store_latest_eval(Store *s, const char *path, EvalRecord *out, int *found, Err *e);
+void eval_record_free(EvalRecord *r);
 
 #endif

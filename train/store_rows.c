@@ -363,7 +363,7 @@ int store_list_samples(Store *s, const char *query, int limit, int offset, Sampl
     *out = NULL;
     *n = 0;
     char sql[512];
-    snprintf(sql, sizeof sql, "SELECT " SAMPLE_COLUMNS " FROM samples%s ORDER BY time DESC, id DESC"
+    snprintf(sql, sizeof sql, "SELECT " SAMPLE_COLUMNS " FROM samples%s ORDER BY time DESC, candidate, id DESC"
              " LIMIT ?2 OFFSET ?3", sample_where);
     if (store_prepare(s, sql, &st, e)) return -1;
     if (bind_query(s, st, query, e)) {

@@ -448,6 +448,10 @@ static int export_model(Trainer *t, double session_start, Err *e) {
     return 0;
 }
 
+/* No step trained: a checkpoint would hold random weights, which the editor
+ * could later offer as a model. Nothing is saved then. */
+static int untrained(const Trainer *t) { return t->step == 0; }
+
 static int save(Trainer *t, double session_start, Err *e) {
     if (t->rank != 0) return 0; /* the other ranks hold the same weights */
     for (size_t i = 0; i < t->model.table.total; i++)
@@ -849,9 +853,8 @@ static void *run(void *arg) {
         t->want_save = 0;
         if (t->prog.state == TRAIN_PAUSED && !t->want_pause) t->prog.state = TRAIN_RUNNING, t->prog.serial++;
         pthread_mutex_unlock(&t->mu);
-        if (save_now && save(t, start, &e)) {
-            set_state(t, TRAIN_RUNNING, "saving failed: %s", e.msg);
-        }
+        if (save_now && untrained(t)) set_state(t, TRAIN_RUNNING, "not saved: no step trained yet");
+        else if (save_now && save(t, start, &e)) set_state(t, TRAIN_RUNNING, "saving failed: %s", e.msg);
         if (dist_any(stop)) { /* a signal may reach the ranks at different steps: they stop at the same one */
             final = TRAIN_STOPPED, status = RUN_STOPPED;
             break;
@@ -896,7 +899,9 @@ static void *run(void *arg) {
         if (r.epoch_ended) make_samples(t);
     }
     set_state(t, TRAIN_STOPPING, "saving %s", t->ckpt_path);
-    if (save(t, start, &e)) {
+    if (untrained(t)) {
+        snprintf(why, sizeof why, "stopped before the first step: nothing saved");
+    } else if (save(t, start, &e)) {
         final = TRAIN_FAILED, status = RUN_FAILED;
         snprintf(why, sizeof why, "could not save: %s", e.msg);
     } else if (t->cfg.export_path && export_model(t, start, &e)) {

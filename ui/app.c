@@ -78,6 +78,19 @@ static void free_pieces(App *a) {
     a->npieces = 0;
 }
 
+static const char *base_name(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+const char *app_tilde(const char *path, char *buf, size_t cap) {
+    const char *home = getenv("HOME");
+    size_t n = home ? strlen(home) : 0;
+    if (n > 1 && !strncmp(path, home, n) && path[n] == '/') snprintf(buf, cap, "~%s", path + n);
+    else snprintf(buf, cap, "%s", path);
+    return buf;
+}
+
 const char *app_piece(App *a, int32_t id) {
     if (!a->pieces && a->model.loaded && a->model.V > 0) {
         a->pieces = calloc((size_t)a->model.V, sizeof *a->pieces);
@@ -99,6 +112,31 @@ void app_model_changed(App *a) {
     a->redraw = 1;
 }
 
+
+int app_use_model(App *a, const char *ckpt, int chosen) {
+    Err e;
+    if (session_load(a->s, ckpt, &e)) {
+        app_message(a, 1, "%s", e.msg);
+        return -1;
+    }
+    app_model_changed(a);
+    editor_after_model_change(a);
+    if (chosen && models_choose(ckpt, &e)) {
+        app_message(a, 1, "the editor uses %s, but %s", base_name(ckpt), e.msg);
+        return 0;
+    }
+    if (a->model.steps < MODELS_YOUNG_STEPS)
+        app_message(a, 0, "%s trained only %lld steps: its fills will be noise", base_name(ckpt), (long long)a->model.steps);
+    else app_message(a, 0, "the editor uses %s%s", base_name(ckpt), chosen ? " (remembered for the next start)" : "");
+    return 0;
+}
+
+void app_steps_text(int64_t steps, char *out, size_t cap) {
+    if (steps >= 10000) snprintf(out, cap, "%.0fk", steps / 1e3);
+    else if (steps >= 1000) snprintf(out, cap, "%.1fk", steps / 1e3);
+    else snprintf(out, cap, "%lld", (long long)steps);
+}
+
 /* ---- the global actions ---- */
 
 void act_help(App *a) { app_show(a, a->screen == SCR_HELP ? a->back : SCR_HELP); }
@@ -115,20 +153,40 @@ void act_redraw(App *a) {
 
 /* ---- drawing ---- */
 
+/* The tabs of the title line, in order; drawing and mouse clicks share it. */
+static const struct {
+    ScreenId s;
+    const char *action, *label;
+} tabs[] = {{SCR_EDITOR, "editor", "Editor"},       {SCR_HISTORY, "history", "History"}, {SCR_TRAIN, "training", "Training"},
+            {SCR_SETTINGS, "settings", "Settings"}, {SCR_MODELS, "models", "Models"},    {SCR_HELP, "help", "Help"}};
+enum { NTABS = sizeof tabs / sizeof *tabs };
+static int tab_x[NTABS + 1]; /* where each tab was drawn, for the mouse */
+
+/* " F2 Editor " or, when the full titles do not fit, " F2 " (Help keeps its word) */
+static void tab_text(int i, int compact, char *out, size_t cap) {
+    if (compact && tabs[i].s != SCR_HELP) snprintf(out, cap, " %s ", keymap_name_of(tabs[i].action));
+    else snprintf(out, cap, " %s %s ", keymap_name_of(tabs[i].action), tabs[i].label);
+}
+
+static int title_width(int brand, int compact) {
+    int w = brand ? 6 : 0;
+    char buf[64];
+    for (int i = 0; i < NTABS; i++) tab_text(i, compact, buf, sizeof buf), w += text_width(buf);
+    return w;
+}
+
+/* The tabs, whole: without the " sdlm " brand when narrow, then as keys only. */
 static void draw_title(App *a) {
     int attr = color_attr(C_TITLE);
     draw_fill(0, 0, a->cols, attr);
-    int x = draw_text(0, 0, " sdlm ", a->cols, attr | A_BOLD);
-    static const struct {
-        ScreenId s;
-        const char *action, *label;
-    } tabs[] = {{SCR_EDITOR, "editor", "Editor"}, {SCR_HISTORY, "history", "History"}, {SCR_TRAIN, "training", "Training"},
-                {SCR_SETTINGS, "settings", "Settings"}, {SCR_HELP, "help", "Help"}};
-    for (size_t i = 0; i < sizeof tabs / sizeof *tabs && x < a->cols; i++) {
+    int brand = title_width(1, 0) <= a->cols, compact = title_width(0, 0) > a->cols;
+    int x = brand ? draw_text(0, 0, " sdlm ", a->cols, attr | A_BOLD) : 0;
+    for (int i = 0; i < NTABS && x < a->cols; i++) {
         char buf[64];
-        snprintf(buf, sizeof buf, " %s %s ", keymap_name_of(tabs[i].action), tabs[i].label);
-        int on = a->screen == tabs[i].s;
-        x += draw_text(0, x, buf, a->cols - x, on ? color_attr(C_TAB) : attr);
+        tab_text(i, compact, buf, sizeof buf);
+        tab_x[i] = x;
+        x += draw_text(0, x, buf, a->cols - x, a->screen == tabs[i].s ? color_attr(C_TAB) : attr);
+        tab_x[i + 1] = x;
     }
 }
 
@@ -140,9 +198,9 @@ static void draw_status(App *a) {
     const TrainProgress *p = a->train;
     char tr[128] = "idle";
     if (p->state != TRAIN_IDLE) {
-        if (p->total_steps > 0)
-            snprintf(tr, sizeof tr, "%s %lld/%lld", train_state_name(p->state), (long long)p->step,
-                     (long long)p->total_steps);
+        if (p->total_steps > 0) /* the step padded to the total's digits: the line keeps its width */
+            snprintf(tr, sizeof tr, "%s %*lld/%lld", train_state_name(p->state),
+                     snprintf(NULL, 0, "%lld", (long long)p->total_steps), (long long)p->step, (long long)p->total_steps);
         else snprintf(tr, sizeof tr, "%s %lld", train_state_name(p->state), (long long)p->step);
     }
     double age = a->now - a->msg_time;
@@ -160,22 +218,30 @@ static void draw_status(App *a) {
         msg = a->model.db_error;
         mattr = color_attr(C_ERROR);
     }
-    char model[200], train[160];
-    if (a->model.loaded) snprintf(model, sizeof model, " %s", a->model.description);
-    else snprintf(model, sizeof model, " no model");
-    snprintf(train, sizeof train, " │ training: %s ", tr);
-    int lw = text_width(model) + text_width(train), mw = msg ? text_width(msg) + 2 : 0;
+    char name[300], about[160], train[200], left[700];
+    snprintf(name, sizeof name, "%.290s", a->model.path[0] ? base_name(a->model.path) : "no model");
+    about[0] = 0;
+    int young = a->model.loaded && a->model.steps < MODELS_YOUNG_STEPS;
+    if (a->model.loaded) {
+        char steps[32];
+        app_steps_text(a->model.steps, steps, sizeof steps);
+        if (young) snprintf(about, sizeof about, "only %s steps: fills are noise", steps);
+        else snprintf(about, sizeof about, "%.1fM params, %d layers x %d, %s steps", a->model.params / 1e6, a->model.NL, a->model.D, steps);
+    }
+    snprintf(train, sizeof train, "training: %s", tr);
+    int mw = msg ? text_width(msg) + 2 : 0;
     int room = a->cols - mw; /* what the left part may use: at least half when the message is long */
     if (room < a->cols / 2) room = a->cols / 2;
-    if (room > lw) room = lw;
-    /* the model's description gives way first: the training state stays whole */
-    int tw = text_width(train), mroom = room - tw > 12 ? room - tw : 12;
-    int x = draw_text(y, 0, model, mroom, attr);
-    x += draw_text(y, x, train, room - x > 0 ? room - x : 0, attr);
+    const char *items[] = {name, about, train};
+    /* the file name stays longest, then a young model's warning, then the training state */
+    const int prio[] = {0, young ? 1 : 3, 2};
+    fit_items(left, sizeof left, items, prio, 3, " │ ", room - 2);
+    int x = draw_text(y, 1, left, room - 2, attr) + 2;
     if (msg) {
-        int mx = x;
-        draw_fill(y, mx, a->cols - mx, mattr);
-        draw_text(y, mx + 1, msg, a->cols - mx - 2, mattr);
+        char cut[sizeof a->msg + 8];
+        fit_words(cut, sizeof cut, msg, a->cols - x - 2);
+        draw_fill(y, x, a->cols - x, mattr);
+        draw_text(y, x + 1, cut, a->cols - x - 2, mattr);
     }
 }
 
@@ -222,15 +288,8 @@ static void on_mouse(App *a) {
     if (ev.bstate & BUTTON5_PRESSED) wheel = 1;
 #endif
     if (ev.y == 0 && press) { /* the tabs */
-        static const ScreenId order[] = {SCR_EDITOR, SCR_HISTORY, SCR_TRAIN, SCR_SETTINGS, SCR_HELP};
-        int x = 6;
-        static const char *const labels[] = {"editor", "history", "training", "settings", "help"};
-        static const char *const names[] = {"Editor", "History", "Training", "Settings", "Help"};
-        for (int i = 0; i < 5; i++) {
-            int w = text_width(keymap_name_of(labels[i])) + (int)strlen(names[i]) + 3;
-            if (ev.x >= x && ev.x < x + w) app_show(a, order[i]);
-            x += w;
-        }
+        for (int i = 0; i < NTABS; i++)
+            if (ev.x >= tab_x[i] && ev.x < tab_x[i + 1]) app_show(a, tabs[i].s);
         return;
     }
     if (a->screen == SCR_EDITOR) editor_mouse(a, ev.y, ev.x, press, drag, release, wheel);
@@ -385,6 +444,7 @@ int ui_main(const UiOptions *o) {
     a->screens[SCR_TRAIN] = &screen_train;
     a->screens[SCR_SETTINGS] = &screen_settings;
     a->screens[SCR_HELP] = &screen_help;
+    a->screens[SCR_MODELS] = &screen_picker;
 
     const char *why = NULL;
     atexit(at_exit);
@@ -430,6 +490,7 @@ int ui_main(const UiOptions *o) {
     close(pfd[0]), close(pfd[1]);
     doc_free(&a->doc);
     free_pieces(a);
+    free(a->models);
     free(a->view), free(a->train);
     free(a);
     the_app = NULL;

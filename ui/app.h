@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "doc.h"
+#include "models.h"
 #include "session.h"
 
 /* ---- keys: characters are their code point; the rest sit above Unicode ---- */
@@ -23,9 +24,9 @@ enum {
 #define KALT(c) (K_ALT | (c))
 
 /* ---- screens ---- */
-typedef enum { SCR_EDITOR, SCR_HISTORY, SCR_TRAIN, SCR_SETTINGS, SCR_HELP, SCR_COUNT } ScreenId;
+typedef enum { SCR_EDITOR, SCR_HISTORY, SCR_TRAIN, SCR_SETTINGS, SCR_HELP, SCR_MODELS, SCR_COUNT } ScreenId;
 /* masks for the keymap */
-enum { M_EDITOR = 1, M_HISTORY = 2, M_TRAIN = 4, M_SETTINGS = 8, M_HELP = 16, M_ALL = 31 };
+enum { M_EDITOR = 1, M_HISTORY = 2, M_TRAIN = 4, M_SETTINGS = 8, M_HELP = 16, M_MODELS = 32, M_ALL = 63 };
 
 typedef struct App App;
 
@@ -39,7 +40,7 @@ typedef struct {
     int (*tick)(App *a);              /* each loop turn: 1 = keep redrawing (animating) */
 } Screen;
 
-extern const Screen screen_editor, screen_history, screen_train, screen_settings, screen_help;
+extern const Screen screen_editor, screen_history, screen_train, screen_settings, screen_help, screen_picker;
 
 /* ---- the keymap: one table drives dispatch, the help screen and `sdlm keys` ---- */
 typedef struct {
@@ -70,6 +71,13 @@ int draw_text(int y, int x, const char *s, int maxw, int attr);
 int text_width(const char *s); /* display columns of a UTF-8 string */
 void draw_fill(int y, int x, int w, int attr);
 void draw_box_title(int y, int x, int w, const char *title, int attr);
+/* Joins items with sep into out, dropping whole items, the largest prio
+ * number first, until the text fits in width columns: a line fitted to the
+ * terminal never cuts a word (as htop's and lazygit's do). Empty or NULL
+ * items are skipped. Returns the width used. */
+/* s into out, cut after the last whole word that fits, with "…". */
+int fit_words(char *out, size_t cap, const char *s, int width);
+int fit_items(char *out, size_t cap, const char *const *items, const int *prio, int n, const char *sep, int width);
 
 /* ---- the state ---- */
 typedef struct {
@@ -107,6 +115,9 @@ struct App {
     int redraw;                   /* something changed: draw */
     double last_draw, now;
     long draws;
+    /* the model picker (picker.c): the list read when it opens */
+    ModelEntry *models;
+    int nmodels, models_sel, models_top;
 };
 
 /* app.c */
@@ -115,7 +126,15 @@ void app_show(App *a, ScreenId s);
 void app_ask_quit(App *a);
 double app_now(void);
 const char *app_piece(App *a, int32_t id); /* cached session_piece */
+/* a step count as people read it: 179, 8.0k, 21k */
+void app_steps_text(int64_t steps, char *out, size_t cap);
+/* path with the home directory written ~, for showing (buf[cap]) */
+const char *app_tilde(const char *path, char *buf, size_t cap);
 void app_model_changed(App *a);
+/* Opens ckpt for the editor; chosen: the user picked it, so remember it for
+ * the next start (and for `sdlm infill`). Says so, and warns when it is too
+ * young to fill. Returns 0, or -1 with the error shown. */
+int app_use_model(App *a, const char *ckpt, int chosen);
 int app_run_busy(const App *a);           /* an infill is running */
 int app_text_unsaved(const App *a);
 
@@ -129,7 +148,7 @@ void editor_load_template(App *a, const char *tmpl);
 void editor_after_model_change(App *a);
 
 /* handlers bound in the keymap, each in its screen's file */
-void act_help(App *a), act_editor(App *a), act_history(App *a), act_train(App *a), act_settings(App *a);
+void act_help(App *a), act_editor(App *a), act_history(App *a), act_train(App *a), act_settings(App *a), act_models(App *a);
 void act_quit(App *a), act_back(App *a), act_redraw(App *a);
 void ed_left(App *a), ed_right(App *a), ed_up(App *a), ed_down(App *a), ed_home(App *a), ed_end(App *a);
 void ed_sleft(App *a), ed_sright(App *a), ed_sup(App *a), ed_sdown(App *a), ed_shome(App *a), ed_send(App *a);
@@ -146,6 +165,7 @@ void hist_up(App *a), hist_down(App *a), hist_pgup(App *a), hist_pgdn(App *a), h
 void hist_open(App *a), hist_load(App *a), hist_replay(App *a), hist_toggle(App *a), hist_home(App *a), hist_end(App *a);
 void tr_start(App *a), tr_pause(App *a), tr_stop(App *a), tr_save(App *a), tr_load(App *a);
 void tr_corpus(App *a), tr_preset_next(App *a), tr_preset_prev(App *a), tr_steps(App *a);
+void picker_up(App *a), picker_down(App *a), picker_home(App *a), picker_end(App *a), picker_use(App *a);
 
 /* the editor uses the mouse */
 void editor_mouse(App *a, int y, int x, int press, int drag, int release, int wheel);

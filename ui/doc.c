@@ -240,7 +240,7 @@ int doc_span_resize(Doc *d, int cell, int delta) {
     if (cell < 0 || cell >= d->n || !d->cells[cell].slots) return -1;
     int s = d->cells[cell].slots + delta;
     if (s < 1 || s > DOC_SPAN_MAX) return -1;
-    before_edit(d, EDIT_OTHER, 0);
+    before_edit(d, EDIT_RESIZE, 0);
     d->cells[cell].slots = s;
     return 0;
 }

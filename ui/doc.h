@@ -24,7 +24,7 @@ typedef struct {
     int n, cur;
 } DocState;
 
-typedef enum { EDIT_OTHER, EDIT_TYPE, EDIT_BACK, EDIT_DEL } EditKind;
+typedef enum { EDIT_OTHER, EDIT_TYPE, EDIT_BACK, EDIT_DEL, EDIT_RESIZE } EditKind;
 
 typedef struct {
     Cell *cells;
@@ -59,7 +59,7 @@ void doc_select_none(Doc *d);
 int doc_span_make(Doc *d, int slots);
 /* The span under the cursor (the cell at it, else the one just before); -1. */
 int doc_span_at_cursor(const Doc *d);
-int doc_span_resize(Doc *d, int cell, int delta); /* slots stay 1..DOC_SPAN_MAX */
+int doc_span_resize(Doc *d, int cell, int delta); /* slots stay 1..DOC_SPAN_MAX; resizes in a row: one undo step */
 int doc_span_remove(Doc *d, int cell);
 int doc_span_count(const Doc *d);
 int doc_span_index(const Doc *d, int cell); /* 0-based order of the span at cell */

@@ -112,3 +112,47 @@ void draw_box_title(int y, int x, int w, const char *title, int attr) {
         mvaddch(y, x + 2 + n, ' ');
     }
 }
+
+int fit_items(char *out, size_t cap, const char *const *items, const int *prio, int n, const char *sep, int width) {
+    enum { MAX_ITEMS = 32 };
+    int on[MAX_ITEMS], total = 0, count = 0, sw = text_width(sep);
+    if (n > MAX_ITEMS) n = MAX_ITEMS;
+    for (int i = 0; i < n; i++) {
+        on[i] = items[i] && items[i][0];
+        if (on[i]) total += text_width(items[i]) + (count++ ? sw : 0);
+    }
+    while (total > width && count > 0) { /* drop the least important whole item (the later of equals) */
+        int worst = -1;
+        for (int i = 0; i < n; i++)
+            if (on[i] && (worst < 0 || prio[i] >= prio[worst])) worst = i;
+        on[worst] = 0;
+        total -= text_width(items[worst]) + (--count ? sw : 0);
+    }
+    size_t len = 0;
+    out[0] = 0;
+    for (int i = 0, k = 0; i < n && len < cap; i++) {
+        if (!on[i]) continue;
+        int m = snprintf(out + len, cap - len, "%s%s", k++ ? sep : "", items[i]);
+        if (m < 0) break;
+        len += (size_t)m;
+    }
+    return total > 0 ? total : 0;
+}
+
+int fit_words(char *out, size_t cap, const char *s, int width) {
+    snprintf(out, cap, "%s", s);
+    if (text_width(out) <= width) return text_width(out);
+    size_t keep = 0; /* the longest prefix ending before a space that fits with the "…" */
+    for (size_t i = 0; out[i]; i++) {
+        if (out[i] != ' ') continue;
+        char c = out[i];
+        out[i] = 0;
+        int w = text_width(out);
+        out[i] = c;
+        if (w + 1 > width) break;
+        keep = i;
+    }
+    if (cap - keep < 4) return text_width(out);
+    memcpy(out + keep, "…", 4); /* one word too long for the width: draw_text cuts it */
+    return text_width(out);
+}

@@ -141,12 +141,14 @@ static void draw_hints(App *a, int y) {
     static const char *const acts[][3] = {
         {"span", NULL, "span"},          {"span-grow", "span-shrink", "size"}, {"infill-run", NULL, "fill"},
         {"infill-stop", NULL, "stop"},   {"settings", NULL, "settings"},        {"history", NULL, "history"},
-        {"training", NULL, "train"},     {"help", NULL, "help"},                {"quit", NULL, "quit"}};
+        {"training", NULL, "train"},     {"models", NULL, "models"},            {"help", NULL, "help"},
+        {"quit", NULL, "quit"}};
     int x = 1;
-    for (size_t i = 0; i < sizeof acts / sizeof *acts && x < a->cols - 2; i++) {
+    for (size_t i = 0; i < sizeof acts / sizeof *acts; i++) {
         char keys[48];
         if (acts[i][1]) snprintf(keys, sizeof keys, "%s/%s", keymap_name_of(acts[i][0]), keymap_name_of(acts[i][1]));
         else snprintf(keys, sizeof keys, "%s", keymap_name_of(acts[i][0]));
+        if (x + text_width(keys) + 1 + text_width(acts[i][2]) > a->cols - 1) break; /* whole hints only */
         x += draw_text(y, x, keys, a->cols - x - 1, color_attr(C_KEY));
         x += draw_text(y, x, " ", 1, 0);
         x += draw_text(y, x, acts[i][2], a->cols - x - 1, 0);
@@ -306,7 +308,7 @@ void ed_span(App *a) {
         if (slots < 1) slots = 1;
     }
     doc_span_make(&a->doc, slots);
-    app_message(a, 0, "span of %d slots: %s / %s change its size, %s fills", slots, keymap_name_of("span-grow"),
+    app_message(a, 0, "a span of %d slot%s: %s / %s change its size, %s fills", slots, slots == 1 ? "" : "s", keymap_name_of("span-grow"),
                 keymap_name_of("span-shrink"), keymap_name_of("infill-run"));
     editor_edited(a);
 }
@@ -317,7 +319,8 @@ static void resize_span(App *a, int delta) {
         app_message(a, 0, "no span at the cursor");
         return;
     }
-    if (!doc_span_resize(&a->doc, c, delta)) app_message(a, 0, "span of %d slots", a->doc.cells[c].slots);
+    if (!doc_span_resize(&a->doc, c, delta))
+        app_message(a, 0, "a span of %d slot%s", a->doc.cells[c].slots, a->doc.cells[c].slots == 1 ? "" : "s");
     editor_edited(a);
 }
 void ed_span_grow(App *a) { resize_span(a, 1); }

@@ -19,6 +19,8 @@ typedef struct {
     int want_col;      /* column kept by Up/Down */
     int cand;          /* candidate shown */
     int has_run;       /* the view belongs to a run started from this text */
+    char *run_text;    /* the template the run filled: its fill shows only on exactly this text */
+    int rerolling;     /* the run is a re-roll of one span (its candidate keeps its place) */
     int was_active;
     int dragging;
     /* scrubber: the shown candidate's trajectory, pos -1 = live view */

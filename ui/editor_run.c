@@ -20,11 +20,15 @@ void editor_traj_drop(void) {
     editor.passes = 0, editor.pos = -1;
 }
 
-/* Does the view's run match the text's spans? Fills span_start/len. */
+/* Does the view's run belong to the text as it is now: the very template it
+ * filled, so undo and redo show a fill only where it was made? Fills
+ * span_start/len. */
 int editor_fill_check(App *a) {
     const InfillView *v = a->view;
     editor.fill_ok = 0;
     if (!editor.has_run || v->len <= 0 || v->nspans <= 0 || v->nspans > MAX_SPANS) return 0;
+    char now[16384];
+    if (!editor.run_text || doc_template(&a->doc, now, sizeof now) >= sizeof now || strcmp(now, editor.run_text)) return 0;
     if (v->nspans != doc_span_count(&a->doc)) return 0;
     for (int k = 0; k < v->nspans; k++) editor.span_start[k] = -1, editor.span_len[k] = 0;
     for (int i = 0; i < v->len; i++) {
@@ -69,47 +73,93 @@ static void fuse_text(const InfillView *v, char *buf, size_t cap) {
     else buf[0] = 0;
 }
 
+/* Passes as the settings count them: a run of S steps shows k/S (its extra
+ * final pass is counted in the last). */
+static int shown_steps(const InfillView *v) {
+    int masked = v->sampler == SAMPLER_REVEAL || v->sampler == SAMPLER_MDLM; /* no extra pass */
+    return v->total > 1 && !masked ? v->total - 1 : v->total;
+}
+static int shown_step(const InfillView *v) { return v->step < shown_steps(v) ? v->step : shown_steps(v); }
+
+/* The line while a run animates: what matters most survives a narrow screen;
+ * numbers keep their widths, so the line does not jitter. */
+static void progress_active(App *a, char *line, size_t cap) {
+    const InfillView *v = a->view;
+    int bw = 12, filled = v->total ? v->step * bw / v->total : 0, sw = snprintf(NULL, 0, "%d", shown_steps(v));
+    char step[48], t[24] = "", ms[32], bar[128] = "", stop[48], seed[40], watch[48] = "", fuse[160];
+    for (int i = 0; i < bw; i++) strcat(bar, i < filled ? "█" : "·");
+    snprintf(step, sizeof step, "▶ step %*d/%d", sw, shown_step(v), shown_steps(v));
+    if (v->sampler != SAMPLER_UNMASK) snprintf(t, sizeof t, "t=%.3f", (double)v->t); /* unmask has no noise level */
+    snprintf(ms, sizeof ms, "%6.1f ms/step", v->ms_per_step);
+    snprintf(stop, sizeof stop, "%s stops", keymap_name_of("infill-stop"));
+    snprintf(seed, sizeof seed, "seed %llu", (unsigned long long)v->seed);
+    if (v->candidates > 1) snprintf(watch, sizeof watch, "watching 1/%d", v->candidates);
+    fuse_text(v, fuse, sizeof fuse);
+    const char *items[] = {step, t, sampler_name(v->sampler), fuse + (fuse[0] == ' '), ms, bar, watch, stop, seed};
+    static const int prio[] = {0, 3, 4, 2, 5, 2, 1, 1, 6};
+    fit_items(line, cap, items, prio, 9, "  ", a->cols - 2);
+}
+
+static void progress_done(App *a, char *line, size_t cap) {
+    const InfillView *v = a->view;
+    char head[64], ms[32], cand[160], score[96], keys[4][64], fuse[160];
+    fuse_text(v, fuse, sizeof fuse);
+    if (v->finished) snprintf(head, sizeof head, "✓ filled %d/%d", shown_step(v), shown_steps(v));
+    else snprintf(head, sizeof head, "■ stopped at %d/%d: partial, %s fills again", shown_step(v), shown_steps(v),
+                  keymap_name_of("infill-run"));
+    snprintf(ms, sizeof ms, "%.1f ms/step", v->ms_per_step);
+    editor_score_text(a, editor.cand, score, sizeof score);
+    snprintf(cand, sizeof cand, "candidate %d/%d%s", editor.cand + 1, v->candidates, score);
+    snprintf(keys[0], sizeof keys[0], "%s accept", keymap_name_of("accept"));
+    snprintf(keys[1], sizeof keys[1], "%s/%s candidates", keymap_name_of("candidate-next"), keymap_name_of("candidate-prev"));
+    snprintf(keys[2], sizeof keys[2], "%s re-roll", keymap_name_of("reroll"));
+    snprintf(keys[3], sizeof keys[3], "%s/%s scrub", keymap_name_of("scrub-back"), keymap_name_of("scrub-forward"));
+    const char *items[] = {head, fuse + (fuse[0] == ' '), ms, cand, v->finished ? keys[0] : "",
+                           v->candidates > 1 ? keys[1] : "", v->finished ? keys[2] : "", keys[3]};
+    static const int prio[] = {0, 2, 5, 0, 1, 2, 3, 4};
+    fit_items(line, cap, items, prio, 8, " · ", a->cols - 2);
+}
+
 void editor_draw_progress(App *a, int y) {
     const InfillView *v = a->view;
     char line[512];
     int attr = color_attr(C_HINT);
     if (v->error[0] && editor.has_run) {
-        snprintf(line, sizeof line, "infill failed: %.480s", v->error);
+        char msg[600];
+        snprintf(msg, sizeof msg, "infill failed: %s", v->error);
+        fit_words(line, sizeof line, msg, a->cols - 2);
         attr = color_attr(C_ERROR);
     } else if (editor.has_run && v->active) {
-        int bw = 20, filled = v->total ? v->step * bw / v->total : 0;
-        char bar[128] = "";
-        for (int i = 0; i < bw; i++) strcat(bar, i < filled ? "█" : "·");
-        char fuse[160];
-        fuse_text(v, fuse, sizeof fuse);
-        snprintf(line, sizeof line, "▶ step %d/%d  t=%.3f  %s%s  %.1f ms/step  %s  %s stops   seed %llu", v->step, v->total,
-                 (double)v->t, sampler_name(v->sampler), fuse, v->ms_per_step, bar, keymap_name_of("infill-stop"),
-                 (unsigned long long)v->seed);
+        progress_active(a, line, sizeof line);
         attr = color_attr(C_KEY);
     } else if (editor.has_run && editor.pos >= 0 && editor.passes > 0) {
-        snprintf(line, sizeof line, "⟲ trajectory step %d/%d  t=%.3f  candidate %d/%d  │ %s/%s step  %s/%s first/last  %s live",
-                 editor.pos + 1, editor.passes, (double)editor.traj_t[editor.pos], editor.cand + 1, v->candidates, keymap_name_of("scrub-back"),
-                 keymap_name_of("scrub-forward"), keymap_name_of("scrub-start"), keymap_name_of("scrub-end"),
-                 keymap_name_of("infill-stop"));
+        char step[64], cand[48], keys[3][64];
+        snprintf(step, sizeof step, "⟲ trajectory step %d/%d  t=%.3f", editor.pos, editor.passes - 1,
+                 (double)editor.traj_t[editor.pos]);
+        snprintf(cand, sizeof cand, "candidate %d/%d", editor.cand + 1, v->candidates);
+        snprintf(keys[0], sizeof keys[0], "%s/%s step", keymap_name_of("scrub-back"), keymap_name_of("scrub-forward"));
+        snprintf(keys[1], sizeof keys[1], "%s/%s first/last", keymap_name_of("scrub-start"), keymap_name_of("scrub-end"));
+        snprintf(keys[2], sizeof keys[2], "%s live", keymap_name_of("infill-stop"));
+        const char *items[] = {step, cand, keys[0], keys[1], keys[2]};
+        static const int prio[] = {0, 1, 2, 4, 3};
+        fit_items(line, sizeof line, items, prio, 5, "  ", a->cols - 2);
     } else if (editor.has_run && (v->finished || v->stopped) && editor.fill_ok) {
-        char score[96];
-        editor_score_text(a, editor.cand, score, sizeof score);
-        char fuse[160];
-        fuse_text(v, fuse, sizeof fuse);
-        snprintf(line, sizeof line, "%s %d/%d%s · %.1f ms/step · candidate %d/%d%s │ %s accept  %s/%s candidates  %s re-roll  %s/%s scrub",
-                 v->finished ? "✓ filled" : "■ stopped", v->step, v->total, fuse, v->ms_per_step, editor.cand + 1, v->candidates,
-                 score, keymap_name_of("accept"), keymap_name_of("candidate-next"), keymap_name_of("candidate-prev"),
-                 keymap_name_of("reroll"), keymap_name_of("scrub-back"), keymap_name_of("scrub-forward"));
+        progress_done(a, line, sizeof line);
         attr = v->finished ? color_attr(C_HIGH) & ~(int)A_UNDERLINE : color_attr(C_MID) & ~(int)A_UNDERLINE;
     } else {
         int spans = doc_span_count(&a->doc), slots = 0;
         for (int k = 0; k < spans; k++) slots += doc_span_slots(&a->doc, k);
         const InfillSettings *s = &a->conf.set;
+        char gaps[64], set[200];
+        snprintf(gaps, sizeof gaps, "%d span%s, %d slot%s", spans, spans == 1 ? "" : "s", slots, slots == 1 ? "" : "s");
         char fuse[32] = "";
         if (s->fuse > 0) snprintf(fuse, sizeof fuse, ", fusion %g", (double)s->fuse);
-        snprintf(line, sizeof line, "%d span%s, %d slots  │ %s, %d steps, seed %s, %d candidate%s, clamp %s%s (%s)", spans,
-                 spans == 1 ? "" : "s", slots, sampler_name(s->sampler), s->steps, s->random_seed ? "random" : "fixed",
-                 s->candidates, s->candidates == 1 ? "" : "s", s->clamp ? "on" : "off", fuse, keymap_name_of("settings"));
+        snprintf(set, sizeof set, "%s, %d steps, seed %s, %d candidate%s, clamp %s%s (%s)", sampler_name(s->sampler), s->steps,
+                 s->random_seed ? "random" : "fixed", s->candidates, s->candidates == 1 ? "" : "s", s->clamp ? "on" : "off",
+                 fuse, keymap_name_of("settings"));
+        const char *items[] = {gaps, set};
+        static const int prio[] = {0, 1};
+        fit_items(line, sizeof line, items, prio, 2, "  │ ", a->cols - 2);
     }
     draw_fill(y, 0, a->cols, 0);
     draw_text(y, 1, line, a->cols - 2, attr);
@@ -118,15 +168,38 @@ void editor_draw_progress(App *a, int y) {
 
 /* ---- ticks: a run ending ---- */
 
+/* A new run's candidates come back ranked, best first: keep showing the one
+ * that was animated (the user watched it) wherever it ranked. */
+static void follow_watched(App *a) {
+    const InfillView *v = a->view;
+    for (int c = 0; !editor.rerolling && c < v->candidates; c++)
+        if (v->sampled_as[c] == editor.cand) {
+            editor.cand = c;
+            break;
+        }
+}
+
+static void say_run_ended(App *a) {
+    const InfillView *v = a->view;
+    if (v->error[0]) {
+        app_message(a, 1, "infill: %s", v->error);
+    } else if (v->finished && v->candidates > 1) {
+        app_message(a, 0, "filled%s: the one you watched ranks %d of %d", v->sample_id[editor.cand] ? " and saved" : "",
+                    editor.cand + 1, v->candidates);
+    } else if (v->finished) {
+        app_message(a, 0, "filled%s: %d steps, %.1f ms/step, seed %llu", v->sample_id[0] ? ", saved in the history" : "",
+                    shown_steps(v), v->ms_per_step, (unsigned long long)v->seed);
+    } else if (v->stopped) {
+        app_message(a, 0, "stopped at step %d/%d: the fill is partial (%s fills again)", shown_step(v), shown_steps(v),
+                    keymap_name_of("infill-run"));
+    }
+}
+
 int editor_tick(App *a) {
     const InfillView *v = a->view;
     if (editor.was_active && !v->active && editor.has_run) {
-        if (v->error[0]) app_message(a, 1, "infill: %s", v->error);
-        else if (v->finished)
-            app_message(a, 0, "filled%s: %d steps, %.1f ms/step, seed %llu%s",
-                        v->sample_id[0] || v->sample_id[editor.cand] ? ", saved in the history" : "", v->total, v->ms_per_step,
-                        (unsigned long long)v->seed, v->candidates > 1 ? "; candidates ranked by the model's score, best first" : "");
-        else if (v->stopped) app_message(a, 0, "stopped at step %d/%d", v->step, v->total);
+        if (v->finished) follow_watched(a);
+        say_run_ended(a);
         double s = app_now() - editor.run_start;
         fprintf(stderr, "infill pace: %d steps in %.3f s (%.1f steps/s), %d of them drawn (%.1f redrawn steps/s), %d tokens\n",
                 v->step, s, v->step / s, editor.drawn, editor.drawn / s, v->len);
@@ -135,7 +208,6 @@ int editor_tick(App *a) {
     editor.was_active = v->active;
     return 0;
 }
-
 
 void ed_run(App *a) {
     if (a->view->active) {
@@ -153,7 +225,9 @@ void ed_run(App *a) {
         return;
     }
     editor_traj_drop();
-    editor.has_run = 1, editor.cand = 0, editor.was_active = 1;
+    free(editor.run_text);
+    editor.run_text = strdup(tmpl);
+    editor.has_run = 1, editor.cand = 0, editor.was_active = 1, editor.rerolling = 0;
     editor.run_start = app_now(), editor.drawn = 0, editor.last_drawn_step = -1;
     a->doc_saved_version = a->doc.version;
     session_infill_view(a->s, a->view);
@@ -203,6 +277,11 @@ void ed_accept(App *a) {
                     keymap_name_of("infill-run"));
         return;
     }
+    if (!a->view->finished && editor.pos < 0) { /* a scrubbed step is the user's pick: allowed */
+        app_message(a, 0, "the run was stopped half-way: its fill is partial; %s fills the spans again",
+                    keymap_name_of("infill-run"));
+        return;
+    }
     int n = a->view->nspans;
     char **texts = calloc((size_t)n, sizeof *texts);
     if (!texts) return;
@@ -243,7 +322,7 @@ void ed_reroll(App *a) {
         return;
     }
     editor_traj_drop();
-    editor.was_active = 1;
+    editor.was_active = 1, editor.rerolling = 1;
     session_infill_view(a->s, a->view);
     a->redraw = 1;
 }

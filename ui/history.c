@@ -84,6 +84,94 @@ static const char *fmt_time(double t, char *buf, size_t cap) {
 
 /* ---- samples ---- */
 
+/* The next literal piece of a template from *t (braces unescaped, spaces
+ * at both ends trimmed) into lit; *t moves past it and the span after it.
+ * Returns 1 when a span follows. */
+static int next_literal(const char **t, char *lit, size_t cap) {
+    size_t n = 0;
+    const char *p = *t;
+    int span = 0;
+    while (*p) {
+        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+            if (n + 1 < cap) lit[n++] = p[0];
+            p += 2;
+        } else if (*p == '{') {
+            const char *close = strchr(p, '}');
+            p = close ? close + 1 : p + strlen(p);
+            span = 1;
+            break;
+        } else {
+            if (n + 1 < cap) lit[n++] = *p;
+            p++;
+        }
+    }
+    lit[n] = 0;
+    while (n && lit[n - 1] == ' ') lit[--n] = 0;
+    size_t lead = strspn(lit, " ");
+    memmove(lit, lit + lead, n - lead + 1);
+    *t = p;
+    return span;
+}
+
+static void append_fill(char *out, size_t cap, const char *from, size_t len) {
+    while (len && *from == ' ') from++, len--;
+    while (len && from[len - 1] == ' ') len--;
+    size_t n = strlen(out);
+    if (n + len + 4 < cap) snprintf(out + n, cap - n, "%s[%.*s]", n ? " " : "", (int)len, from);
+}
+
+/* What the spans were filled with ("[a cat] [mat]"), found between the
+ * template's literal pieces in the result; the whole result when they
+ * cannot be found in it (the tokenizer may have changed the spacing). */
+static void sample_fills(const Sample *s, char *out, size_t cap) {
+    const char *t = s->template_text, *r = s->result;
+    snprintf(out, cap, "%s", r ? r : "-");
+    if (!t || !r || !strchr(t, '{')) return;
+    char lit[1024], fills[1024] = "";
+    int span = next_literal(&t, lit, sizeof lit);
+    const char *at = strstr(r, lit);
+    if (!at) return;
+    const char *from = at + strlen(lit);
+    while (span) {
+        span = next_literal(&t, lit, sizeof lit);
+        if (!lit[0] && span) continue; /* spans side by side: one fill */
+        const char *end = lit[0] ? strstr(from, lit) : from + strlen(from);
+        if (!end) return;
+        append_fill(fills, sizeof fills, from, (size_t)(end - from));
+        from = end + strlen(lit);
+    }
+    snprintf(out, cap, "%s", fills);
+}
+
+/* text over at most max_rows rows of width w (cut at a row's end); returns
+ * the rows used. */
+static int draw_wrapped(int y, int x, const char *text, int w, int max_rows, int attr) {
+    int rows = 0;
+    size_t len = strlen(text);
+    for (size_t i = 0; i < len && rows < max_rows; rows++) {
+        size_t n = 0;
+        int cw = 0; /* the bytes of the next w columns */
+        while (i + n < len && cw < w) {
+            uint32_t cp;
+            size_t k = (size_t)utf8_decode(text + i + n, len - i - n, &cp);
+            char one[8] = {0};
+            memcpy(one, text + i + n, k);
+            cw += text_width(one);
+            n += k;
+        }
+        char row[1024];
+        snprintf(row, sizeof row, "%.*s", (int)n, text + i);
+        draw_text(y + rows, x, row, w, attr);
+        i += n;
+    }
+    return rows ? rows : 1;
+}
+
+static const char *file_name(const char *path) {
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    return slash ? slash + 1 : path ? path : "-";
+}
+
 static void draw_trajectory(App *a, int y, int x, int h, int w) {
     const Trajectory *t = &H.cur.traj;
     if (!t->steps || !a->model.loaded) {
@@ -94,8 +182,8 @@ static void draw_trajectory(App *a, int y, int x, int h, int w) {
     int p = H.pos < t->steps ? H.pos : t->steps - 1;
     char head[200];
     int other = H.cur.checkpoint_path && strcmp(H.cur.checkpoint_path, a->model.path);
-    snprintf(head, sizeof head, "%s step %d/%d  t=%.3f   r replays, e loads the template%s", H.playing ? "▶" : "■", p + 1,
-             t->steps, (double)t->t[p], other ? "   (pieces as the current model's tokenizer reads them)" : "");
+    snprintf(head, sizeof head, "%s step %d/%d  t=%.3f   r replays, e loads the template%s", H.playing ? "▶" : "■", p,
+             t->steps - 1, (double)t->t[p], other ? "   (pieces as the current model's tokenizer reads them)" : "");
     draw_text(y, x, head, w, color_attr(C_KEY));
     int row = y + 1, col = 0;
     for (int i = 0; i < t->len && row < y + h; i++) {
@@ -134,27 +222,24 @@ static void draw_samples(App *a, int top, int rows) {
     }
     int list_h = (rows - 2) / 2;
     if (list_h < 3) list_h = 3;
-    int tw = (W - 16 - 2 - 22) / 2;
-    if (tw < 10) tw = 10;
-    snprintf(line, sizeof line, "%-16s  %-20s  %-*s  %s", "TIME", "MODEL", tw, "TEMPLATE", "RESULT");
+    int mw = W >= 90 ? 24 : 16;
+    snprintf(line, sizeof line, "%-11s  %-*s  %-2s  %s", "TIME", mw, "MODEL", "#", "FILLED SPANS (Enter opens the sample)");
     draw_text(top + 1, 1, line, W, color_attr(C_DIM));
     if (H.sel < H.top) H.top = H.sel;
     if (H.sel >= H.top + list_h) H.top = H.sel - list_h + 1;
     for (int r = 0; r < list_h && H.top + r < H.n; r++) {
         const Sample *s = &H.v[H.top + r];
         int y = top + 2 + r, sel = H.top + r == H.sel;
-        char t[32], model[21];
-        snprintf(model, sizeof model, "%s", s->model ? s->model : "-");
+        char t[32] = "-", fills[1024];
+        time_t tt = (time_t)s->time;
+        struct tm tm;
+        if (s->time > 0 && localtime_r(&tt, &tm)) strftime(t, sizeof t, "%m-%d %H:%M", &tm);
+        sample_fills(s, fills, sizeof fills);
         int attr = sel ? A_REVERSE : 0;
         if (sel) draw_fill(y, 0, a->cols, A_REVERSE);
-        int x = 1;
-        draw_text(y, x, fmt_time(s->time, t, sizeof t), 16, attr);
-        x += 18;
-        draw_text(y, x, model, 20, attr | color_attr(C_DIM));
-        x += 22;
-        draw_text(y, x, s->template_text ? s->template_text : "-", tw, attr | color_attr(C_SPAN));
-        x += tw + 2;
-        draw_text(y, x, s->result ? s->result : "-", a->cols - x - 1, attr);
+        snprintf(line, sizeof line, "%-11s  %-*.*s  %2d  ", t, mw, mw, file_name(s->checkpoint_path), s->candidate + 1);
+        int x = 1 + draw_text(y, 1, line, W, attr);
+        draw_text(y, x, fills, a->cols - x - 1, attr | color_attr(C_SPAN));
     }
     int y = top + 2 + list_h;
     draw_box_title(y, 0, a->cols, "sample", A_BOLD);
@@ -162,12 +247,14 @@ static void draw_samples(App *a, int top, int rows) {
     char t[32];
     snprintf(line, sizeof line, "#%lld  %s  %s, %d steps, seed %llu, clamp %s, candidate %d  │ %s", (long long)s->id,
              fmt_time(s->time, t, sizeof t), s->sampler ? s->sampler : "-", s->steps, (unsigned long long)s->seed,
-             s->clamp ? "on" : "off", s->candidate, s->model ? s->model : "-");
+             s->clamp ? "on" : "off", s->candidate + 1, file_name(s->checkpoint_path));
     draw_text(y + 1, 1, line, W, 0);
+    y += 2;
     snprintf(line, sizeof line, "template: %s", s->template_text ? s->template_text : "-");
-    draw_text(y + 2, 1, line, W, 0);
+    y += draw_wrapped(y, 1, line, W, 2, 0);
     snprintf(line, sizeof line, "result:   %s", s->result ? s->result : "-");
-    draw_text(y + 3, 1, line, W, A_BOLD);
+    y += draw_wrapped(y, 1, line, W, 2, A_BOLD);
+    y -= 4; /* the trajectory below, after a blank line */
     if (H.have_cur) draw_trajectory(a, y + 5, 1, top + rows - (y + 5), W);
     else draw_text(y + 5, 1, "Enter replays the denoising of this sample", W, color_attr(C_DIM));
 }

@@ -15,16 +15,18 @@
 const KeyBinding keymap[] = {
     /* global */
     {M_ALL, "global", F(1), "F1", "help", "show every key (this screen); again to close", act_help},
-    {M_HISTORY | M_TRAIN | M_HELP, "global", '?', "?", "help", "help, on screens without typing", act_help},
+    {M_HISTORY | M_TRAIN | M_HELP | M_MODELS, "global", '?', "?", "help", "help, on screens without typing", act_help},
     {M_ALL, "global", F(2), "F2", "editor", "the editor", act_editor},
     {M_ALL, "global", F(3), "F3", "history", "the history: saved samples and runs", act_history},
     {M_ALL, "global", F(4), "F4", "training", "the training screen", act_train},
     {M_ALL, "global", F(6), "F6", "settings", "infill settings: sampler, steps, seed, candidates, clamp", act_settings},
     {M_ALL, "global", KCTRL('o'), "Ctrl-O", "settings", "infill settings", act_settings},
+    {M_ALL, "global", F(9), "F9", "models", "the model picker: the shipped model and your checkpoints", act_models},
     {M_ALL, "global", KCTRL('q'), "Ctrl-Q", "quit", "quit (asks first when a run or unsaved text would be lost)", act_quit},
     {M_ALL, "global", KCTRL('c'), "Ctrl-C", "quit", "quit, the same", act_quit},
-    {M_HISTORY | M_TRAIN, "global", 'q', "q", "quit", "quit, on screens without typing", act_quit},
-    {M_HISTORY | M_TRAIN | M_HELP | M_SETTINGS, "global", K_ESC, "Esc", "back", "back to the editor", act_back},
+    {M_ALL, "global", F(10), "F10", "quit", "quit, as in htop and mc", act_quit},
+    {M_HISTORY | M_TRAIN | M_MODELS, "global", 'q', "q", "quit", "quit, on screens without typing", act_quit},
+    {M_HISTORY | M_TRAIN | M_HELP | M_SETTINGS | M_MODELS, "global", K_ESC, "Esc", "back", "back to the editor", act_back},
     {M_ALL, "global", KCTRL('l'), "Ctrl-L", "redraw", "redraw the screen", act_redraw},
 
     /* editor: moving and selecting */
@@ -101,12 +103,19 @@ const KeyBinding keymap[] = {
     {M_TRAIN, "training", ' ', "Space", "train-pause", "pause / resume", tr_pause},
     {M_TRAIN, "training", 'x', "x", "train-stop", "stop (saves a checkpoint first)", tr_stop},
     {M_TRAIN, "training", 'w', "w", "train-save", "save a checkpoint now", tr_save},
-    {M_TRAIN, "training", 'l', "l", "train-load", "the editor uses the newest checkpoint", tr_load},
+    {M_TRAIN, "training", 'l', "l", "train-load", "the editor uses this run's checkpoint (remembered, as in the model picker)", tr_load},
     {M_TRAIN, "training", 'c', "c", "corpus", "type the corpus path (Enter keeps, Esc cancels)", tr_corpus},
     {M_TRAIN, "training", 'p', "p", "preset-next", "next size preset", tr_preset_next},
     {M_TRAIN, "training", FN(KEY_RIGHT), "Right", "preset-next", "next size preset", tr_preset_next},
     {M_TRAIN, "training", FN(KEY_LEFT), "Left", "preset-prev", "previous size preset", tr_preset_prev},
     {M_TRAIN, "training", 'n', "n", "steps", "cycle the step limit (none, 100, 1k, 10k, 100k)", tr_steps},
+
+    /* the model picker */
+    {M_MODELS, "models", FN(KEY_UP), "Up", "model-up", "previous model", picker_up},
+    {M_MODELS, "models", FN(KEY_DOWN), "Down", "model-down", "next model", picker_down},
+    {M_MODELS, "models", FN(KEY_HOME), "Home", "model-first", "the first (the shipped model)", picker_home},
+    {M_MODELS, "models", FN(KEY_END), "End", "model-last", "the last", picker_end},
+    {M_MODELS, "models", K_ENTER, "Enter", "model-use", "the editor uses this model from now on (remembered)", picker_use},
 
     /* settings */
     {M_SETTINGS, "settings", FN(KEY_UP), "Up", "field-prev", "previous setting", set_up},

@@ -28,6 +28,9 @@ static struct {
     double *series;
     int cap;
     int64_t loaded_step;   /* checkpoint step last handed to the editor */
+    /* time spent paused in this run, so "elapsed" is training time */
+    double paused_s, paused_since;
+    double elapsed_shown;  /* elapsed when the run ended, kept on screen */
 } T;
 
 static int file_exists(const char *p) {
@@ -79,13 +82,43 @@ static void t_curve(const TrainProgress *p, int y, int x, int h, int w) {
     else plot_buckets(y, x, h, w, "accuracy by noise t", "0 → 1, %", v, TRAIN_TBUCKETS);
 }
 
+/* Seconds trained: the trainer's wall time less the time spent paused. */
+static double trained_s(const App *a) {
+    double paused = T.paused_s + (T.paused_since > 0 ? a->now - T.paused_since : 0);
+    double s = a->train->elapsed_s - paused;
+    return s > 0 ? s : 0;
+}
+
+/* "running  step 120/21600  epoch 1/3  5120 tok/s  elapsed 1m02s  ETA 57m57s".
+ * Before the first step it says it is preparing (no rate, no ETA yet); a run
+ * that ended shows how long it trained, and no ETA. */
+static void state_line(App *a, char *line, size_t cap) {
+    const TrainProgress *p = a->train;
+    char stp[64], d1[32], d2[32];
+    if (p->state == TRAIN_IDLE) {
+        snprintf(line, cap, "not training: %s starts", keymap_name_of("train-start"));
+        return;
+    }
+    int preparing = p->state == TRAIN_PREPARING || (p->state == TRAIN_RUNNING && p->last.tokens_per_s <= 0);
+    if (p->total_steps > 0) snprintf(stp, sizeof stp, "%lld/%lld", (long long)p->step, (long long)p->total_steps);
+    else snprintf(stp, sizeof stp, "%lld", (long long)p->step);
+    if (preparing)
+        snprintf(line, cap, "preparing: reading the corpus and taking the first step");
+    else if (p->state >= TRAIN_FINISHED)
+        snprintf(line, cap, "%s  step %s  epoch %d/%d  trained %s", train_state_name(p->state), stp, p->epoch, p->epochs,
+                 fmt_dur(T.elapsed_shown, d1, sizeof d1));
+    else
+        snprintf(line, cap, "%s  step %s  epoch %d/%d  %.0f tok/s  elapsed %s  ETA %s", train_state_name(p->state), stp,
+                 p->epoch, p->epochs, p->last.tokens_per_s, fmt_dur(trained_s(a), d1, sizeof d1), fmt_dur(p->eta_s, d2, sizeof d2));
+}
+
 static void train_draw(App *a, int top, int rows) {
     const TrainProgress *p = a->train;
     int n;
     const TrainPreset *pr = train_presets(&n);
     const TrainPreset *cur = &pr[a->conf.preset < n ? a->conf.preset : 0];
     int y = top + 1, x = 2, W = a->cols - 4;
-    char line[1400], d1[32], d2[32];
+    char line[1400];
     draw_text(y, x, "Corpus  ", 8, A_BOLD);
     if (T.editing) {
         draw_fill(y, x + 8, W - 8, color_attr(C_FIELD));
@@ -94,7 +127,9 @@ static void train_draw(App *a, int top, int rows) {
         move(y, x + 8 + w);
         curs_set(1);
     } else {
-        snprintf(line, sizeof line, "%s%s", a->conf.corpus, file_exists(a->conf.corpus) ? "" : "  (not found)");
+        char shown[1100];
+        snprintf(line, sizeof line, "%s%s", app_tilde(a->conf.corpus, shown, sizeof shown),
+                 file_exists(a->conf.corpus) ? "" : "  (not found)");
         draw_text(y, x + 8, line, W - 8, file_exists(a->conf.corpus) ? 0 : color_attr(C_ERROR));
     }
     y++;
@@ -105,16 +140,7 @@ static void train_draw(App *a, int top, int rows) {
     draw_text(y, x, "Preset  ", 8, A_BOLD);
     draw_text(y, x + 8, line, W - 8, 0);
     y++;
-    if (p->state == TRAIN_IDLE) {
-        snprintf(line, sizeof line, "not training: %s starts", keymap_name_of("train-start"));
-    } else {
-        char stp[64];
-        if (p->total_steps > 0) snprintf(stp, sizeof stp, "%lld/%lld", (long long)p->step, (long long)p->total_steps);
-        else snprintf(stp, sizeof stp, "%lld", (long long)p->step);
-        snprintf(line, sizeof line, "%s  step %s  epoch %d/%d  %.0f tok/s  elapsed %s  ETA %s", train_state_name(p->state),
-                 stp, p->epoch, p->epochs, p->last.tokens_per_s, fmt_dur(p->elapsed_s, d1, sizeof d1),
-                 fmt_dur(p->eta_s, d2, sizeof d2));
-    }
+    state_line(a, line, sizeof line);
     draw_text(y, x, "State   ", 8, A_BOLD);
     int attr = p->state == TRAIN_FAILED ? color_attr(C_ERROR) : p->state == TRAIN_RUNNING ? color_attr(C_KEY) : 0;
     draw_text(y, x + 8, line, W - 8, attr);
@@ -122,7 +148,9 @@ static void train_draw(App *a, int top, int rows) {
     if (p->message[0] && p->state != TRAIN_IDLE) draw_text(y, x + 8, p->message, W - 8, color_attr(C_HINT));
     y++;
     if (p->last_ckpt[0]) {
-        snprintf(line, sizeof line, "checkpoint: %s (step %lld)", p->last_ckpt, (long long)p->last_ckpt_step);
+        char shown[1100];
+        snprintf(line, sizeof line, "checkpoint: %s (step %lld)", app_tilde(p->last_ckpt, shown, sizeof shown),
+                 (long long)p->last_ckpt_step);
         draw_text(y, x + 8, line, W - 8, 0);
     }
     y++;
@@ -159,10 +187,20 @@ static void train_draw(App *a, int top, int rows) {
         draw_text(y++, x, "latest samples:", W, A_BOLD);
         for (int i = 0; i < p->nsamples && y < hints; i++, y++) draw_text(y, x + 2, p->samples[i], W - 2, 0);
     }
-    snprintf(line, sizeof line, "%s start  %s pause/resume  %s stop  %s save now  %s editor uses newest  %s corpus  %s/%s preset  %s step limit",
-             keymap_name_of("train-start"), keymap_name_of("train-pause"), keymap_name_of("train-stop"),
-             keymap_name_of("train-save"), keymap_name_of("train-load"), keymap_name_of("corpus"),
-             keymap_name_of("preset-prev"), keymap_name_of("preset-next"), keymap_name_of("steps"));
+    static const char *const hint[][2] = {{"train-start", "start"}, {"train-pause", "pause/resume"}, {"train-stop", "stop"},
+                                          {"train-save", "save now"}, {"train-load", "use in the editor"},
+                                          {"corpus", "corpus"}, {"preset-prev", "preset"}, {"steps", "step limit"},
+                                          {"models", "models"}};
+    static const int prio[] = {0, 1, 0, 2, 1, 3, 3, 4, 2};
+    char hk[9][64];
+    const char *items[9];
+    for (int i = 0; i < 9; i++) {
+        if (!strcmp(hint[i][0], "preset-prev"))
+            snprintf(hk[i], sizeof hk[i], "%s/%s %s", keymap_name_of("preset-prev"), keymap_name_of("preset-next"), hint[i][1]);
+        else snprintf(hk[i], sizeof hk[i], "%s %s", keymap_name_of(hint[i][0]), hint[i][1]);
+        items[i] = hk[i];
+    }
+    fit_items(line, sizeof line, items, prio, 9, "  ", a->cols - 2);
     draw_text(hints, 1, line, a->cols - 2, color_attr(C_HINT));
 }
 
@@ -214,6 +252,7 @@ void tr_start(App *a) {
         app_message(a, 1, "%s", e.msg);
         return;
     }
+    T.paused_s = T.paused_since = T.elapsed_shown = 0;
     app_message(a, 0, "training %s on %s", pr->name, T.corpus);
     fprintf(stderr, "training: %s -> %s\n", T.corpus, T.ckpt);
 }
@@ -254,15 +293,7 @@ void tr_load(App *a) {
         app_message(a, 0, "no checkpoint yet (%s saves one now)", keymap_name_of("train-save"));
         return;
     }
-    Err e;
-    if (session_load(a->s, p, &e)) {
-        app_message(a, 1, "%s", e.msg);
-        return;
-    }
-    T.loaded_step = a->train->last_ckpt_step;
-    app_model_changed(a);
-    editor_after_model_change(a);
-    app_message(a, 0, "the editor uses %s (step %lld)", p, (long long)a->train->last_ckpt_step);
+    if (!app_use_model(a, p, 1)) T.loaded_step = a->train->last_ckpt_step;
 }
 
 void tr_corpus(App *a) {
@@ -275,14 +306,16 @@ void tr_corpus(App *a) {
 void tr_preset_next(App *a) {
     int n;
     train_presets(&n);
-    a->conf.preset = (a->conf.preset + 1) % n;
+    if (a->conf.preset + 1 < n) a->conf.preset++;
+    else app_message(a, 0, "%s is the largest preset", train_presets(&n)[n - 1].name);
     a->redraw = 1;
 }
 
 void tr_preset_prev(App *a) {
     int n;
     train_presets(&n);
-    a->conf.preset = (a->conf.preset + n - 1) % n;
+    if (a->conf.preset > 0 && a->conf.preset < n) a->conf.preset--;
+    else app_message(a, 0, "%s is the smallest preset", train_presets(&n)[0].name);
     a->redraw = 1;
 }
 
@@ -325,6 +358,9 @@ static int train_modal(App *a, int key) {
 static int train_tick(App *a) {
     static TrainState last = TRAIN_IDLE;
     TrainState st = a->train->state;
+    if (st == TRAIN_PAUSED && last != TRAIN_PAUSED) T.paused_since = a->now;
+    if (st != TRAIN_PAUSED && T.paused_since > 0) T.paused_s += a->now - T.paused_since, T.paused_since = 0;
+    if (st < TRAIN_FINISHED) T.elapsed_shown = trained_s(a);
     if (st != last && st >= TRAIN_FINISHED) {
         if (st == TRAIN_FAILED) app_message(a, 1, "training failed: %s", a->train->message);
         else

@@ -139,7 +139,7 @@ int tty_read_key(void) {
             int k = map_fn_key((int)c2);
             if (k == (K_FN | KEY_LEFT)) return K_ALEFT;
             if (k == (K_FN | KEY_RIGHT)) return K_ARIGHT;
-            return k;
+            ungetch((int)c2); /* Esc, then another key (a resize): both count, the Esc first */
         }
         return K_ESC;
     }

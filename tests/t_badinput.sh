@@ -72,7 +72,7 @@ accept() {
 # ---- a tiny model to damage ----
 $SDLM tokenizer -d $corpus -o "$tmp/tok" --vocab 400 >/dev/null 2>"$tmp/err" &&
     $SDLM tokenizer -d $corpus -o "$tmp/tok350" --vocab 350 >/dev/null 2>>"$tmp/err" &&
-    $SDLM train -d $corpus -spm "$tmp/tok.model" -ckpt "$tmp/m.safetensors" -edim 8 -mdim 16 -numl 1 \
+    $SDLM train -d $corpus -spm "$tmp/tok.model" -ckpt "$tmp/m.safetensors" --family continuous -edim 8 -mdim 16 -numl 1 \
         -b 8 -cl 16 --steps 4 --save-every 4 -ngen 0 --db "" >/dev/null 2>>"$tmp/err"
 if [ ! -s "$tmp/m.safetensors" ]; then
     echo "not ok - a tiny model to damage: $(head -3 "$tmp/err")"

@@ -20,13 +20,13 @@
 static char *dir;
 
 static void write_ckpt(const char *path, const char *step, const char *family) {
-    Config c = {.V = 10, .E = 4, .D = 16, .NL = 2, .H = 8, .R = 2, .F = 32, .film_one_plus = 0};
+    Config c = {.V = 10, .E = 4, .D = 16, .NL = 2, .H = 8, .R = 2, .F = 32, .film_one_plus = 0,
+                .masked = family && !strcmp(family, "masked")}; /* ckpt_save writes the family from the config */
     Checkpoint ck;
     Err e;
     int rc = ckpt_alloc(&ck, &c, 0, 0, &e);
     if (!rc && step) rc = ckpt_set_meta(&ck, "step", step, &e);
     if (!rc) rc = ckpt_set_meta(&ck, "recipe", "sdlm", &e);
-    if (!rc && family) rc = ckpt_set_meta(&ck, "family", family, &e);
     if (!rc) rc = ckpt_save(path, &ck, ST_F32, &e);
     check_ok(rc == 0, "fixture %s %s", path, rc ? e.msg : "");
     ckpt_free(&ck);

@@ -64,8 +64,8 @@ int modelfile_open(ModelFile *mf, const char *ckpt, const char *spm_path, int us
     mf->crop_len = v && atoi(v) >= 2 ? atoi(v) : 64;
     v = ckpt_meta(&ck, "corpus");
     struct stat st;
-    if (v && !stat(v, &st) && S_ISREG(st.st_mode)) snprintf(mf->corpus, sizeof mf->corpus, "%s", v);
-    else shipped_corpus(ckpt, mf->corpus, sizeof mf->corpus);
+    if (v) snprintf(mf->corpus, sizeof mf->corpus, "%s", v); /* when it is gone, the trigram says so */
+    if (!v || stat(v, &st) || !S_ISREG(st.st_mode)) shipped_corpus(ckpt, mf->corpus, sizeof mf->corpus);
     v = ckpt_meta(&ck, "fixed_norm");
     int fixed_norm = v && atoi(v) != 0;
     double mparams = mf->model.table.total / 1e6;

@@ -59,6 +59,9 @@ const KeyBinding *keymap_find(int screen, int key);
 const char *keymap_name_of(const char *action); /* first key name bound to an action ("?" if none) */
 
 /* ---- colours: one table of roles (ui/draw.c) ---- */
+/* A masked model's hidden slot while a fill runs (its confidence is reported negated). */
+#define HIDDEN_SLOT "\xc2\xb7" /* a middle dot */
+
 typedef enum {
     C_NORMAL, C_TITLE, C_TAB, C_STATUS, C_MSG, C_ERROR, C_HINT, C_SPAN, C_LOW, C_MID, C_HIGH, C_SELECT,
     C_KEY, C_PLOT, C_DIM, C_FIELD, C_COUNT

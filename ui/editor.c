@@ -35,10 +35,12 @@ static int span_segments(App *a, int k, int slots, int after_blank, Seg *seg, in
         for (int j = 0; j < editor.span_len[k] && n < SEGS - 2; j++) {
             int i = editor.span_start[k] + j;
             const char *p = a->view->masked[i] ? app_piece(a, ids[i]) : "";
+            int hidden = a->view->masked[i] && cf[i] < 0; /* a masked model's slot not yet revealed */
+            if (hidden) p = HIDDEN_SLOT;
             if (after_blank && *p == ' ') p++;
             if (!*p) continue;
             after_blank = 0;
-            seg[n++] = (Seg){p, color_attr(conf_role(cf[i]))};
+            seg[n++] = (Seg){p, color_attr(hidden ? C_SPAN : conf_role(cf[i]))};
             w += text_width(p);
         }
         seg[n++] = (Seg){"]", span};

@@ -188,16 +188,14 @@ static void draw_trajectory(App *a, int y, int x, int h, int w) {
     int row = y + 1, col = 0;
     for (int i = 0; i < t->len && row < y + h; i++) {
         uint32_t id = t->ids[(long)p * t->len + i];
-        const char *s = app_piece(a, (int32_t)id);
+        float c = t->conf[(long)p * t->len + i];
+        const char *s = t->masked[i] && c < 0 ? HIDDEN_SLOT : app_piece(a, (int32_t)id);
         int sw = text_width(s);
         if (!sw) continue;
         if (col + sw > w) row++, col = 0;
         if (row >= y + h) break;
         int attr = 0;
-        if (t->masked[i]) {
-            float c = t->conf[(long)p * t->len + i];
-            attr = color_attr(c < 0.34f ? C_LOW : c < 0.67f ? C_MID : C_HIGH);
-        }
+        if (t->masked[i]) attr = color_attr(c < 0 ? C_SPAN : c < 0.34f ? C_LOW : c < 0.67f ? C_MID : C_HIGH);
         col += draw_text(row, x + col, s, w - col, attr);
     }
 }

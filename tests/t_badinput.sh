@@ -173,6 +173,34 @@ rc=$?
 if crashed $rc "$tmp/err"; then echo "not ok - template: invalid UTF-8 on stdin: crashed (exit $rc)"
 else echo "ok - template: invalid UTF-8 on stdin: exit $rc: $(cat "$tmp/err" "$tmp/out" | head -1)"; fi
 refuse "infill: no template" 2 $SDLM infill -ckpt "$m"
+# endless standard input: refused at the 1 MB bound (or the first NUL), not read to the end
+endless() { # endless NAME SOURCE: infill - from SOURCE under a 2 GB memory cap and a 20 s limit
+    ( ulimit -v 2000000; $2 | timeout 20 $SDLM infill --steps 3 --no-save -ckpt "$m" - >"$tmp/out" 2>"$tmp/err" )
+    rc=$?
+    if [ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]; then echo "ok - template: $1 on stdin: exit 2: $(cat "$tmp/err")"
+    else echo "not ok - template: $1 on stdin: exit $rc: $(head -2 "$tmp/err")"; fi
+}
+endless "an endless \"yes\"" "yes the {2} of"
+endless "/dev/zero" "cat /dev/zero"
+
+# ---- special files: refused at once, never waited on (a FIFO with no writer) ----
+mkfifo "$tmp/fifo"
+fifo() { # fifo NAME CMD...: refused with exit 2 within 10 s
+    name=$1
+    shift
+    refuse "$name" 2 timeout 10 "$@"
+    grep -q "FIFO" "$tmp/err" || echo "not ok - $name: the message does not say it is a FIFO: $(cat "$tmp/err")"
+}
+fifo "FIFO: train -d" $SDLM train -d "$tmp/fifo" -spm "$tmp/tok.model" -ckpt "$tmp/f.safetensors" --db ""
+fifo "FIFO: train -spm" $SDLM train -d $corpus -spm "$tmp/fifo" -ckpt "$tmp/f.safetensors" --db ""
+fifo "FIFO: train -ckpt" $SDLM train -d $corpus -spm "$tmp/tok.model" -ckpt "$tmp/fifo" --db ""
+fifo "FIFO: infill -ckpt" $SDLM infill -ckpt "$tmp/fifo" --no-save "a {2}"
+fifo "FIFO: infill -spm" $SDLM infill -ckpt "$m" -spm "$tmp/fifo" --no-save "a {2}"
+fifo "FIFO: eval -d" $SDLM eval -d "$tmp/fifo" -ckpt "$m" --quick
+fifo "FIFO: eval --words" $SDLM eval -d $corpus --words "$tmp/fifo" -ckpt "$m" --lines 2 --steps 2
+fifo "FIFO: tokenizer -d" $SDLM tokenizer -d "$tmp/fifo" -o "$tmp/tf"
+check "FIFO: still a FIFO after the refused runs" test -p "$tmp/fifo"
+refuse "device: infill -ckpt /dev/zero" 2 timeout 10 $SDLM infill -ckpt /dev/zero --no-save "a {2}"
 
 # ---- flags ----
 refuse "flag: unknown" 2 $SDLM infill -ckpt "$m" --frobnicate "a {2}"

@@ -511,6 +511,19 @@ int store_run_set_ranks(Store *s, int64_t run, int ranks, Err *e) {
     return 0;
 }
 
+int store_run_note(Store *s, int64_t run, const char *line, Err *e) {
+    sqlite3_stmt *st;
+    if (store_writable(s, e) ||
+        store_prepare(s, "UPDATE runs SET notes = CASE WHEN coalesce(notes, '') = '' THEN ?2 "
+                         "ELSE notes || char(10) || ?2 END WHERE id = ?1", &st, e))
+        return -1;
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_text(st, 2, line, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : store_fail(s, e, rc);
+}
+
 int store_run_resume_find(Store *s, const char *checkpoint_path, int64_t *run, Err *e) {
     *run = 0;
     char *canon = store_canon_path(checkpoint_path);

@@ -39,6 +39,7 @@
 #include "adamw.h"
 #include "batcher.h"
 #include "ckpt.h"
+#include "ckptguard.h"
 #include "diffusion.h"
 #include "dist.h"
 #include "engine_lock.h"
@@ -48,7 +49,7 @@
 #include "store.h"
 #include "timewarp.h"
 
-enum { CHUNK = 32, MAX_BAD_STEPS = 20, METRIC_FLUSH = 50, INFILL_PROBE_MAX = 256, WARP_REFIT_EVERY = 20 };
+enum { CHUNK = 32, MAX_BAD_STEPS = 20, SAVE_FAILS_MAX = 3, METRIC_FLUSH = 50, INFILL_PROBE_MAX = 256, WARP_REFIT_EVERY = 20 };
 enum { ROW_T, ROW_CORRECT, ROW_TARGETS, ROW_CE, ROWSTAT }; /* rowstat columns */
 
 struct Trainer {
@@ -94,6 +95,9 @@ struct Trainer {
     int npending;
     Batcher *batcher;
     Batch batch;
+    CkptLock lock;        /* held from trainer_start to trainer_free (rank 0) */
+    int save_fails;       /* periodic saves failed in a row */
+    int64_t first_failed_save; /* the step of the first of them */
 };
 
 /* The sdlm recipe's choices (only these fields are read). */
@@ -466,6 +470,43 @@ static int save(Trainer *t, double session_start, Err *e) {
     return 0;
 }
 
+/* About what a checkpoint of this run takes on disk: the weights, the Adam
+ * moments, the EMA, the tokenizer and a header. */
+static uint64_t ckpt_bytes(const Trainer *t) {
+    size_t spm_len = 0;
+    spm_model_bytes(t->spm, &spm_len);
+    return (uint64_t)t->model.table.total * sizeof(float) * (t->ema ? 4 : 3) + spm_len + (1 << 20);
+}
+
+/* A periodic save failed: the owner is told at once (progress and the run's
+ * notes in the history). Training goes on while the last good checkpoint is
+ * recent: after SAVE_FAILS_MAX failures in a row it returns -1 with e saying
+ * why the run stops and what is on disk. */
+static int save_failed(Trainer *t, Err *e) {
+    char note[512];
+    snprintf(note, sizeof note, "step %lld: saving failed: %.460s", (long long)t->step, e->msg);
+    pthread_mutex_lock(&t->mu);
+    snprintf(t->prog.save_error, sizeof t->prog.save_error, "%s", note);
+    snprintf(t->prog.message, sizeof t->prog.message, "%s", note);
+    t->prog.save_errors++;
+    t->prog.serial++;
+    int64_t good = t->prog.last_ckpt[0] ? t->prog.last_ckpt_step : -1;
+    pthread_mutex_unlock(&t->mu);
+    wake(t);
+    Err he;
+    if (t->store && store_run_note(t->store, t->run_id, note, &he)) history_failed(t, &he);
+    if (!t->save_fails) t->first_failed_save = t->step;
+    if (++t->save_fails < SAVE_FAILS_MAX) return 0;
+    if (t->ranks > 1) dist_abort(note); /* the other ranks would wait for rank 0 in the next all-reduce */
+    char kept[200], why[300];
+    snprintf(why, sizeof why, "%.299s", e->msg);
+    if (good >= 0) snprintf(kept, sizeof kept, "it keeps step %lld, the last good checkpoint", (long long)good);
+    else snprintf(kept, sizeof kept, "%s", file_exists(t->ckpt_path) ? "it keeps the checkpoint this run resumed from"
+                                                                        : "nothing was saved");
+    return err_set(e, "stopped at step %lld: every save of %.200s since step %lld failed (%d in a row; the last: %.200s); %s",
+                   (long long)t->step, t->ckpt_path, (long long)t->first_failed_save, SAVE_FAILS_MAX, why, kept);
+}
+
 /* The weights to sample with: the EMA when kept. */
 static void sampling_model(Trainer *t, Model *view) {
     if (t->ema) model_view(view, &t->model, t->ema);
@@ -752,7 +793,8 @@ static void *run(void *arg) {
     if (!bad) set_state(t, TRAIN_PREPARING, "%s", corpus_summary(&t->corpus));
     /* every rank prepares, or none trains (the others would wait for it forever) */
     if (dist_any(bad)) goto failed_agreed;
-    if (dist_any(prepare_model(t, &e))) goto failed_agreed;
+    if (dist_any(prepare_model(t, &e) || (t->rank == 0 && ckptguard_probe_space(t->ckpt_path, ckpt_bytes(t), &e))))
+        goto failed_agreed;
     share_state(t);
     Err he;
     if (prepare_history(t, &he)) {
@@ -796,9 +838,7 @@ static void *run(void *arg) {
         t->want_save = 0;
         if (t->prog.state == TRAIN_PAUSED && !t->want_pause) t->prog.state = TRAIN_RUNNING, t->prog.serial++;
         pthread_mutex_unlock(&t->mu);
-        if (save_now && save(t, start, &e)) {
-            set_state(t, TRAIN_RUNNING, "saving failed: %s", e.msg);
-        }
+        if (save_now && save(t, start, &e) && save_failed(t, &e)) goto failed;
         if (dist_any(stop)) { /* a signal may reach the ranks at different steps: they stop at the same one */
             final = TRAIN_STOPPED, status = RUN_STOPPED;
             break;
@@ -831,8 +871,8 @@ static void *run(void *arg) {
             t->bad_in_row = 0;
         }
         if (!r.skipped && ((t->cfg.save_every > 0 && t->step % t->cfg.save_every == 0) || r.epoch_ended)) {
-            if (save(t, start, &e)) set_state(t, TRAIN_RUNNING, "saving failed: %s", e.msg);
-            else run_probes(t);
+            if (!save(t, start, &e)) t->save_fails = 0, run_probes(t);
+            else if (save_failed(t, &e)) goto failed;
         }
         if (r.epoch_ended) make_samples(t);
     }
@@ -883,6 +923,8 @@ int trainer_start(Trainer **out, const TrainConfig *cfg, int wake_fd, Err *e) {
     if (!(c->lr > 0) || c->warmup < 0 || c->decay_steps < 0 || c->weight_decay < 0)
         return err_set(e, "the learning rate must be positive; warm-up, decay and weight decay not negative");
     if (c->ema < 0 || c->ema >= 1) return err_set(e, "--ema must be in [0, 1)");
+    CkptPaths guard = {c->ckpt, c->corpus, c->spm, c->export_path};
+    if (dist_rank() == 0 && ckptguard_preflight(&guard, e)) return -1;
     if (c->spm && !file_exists(c->spm)) return err_set(e, "tokenizer %s: no such file", c->spm);
     struct stat st;
     if (stat(c->corpus, &st)) return err_set(e, "%s: %s", c->corpus, strerror(errno));
@@ -899,6 +941,8 @@ int trainer_start(Trainer **out, const TrainConfig *cfg, int wake_fd, Err *e) {
     t->cfg.ckpt = t->ckpt_path;
     t->wake_fd = wake_fd;
     t->rank = dist_rank(), t->ranks = dist_size();
+    t->lock.fd = -1;
+    if (t->rank == 0 && ckptguard_lock(&t->lock, c->ckpt, e)) return free(t), -1;
     t->hist_stride = 1;
     for (int k = 0; k < TRAIN_TBUCKETS; k++) t->prog.t_accuracy[k] = -1;
     pthread_mutex_init(&t->mu, NULL);
@@ -954,6 +998,7 @@ void trainer_free(Trainer *t) {
     if (t->spm) spm_free(t->spm);
     if (t->corpus_open) corpus_close(&t->corpus);
     if (t->store) store_close(t->store);
+    ckptguard_unlock(&t->lock);
     pthread_mutex_destroy(&t->mu);
     pthread_cond_destroy(&t->cv);
     free(t);

@@ -94,8 +94,19 @@ int ckptguard_probe_space(const char *ckpt, uint64_t bytes, Err *e) {
 /* The pid written in a lock file, or 0. */
 static long lock_owner(int fd) {
     char buf[32] = "";
-    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0); /* fd is read-only: fine */
     return n > 0 ? strtol(buf, NULL, 10) : 0;
+}
+
+/* Best effort: the pid is only for the second run's message. */
+static void write_pid(const char *path) {
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) return;
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    ssize_t rc = write(fd, pid, (size_t)n);
+    (void)rc;
+    close(fd);
 }
 
 int ckptguard_lock(CkptLock *l, const char *ckpt, Err *e) {
@@ -105,7 +116,8 @@ int ckptguard_lock(CkptLock *l, const char *ckpt, Err *e) {
     if ((size_t)snprintf(l->path, sizeof l->path, "%s.lock", target) >= sizeof l->path)
         return err_set(e, "cannot lock %s: path too long", ckpt);
     for (int tries = 0; tries < 5; tries++) {
-        int fd = open(l->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        /* read-only: a file open for writing would keep its folder from being remounted read-only */
+        int fd = open(l->path, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
         if (fd < 0) return err_set(e, "cannot lock %s: %s: %s", ckpt, l->path, strerror(errno));
         if (flock(fd, LOCK_EX | LOCK_NB)) {
             long pid = lock_owner(fd);
@@ -115,10 +127,7 @@ int ckptguard_lock(CkptLock *l, const char *ckpt, Err *e) {
         }
         struct stat a, b; /* the holder before us may have removed the file we opened */
         if (!fstat(fd, &a) && !stat(l->path, &b) && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
-            char pid[32];
-            int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-            int told = !ftruncate(fd, 0) && pwrite(fd, pid, (size_t)n, 0) == n;
-            (void)told; /* the pid is only for the second run's message */
+            write_pid(l->path);
             l->fd = fd;
             return 0;
         }

@@ -483,8 +483,10 @@ static uint64_t ckpt_bytes(const Trainer *t) {
  * recent: after SAVE_FAILS_MAX failures in a row it returns -1 with e saying
  * why the run stops and what is on disk. */
 static int save_failed(Trainer *t, Err *e) {
-    char note[512];
-    snprintf(note, sizeof note, "step %lld: saving failed: %.460s", (long long)t->step, e->msg);
+    char note[512], since[64] = "";
+    if (!t->save_fails) t->first_failed_save = t->step;
+    else snprintf(since, sizeof since, " again (failing since step %lld)", (long long)t->first_failed_save);
+    snprintf(note, sizeof note, "step %lld: saving failed%s: %.420s", (long long)t->step, since, e->msg);
     pthread_mutex_lock(&t->mu);
     snprintf(t->prog.save_error, sizeof t->prog.save_error, "%s", note);
     snprintf(t->prog.message, sizeof t->prog.message, "%s", note);
@@ -495,7 +497,6 @@ static int save_failed(Trainer *t, Err *e) {
     wake(t);
     Err he;
     if (t->store && store_run_note(t->store, t->run_id, note, &he)) history_failed(t, &he);
-    if (!t->save_fails) t->first_failed_save = t->step;
     if (++t->save_fails < SAVE_FAILS_MAX) return 0;
     if (t->ranks > 1) dist_abort(note); /* the other ranks would wait for rank 0 in the next all-reduce */
     char kept[200], why[300];

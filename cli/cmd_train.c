@@ -19,6 +19,7 @@
 #include "opts.h"
 #include "batch.h"
 #include "batcher.h"
+#include "ckptguard.h"
 #include "dist.h"
 #include "trainer.h"
 
@@ -64,12 +65,22 @@ static int parse_recipe(const char *name, Recipe *r) {
     return 0;
 }
 
+/* A resumed checkpoint keeps its own model size: say which flags given it overrides. */
+static void tell_overridden_dims(const TrainConfig *c, const int dims_given[3]) {
+    const int given[3] = {c->E, c->D, c->NL};
+    unsigned mask = (dims_given[0] ? 1u : 0) | (dims_given[1] ? 2u : 0) | (dims_given[2] ? 4u : 0);
+    char note[512];
+    if (dist_rank() == 0 && ckptguard_dims_note(c->ckpt, given, mask, note, sizeof note))
+        fprintf(stderr, "sdlm train: %s\n", note);
+}
+
 static int train(int argc, char **argv) {
     TrainConfig c = trainer_defaults();
     const char *recipe = DEFAULT_RECIPE, *film = NULL, *masks = NULL;
     int log_every = 50, warp_on = 0, warp_off = 0, norm_fixed = 0, norm_learned = 0;
     uint64_t steps = 0;
     float minutes = 0;
+    int dims_given[3] = {0, 0, 0}; /* -edim -mdim -numl */
     Opt opts[] = {
         {"-d|--data_path", OPT_STR, &c.corpus, "FILE", "training text, one example per line (required)", 0, 0, NULL},
         {"-spm|--spm_model", OPT_STR, &c.spm, "MODEL", "SentencePiece model (default: the checkpoint's, or train one)", 0, 0, NULL},
@@ -81,9 +92,9 @@ static int train(int argc, char **argv) {
         {"-decs|--decay_steps", OPT_INT, &c.decay_steps, "N", "linear decay updates to 0.1 x lr (800000)", 0, 2e9, NULL},
         {"-wd|--weight_decay", OPT_FLOAT, &c.weight_decay, "W", "AdamW decoupled weight decay (1e-4)", 0, 10, NULL},
         {"-acc|--accumulation_steps", OPT_INT, &c.accum, "N", "batches per update (1)", 1, 1 << 16, NULL},
-        {"-edim|--embedding_dim", OPT_INT, &c.E, "N", "embedding dim (64)", 2, 4096, NULL},
-        {"-mdim|--model_dim", OPT_INT, &c.D, "N", "model dim, a multiple of 8 (512)", 8, 16384, NULL},
-        {"-numl|--num_layers", OPT_INT, &c.NL, "N", "encoder layers (8)", 1, 256, NULL},
+        {"-edim|--embedding_dim", OPT_INT, &c.E, "N", "embedding dim (64)", 2, 4096, &dims_given[0]},
+        {"-mdim|--model_dim", OPT_INT, &c.D, "N", "model dim, a multiple of 8 (512)", 8, 16384, &dims_given[1]},
+        {"-numl|--num_layers", OPT_INT, &c.NL, "N", "encoder layers (8)", 1, 256, &dims_given[2]},
         {"-do|--dropout_prob", OPT_FLOAT, &c.dropout, "P", "dropout (0.1)", 0, 0.99, NULL},
         {"-ld|--layerdrop_prob", OPT_FLOAT, &c.layerdrop, "P", "layer-drop (0.0)", 0, 0.99, NULL},
         {"-cl|--crop_length", OPT_INT, &c.crop_len, "N", "tokens per example, EOS included (64)", 2, 4096, NULL},
@@ -155,6 +166,7 @@ static int train(int argc, char **argv) {
     c.max_steps = (int64_t)steps;
     c.max_minutes = minutes;
 
+    tell_overridden_dims(&c, dims_given);
     Trainer *t;
     if (trainer_start(&t, &c, -1, &e)) return fprintf(stderr, "sdlm train: %s\n", e.msg), EXIT_USAGE;
     int quiet = dist_rank() != 0; /* rank 0 speaks for the job */

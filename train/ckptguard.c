@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ckpt.h"
 #include "fileguard.h"
+#include "spm.h"
 
 /* The folder of path ("." when it has none). */
 static void folder_of(const char *path, char *out, size_t cap) {
@@ -141,4 +143,40 @@ void ckptguard_unlock(CkptLock *l) {
     unlink(l->path); /* while still held: a newcomer then finds no file, or its own */
     close(l->fd);
     l->fd = -1;
+}
+
+int ckptguard_same_tokenizer(const Spm *given, const char *given_path, const void *inside, size_t len,
+                             const char *ckpt, Err *e) {
+    Spm *own = spm_load_bytes(inside, len, e);
+    if (!own) return err_wrap(e, "the tokenizer inside %s", ckpt);
+    int V = spm_vocab_size(own), differ = -1;
+    char a[256], b[256];
+    if (V != spm_vocab_size(given)) differ = 0;
+    for (int id = 0; id < V && differ < 0; id++) {
+        Err ignored;
+        if (spm_piece(own, id, a, sizeof a, &ignored) || spm_piece(given, id, b, sizeof b, &ignored) || strcmp(a, b))
+            differ = id;
+    }
+    spm_free(own);
+    if (differ < 0) return 0;
+    return err_set(e, "tokenizer %s is not the one %s was trained with (piece %d differs): resume without -spm to "
+                      "use the one inside, or train a new checkpoint", given_path, ckpt, differ);
+}
+
+int ckptguard_dims_note(const char *ckpt, const int given[3], unsigned given_mask, char *note, size_t cap) {
+    StFile f;
+    Config cfg;
+    Err ignored;
+    if (!given_mask || !ckpt || st_open(&f, ckpt, &ignored)) return 0;
+    int bad = ckpt_config_from_file(&f, &cfg, &ignored);
+    st_close(&f);
+    if (bad) return 0; /* the resume itself will say what is wrong */
+    const int have[3] = {cfg.E, cfg.D, cfg.NL};
+    const char *flags[3] = {"-edim", "-mdim", "-numl"};
+    size_t n = (size_t)snprintf(note, cap, "resuming %s, whose model size overrides", ckpt);
+    int said = 0;
+    for (int i = 0; i < 3 && n < cap; i++)
+        if ((given_mask >> i & 1) && given[i] != have[i])
+            n += (size_t)snprintf(note + n, cap - n, "%s %s %d (it has %d)", said++ ? "," : "", flags[i], given[i], have[i]);
+    return said > 0;
 }

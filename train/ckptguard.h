@@ -6,12 +6,14 @@
  * read-only checkpoint file), whose inputs are FIFOs or devices, or whose
  * --export would replace the checkpoint; and a lock (flock on CKPT.lock, which
  * holds the pid) so a second run on the same checkpoint is refused with the
- * first one's pid.
+ * first one's pid; on resume, a tokenizer whose pieces differ from the one
+ * inside is refused, and model size flags the checkpoint overrides are named.
  *
  * What it is not: the save itself (ckpt.c, safetensors_write.c). */
 #ifndef SDLM_CKPTGUARD_H
 #define SDLM_CKPTGUARD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -26,6 +28,18 @@ int ckptguard_preflight(const CkptPaths *p, Err *e);
 /* Creates a temp file of `bytes` beside the checkpoint (its space reserved)
  * and removes it: a full disk or a quota shows here, not at the first save. */
 int ckptguard_probe_space(const char *ckpt, uint64_t bytes, Err *e);
+
+struct Spm;
+/* Resuming with -spm: the given tokenizer must have exactly the pieces of the
+ * one inside the checkpoint (same ids, same text), or training would go on
+ * with every embedding meaning another piece. */
+int ckptguard_same_tokenizer(const struct Spm *given, const char *given_path, const void *inside, size_t len,
+                             const char *ckpt, Err *e);
+
+/* The model size flags a resumed checkpoint overrides: writes a note naming
+ * each flag given (given_mask bits 1 -edim, 2 -mdim, 4 -numl) that differs
+ * from ckpt's, and returns 1; 0 when there is nothing to say (or no such file). */
+int ckptguard_dims_note(const char *ckpt, const int given[3], unsigned given_mask, char *note, size_t cap);
 
 typedef struct {
     int fd;          /* -1: not held */

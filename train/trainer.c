@@ -98,6 +98,7 @@ struct Trainer {
     CkptLock lock;        /* held from trainer_start to trainer_free (rank 0) */
     int save_fails;       /* periodic saves failed in a row */
     int64_t first_failed_save; /* the step of the first of them */
+    Checkpoint foreign;   /* only .foreign: the resumed file's tensors of other tools, saved back as they were */
 };
 
 /* The sdlm recipe's choices (only these fields are read). */
@@ -248,6 +249,8 @@ static int prepare_model(Trainer *t, Err *e) {
             return err_set(e, "tokenizer %s has %d pieces but %s was trained with %d: give the tokenizer it was trained with",
                            t->spm_path, V, t->ckpt_path, cfg.V);
         }
+        if (c->spm && ck.spm && ckptguard_same_tokenizer(t->spm, c->spm, ck.spm, ck.spm_len, t->ckpt_path, e))
+            return ckpt_free(&ck), -1;
     } else {
         cfg = config_default(V);
         cfg.E = c->E, cfg.D = c->D, cfg.NL = c->NL, cfg.F = 4 * c->D;
@@ -285,6 +288,7 @@ static int prepare_model(Trainer *t, Err *e) {
         if (t->ema) memcpy(t->ema, t->model.w, sizeof(float) * P);
     }
     t->adam_steps_taken = resuming && ck.adam_m ? ck.adam_step : 0;
+    ckpt_move_foreign(&t->foreign, &ck);
     ckpt_free(&ck);
     t->chunk = c->chunk > 0 && c->chunk < CHUNK ? c->chunk : CHUNK;
     if (t->chunk > c->batch) t->chunk = c->batch;
@@ -449,6 +453,7 @@ static int save(Trainer *t, double session_start, Err *e) {
     ck.spm = (unsigned char *)spm_model_bytes(t->spm, &ck.spm_len);
     ck.meta = meta;
     ck.nmeta = n;
+    ck.foreign = t->foreign.foreign, ck.nforeign = t->foreign.nforeign;
     if (ckpt_save(t->ckpt_path, &ck, ST_F32, e)) return -1;
     struct stat st;
     CkptRecord rec = {0};
@@ -1000,6 +1005,7 @@ void trainer_free(Trainer *t) {
     if (t->corpus_open) corpus_close(&t->corpus);
     if (t->store) store_close(t->store);
     ckptguard_unlock(&t->lock);
+    ckpt_free(&t->foreign);
     pthread_mutex_destroy(&t->mu);
     pthread_cond_destroy(&t->cv);
     free(t);

@@ -235,6 +235,27 @@ static int read_version(Store *s, int *v, Err *e) {
     return rc == SQLITE_ROW ? 0 : store_fail(s, e, rc);
 }
 
+/* PRAGMA quick_check at open (fast at a history's size): a damaged file is
+ * refused, so nothing more is written into it, with how to recover it. */
+static int check_intact(Store *s, Err *e) {
+    sqlite3_stmt *st;
+    if (store_prepare(s, "PRAGMA quick_check(1)", &st, e)) return -1;
+    int rc = sqlite3_step(st);
+    char said[160] = "";
+    if (rc == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(st, 0), *main = "*** in database main ***\n";
+        if (text && !strncmp(text, main, strlen(main))) text += strlen(main);
+        snprintf(said, sizeof said, "%s", text ? text : "");
+        for (char *p = said; *p; p++) *p = *p == '\n' ? ' ' : *p; /* one line */
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW && !strcmp(said, "ok")) return 0;
+    if (rc != SQLITE_ROW && (rc & 0xff) != SQLITE_CORRUPT) return store_fail(s, e, rc);
+    return err_set(e, "%s is damaged (quick_check: %.100s): nothing more is written to it; move it aside "
+                      "(mv it to a .bad name: sdlm starts a new one) or recover it with "
+                      "sqlite3 %s .recover | sqlite3 new.db", s->path, said[0] ? said : "malformed", s->path);
+}
+
 static int migrate(Store *s, Err *e) {
     int v, rc;
     if (store_begin(s, e)) return -1;
@@ -333,6 +354,7 @@ int store_open(Store **out, const char *path, int readonly, Err *e) {
         if ((sqlite3_errcode(s->db) & 0xff) != SQLITE_CANTOPEN || !reopen_immutable(s, path) || read_version(s, &v, e))
             goto fail;
     }
+    if (check_intact(s, e)) goto fail;
     if (v > STORE_SCHEMA_VERSION) {
         err_set(e, "%s: history schema v%d is newer than this sdlm understands (v%d); upgrade sdlm",
                 path, v, STORE_SCHEMA_VERSION);

@@ -108,6 +108,19 @@ perl -0777 -pe 's/"embedding\.weight":\{"dtype":"F32","shape":\[400,8\]/"embeddi
 refuse "checkpoint: embedding of the wrong shape" 2 infill -ckpt "$tmp/shape2.safetensors" "a {2}"
 perl -0777 -pe 's/"F32","shape":\[8\]/"F16","shape":[8]/' "$m" >"$tmp/dtype.safetensors"
 refuse "checkpoint: a tensor of the wrong dtype" 2 infill -ckpt "$tmp/dtype.safetensors" "a {2}"
+perl -0777 -pe 's/"rotary_dim":"2"/"rotary_dim":"0"/' "$m" >"$tmp/rot0.safetensors"
+accept "checkpoint: \"rotary_dim\": \"0\" in the metadata (no rotary dims, as a head dim of 1 has)" infill -ckpt "$tmp/rot0.safetensors" "a {2}"
+accept "checkpoint: \"rotary_dim\": \"0\" (sample)" $SDLM sample -ckpt "$tmp/rot0.safetensors" --steps 3 --no-save
+perl -0777 -pe 's/"crop_len":"16"/"crop_len":"00"/' "$m" >"$tmp/crop0.safetensors"
+refuse "checkpoint: \"crop_len\": \"00\" in the metadata" 2 infill -ckpt "$tmp/crop0.safetensors" "a {2}"
+# a NaN in the first weight of embedding.weight (the data section starts after the 8-byte length and the header)
+hlen=$(od -An -tu4 -N4 "$m" | tr -d ' ')
+off=$(head -c $((8 + hlen)) "$m" | tr -c '[:print:]' ' ' | sed -n 's/.*"embedding\.weight":{[^}]*"data_offsets":\[\([0-9]*\),.*/\1/p')
+cp "$m" "$tmp/nan.safetensors"
+printf '\000\000\300\177' | dd of="$tmp/nan.safetensors" bs=1 seek=$((8 + hlen + off)) conv=notrunc 2>/dev/null
+refuse "checkpoint: a NaN weight (infill)" 2 infill -ckpt "$tmp/nan.safetensors" "a {2}"
+refuse "checkpoint: a NaN weight (eval --json)" 2 $SDLM eval -d $corpus -ckpt "$tmp/nan.safetensors" --quick --json
+check "checkpoint: a NaN weight: eval --json prints no bare nan" sh -c "! grep -q nan '$tmp/out'"
 refuse "checkpoint: random bytes (sample)" 2 $SDLM sample -ckpt "$tmp/random.safetensors" --steps 3 --no-save
 refuse "checkpoint: random bytes (eval)" 2 $SDLM eval -d $corpus -ckpt "$tmp/random.safetensors" --quick --lines 4
 refuse "checkpoint: the parity fixture's state dict, no tokenizer" 2 \
@@ -120,6 +133,19 @@ refuse "tokenizer: random bytes" 2 infill -ckpt "$m" -spm "$tmp/random.safetenso
 refuse "tokenizer: vocabulary mismatch when resuming training" 2 $SDLM train -d $corpus -spm "$tmp/tok350.model" \
     -ckpt "$m" --steps 6 -ngen 0 --db ""
 
+rev $corpus >"$tmp/rev.txt" # the same size of vocabulary, other pieces
+$SDLM tokenizer -d "$tmp/rev.txt" -o "$tmp/tokrev" --vocab 400 >/dev/null 2>&1
+cp "$m" "$tmp/m-before.safetensors"
+refuse "tokenizer: same size, other pieces, when resuming training" 2 $SDLM train -d $corpus -spm "$tmp/tokrev.model" \
+    -ckpt "$m" --steps 6 -ngen 0 --db ""
+check "tokenizer: other pieces: the checkpoint is left as it was" cmp -s "$m" "$tmp/m-before.safetensors"
+cp $corpus "$tmp/c.model"
+refuse "tokenizer: -o whose .model is the corpus itself" 2 $SDLM tokenizer -d "$tmp/c.model" -o "$tmp/c"
+check "tokenizer: the corpus is left as it was" cmp -s $corpus "$tmp/c.model"
+ln "$tmp/c.model" "$tmp/hard.txt"
+refuse "tokenizer: -o onto a hard link of the corpus" 2 $SDLM tokenizer -d "$tmp/hard.txt" -o "$tmp/c"
+refuse "tokenizer: --vocab 2" 2 $SDLM tokenizer -d $corpus -o "$tmp/t2" --vocab 2
+
 # ---- resuming from a damaged checkpoint loses nothing ----
 cp "$tmp/random.safetensors" "$tmp/resume.safetensors"
 refuse "train: resume from random bytes" 2 $SDLM train -d $corpus -spm "$tmp/tok.model" -ckpt "$tmp/resume.safetensors" \
@@ -127,6 +153,31 @@ refuse "train: resume from random bytes" 2 $SDLM train -d $corpus -spm "$tmp/tok
 check "train: the damaged checkpoint is left as it was" cmp -s "$tmp/random.safetensors" "$tmp/resume.safetensors"
 refuse "train: checkpoint in a missing directory" x $SDLM train -d $corpus -spm "$tmp/tok.model" \
     -ckpt "$tmp/no/such/dir/m.safetensors" -edim 8 -mdim 16 -numl 1 -b 8 -cl 16 --steps 2 -ngen 0 --db ""
+
+# ---- checkpoints training must not harm ----
+train_m() { $SDLM train -d $corpus -spm "$tmp/tok.model" -edim 8 -mdim 16 -numl 1 -b 8 -cl 16 -ngen 0 --db "" "$@"; }
+cp "$m" "$tmp/ro.safetensors"
+chmod 444 "$tmp/ro.safetensors"
+refuse "train: a read-only checkpoint (mode 444)" 2 train_m -ckpt "$tmp/ro.safetensors" --steps 6
+check "train: the read-only checkpoint is left as it was" cmp -s "$m" "$tmp/ro.safetensors"
+cp "$m" "$tmp/ex.safetensors"
+refuse "train: --export onto the -ckpt path" 2 train_m -ckpt "$tmp/ex.safetensors" --steps 6 --export "$tmp/ex.safetensors"
+refuse "train: --export onto the -ckpt path, by another name" 2 train_m -ckpt "$tmp/ex.safetensors" --steps 6 \
+    --export "$tmp/./ex.safetensors"
+check "train: the refused export left the checkpoint as it was" cmp -s "$m" "$tmp/ex.safetensors"
+refuse "train: -ckpt is the corpus" 2 $SDLM train -d "$tmp/c.model" -spm "$tmp/tok.model" -ckpt "$tmp/c.model" --db ""
+$SDLM train -d $corpus -spm "$tmp/tok.model" -edim 8 -mdim 16 -numl 1 -b 8 -cl 16 -ngen 0 --db "" \
+    -ckpt "$tmp/lk.safetensors" -ep 100000 --steps 1000000 --save-every 1000 >/dev/null 2>&1 & # sdlm itself: $! is its pid
+lockpid=$!
+i=0
+while [ ! -e "$tmp/lk.safetensors.lock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+refuse "train: a checkpoint another sdlm train is training" 2 train_m -ckpt "$tmp/lk.safetensors" --steps 6
+grep -q "pid $lockpid" "$tmp/err" && echo "ok - train: the refusal names the first run's pid ($lockpid)" ||
+    echo "not ok - train: the refusal does not name pid $lockpid: $(cat "$tmp/err")"
+kill $lockpid 2>/dev/null
+wait $lockpid
+check "train: the first run, stopped by SIGTERM, saves and exits 0" test $? -eq 0
+check "train: its lock file is gone" test ! -e "$tmp/lk.safetensors.lock"
 
 # ---- corpora ----
 refuse "corpus: missing file (train)" 2 $SDLM train -d "$tmp/none.txt" -ckpt "$tmp/c.safetensors" --db ""
@@ -216,6 +267,20 @@ cp "$tmp/random.safetensors" "$tmp/random.db"
 refuse "database: random bytes (runs)" x $SDLM runs --db "$tmp/random.db"
 warn "database: random bytes (infill saving to it)" $SDLM infill --steps 3 -ckpt "$m" --db "$tmp/random.db" "a {2}"
 check "database: the damaged file is left as it was" cmp -s "$tmp/random.safetensors" "$tmp/random.db"
+# 512 bytes of garbage in the middle of a real history
+$SDLM infill --steps 2 -ckpt "$m" --db "$tmp/dmg.db" "a {2}" >/dev/null 2>&1
+$SDLM train -d $corpus -spm "$tmp/tok.model" -ckpt "$tmp/dmg.safetensors" -edim 8 -mdim 16 -numl 1 -b 8 -cl 16 \
+    --steps 60 -ngen 0 --db "$tmp/dmg.db" >/dev/null 2>&1
+sqlite3 "$tmp/dmg.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null 2>&1
+dsize=$(wc -c <"$tmp/dmg.db")
+head -c 512 /dev/urandom | dd of="$tmp/dmg.db" bs=512 seek=$((dsize / 1024)) conv=notrunc 2>/dev/null
+cp "$tmp/dmg.db" "$tmp/dmg-before.db"
+refuse "database: 512 bytes overwritten mid-file (runs)" 3 $SDLM runs --db "$tmp/dmg.db"
+grep -q "damaged" "$tmp/err" || echo "not ok - database: damaged: the message does not say so: $(cat "$tmp/err")"
+refuse "database: 512 bytes overwritten mid-file (history)" 3 $SDLM history 1 --db "$tmp/dmg.db"
+refuse "database: 512 bytes overwritten mid-file (samples --show)" 3 $SDLM samples --show 1 --db "$tmp/dmg.db"
+warn "database: 512 bytes overwritten mid-file (infill saving to it)" $SDLM infill --steps 3 -ckpt "$m" --db "$tmp/dmg.db" "a {2}"
+check "database: nothing was written into the damaged file" cmp -s "$tmp/dmg.db" "$tmp/dmg-before.db"
 warn "database: in a missing directory" $SDLM infill --steps 3 -ckpt "$m" --db "$tmp/no/such/h.db" "a {2}"
 
 # ---- locale and terminal ----

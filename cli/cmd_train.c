@@ -176,7 +176,7 @@ static int train(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL); /* mpirun passes SIGUSR1 on; SIGINT and SIGTERM it follows with SIGKILL */
 
-    int tty = isatty(2), samples_round = 0, stop_sent = 0, history_told = 0, save_errors_told = 0;
+    int tty = isatty(2), samples_round = 0, stop_sent = 0, history_told = 0, save_errors_told = 0, corpus_told = 0;
     int64_t next_log = 0;
     char msg[512] = "", line[512];
     TrainProgress *p = calloc(1, sizeof *p);
@@ -199,6 +199,12 @@ static int train(int argc, char **argv) {
         if (!quiet && p->history_error[0] && !history_told) { /* told once: it never stops training */
             fprintf(stderr, "%ssdlm train: %s\n", tty ? "\r\033[K" : "", p->history_error);
             history_told = 1;
+        }
+        /* once, even when preparing went by unseen; not while preparing, when training a tokenizer
+         * sends stderr to /dev/null (spm.h) */
+        if (!quiet && p->corpus_summary[0] && !corpus_told && p->state != TRAIN_PREPARING) {
+            if (strcmp(msg, p->corpus_summary)) fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", p->corpus_summary);
+            corpus_told = 1; /* (or it was, as the message) */
         }
         if (!quiet && p->save_errors != save_errors_told) { /* at once: the run may be losing its work */
             fprintf(stderr, "%ssdlm train: %s\n", tty ? "\r\033[K" : "", p->save_error);

@@ -196,6 +196,7 @@ accept "corpus: invalid UTF-8 in every third line (tokenizer)" $SDLM tokenizer -
 check "corpus: invalid UTF-8 is reported as repaired" grep -qiE "repair|fixed|invalid|utf" "$tmp/out"
 accept "corpus: invalid UTF-8 (train 2 steps)" $SDLM train -d "$tmp/badutf8.txt" -spm "$tmp/tok.model" \
     -ckpt "$tmp/u.safetensors" -edim 8 -mdim 16 -numl 1 -b 8 -cl 16 --steps 2 -ngen 0 --db ""
+check "corpus: invalid UTF-8: train says what it repaired (\"fixed N with invalid UTF-8\")" grep -q "fixed [0-9]* with invalid UTF-8" "$tmp/err"
 # one line of 10 MB (plus the real corpus, so there is something to learn)
 { head -c 10485760 /dev/zero | tr '\0' 'a'; echo; cat $corpus; } >"$tmp/long.txt"
 accept "corpus: one 10 MB line (tokenizer)" $SDLM tokenizer -d "$tmp/long.txt" -o "$tmp/tl" --vocab 400

@@ -119,6 +119,10 @@ int store_fail(Store *s, Err *e, int rc) {
     case SQLITE_CORRUPT: return err_set(e, "%s: database disk image is malformed", p);
     case SQLITE_FULL: return err_set(e, "%s: database or disk is full", p);
     case SQLITE_NOMEM: return err_set(e, "%s: out of memory", p);
+    case SQLITE_IOERR: /* say what the system said: "No space left on device", not "disk I/O error" */
+        if (s->db && sqlite3_system_errno(s->db))
+            return err_set(e, "%s: disk I/O error: %s", p, strerror(sqlite3_system_errno(s->db)));
+        return err_set(e, "%s: %s", p, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
     case SQLITE_CANTOPEN:
         return err_set(e, "%s: unable to open database file (is its directory there, and readable?)", p);
     default:

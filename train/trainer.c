@@ -796,7 +796,12 @@ static void *run(void *arg) {
     set_state(t, TRAIN_PREPARING, "indexing %s", t->corpus_path);
     int bad = corpus_open(&t->corpus, t->corpus_path, &e);
     t->corpus_open = !bad;
-    if (!bad) set_state(t, TRAIN_PREPARING, "%s", corpus_summary(&t->corpus));
+    if (!bad) {
+        pthread_mutex_lock(&t->mu); /* kept apart: the message below is soon replaced */
+        snprintf(t->prog.corpus_summary, sizeof t->prog.corpus_summary, "%s", corpus_summary(&t->corpus));
+        pthread_mutex_unlock(&t->mu);
+        set_state(t, TRAIN_PREPARING, "%s", corpus_summary(&t->corpus));
+    }
     /* every rank prepares, or none trains (the others would wait for it forever) */
     if (dist_any(bad)) goto failed_agreed;
     if (dist_any(prepare_model(t, &e) || (t->rank == 0 && ckptguard_probe_space(t->ckpt_path, ckpt_bytes(t), &e))))

@@ -120,6 +120,8 @@ static int parse_count(const char *s, long long min, long long *out) {
     return 0;
 }
 
+enum { SEARCH_MAX = 4096 }; /* bytes of a --search text (SQLite's LIKE patterns stop at 50000) */
+
 /* The exit status of a failed lookup: an id that is not there is bad input
  * (2, as the store words it: "run N not found"); anything else is the
  * database failing (3). */
@@ -423,6 +425,10 @@ int cmd_samples(int argc, char **argv) {
         return usage_error(&c, "--offset wants a count, not", offset_s);
     if (show_s && parse_count(show_s, 1, &show)) return usage_error(&c, "--show wants a sample id, not", show_s);
     if (trace && !show_s) return usage_error(&c, "--trace needs --show ID, given", "--trace");
+    if (search && strlen(search) > SEARCH_MAX) { /* SQLite would say "LIKE or GLOB pattern too complex" */
+        fprintf(stderr, "%s: --search is %zu bytes long: give at most %d\n", c.cmd, strlen(search), SEARCH_MAX);
+        return EXIT_USAGE;
+    }
     if (show_s && (search || limit_s || offset_s))
         return usage_error(&c, "--show takes no list options, given", search ? "--search" : limit_s ? "--limit" : "--offset");
 

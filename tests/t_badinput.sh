@@ -259,6 +259,8 @@ refuse "flag: unknown" 2 $SDLM infill -ckpt "$m" --frobnicate "a {2}"
 refuse "flag: number expected" 2 $SDLM infill -ckpt "$m" --steps many "a {2}"
 refuse "flag: out of range" 2 $SDLM train -d $corpus -ckpt "$tmp/c.safetensors" -mdim 3
 refuse "flag: value missing" 2 $SDLM sample -ckpt
+refuse "flag: out of range, whole bounds" 2 $SDLM train -d $corpus -ckpt "$tmp/c.safetensors" -b 0
+check "flag: the bounds print as whole numbers (1 and 1048576, not 1.04858e+06)" grep -q "between 1 and 1048576" "$tmp/err"
 refuse "command: unknown" 2 $SDLM frobnicate
 
 # ---- history database ----
@@ -282,6 +284,7 @@ refuse "database: 512 bytes overwritten mid-file (history)" 3 $SDLM history 1 --
 refuse "database: 512 bytes overwritten mid-file (samples --show)" 3 $SDLM samples --show 1 --db "$tmp/dmg.db"
 warn "database: 512 bytes overwritten mid-file (infill saving to it)" $SDLM infill --steps 3 -ckpt "$m" --db "$tmp/dmg.db" "a {2}"
 check "database: nothing was written into the damaged file" cmp -s "$tmp/dmg.db" "$tmp/dmg-before.db"
+refuse "samples: --search of 100 KB" 2 $SDLM samples --db "$tmp/h2.db" --search "$(head -c 102400 /dev/zero | tr '\0' a)"
 warn "database: in a missing directory" $SDLM infill --steps 3 -ckpt "$m" --db "$tmp/no/such/h.db" "a {2}"
 
 # ---- locale and terminal ----

@@ -201,7 +201,7 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=192k sdlm-fulldb "$tmp/full" 2>/
         rc=$?
         [ -s "$tmp/err" ] && break
     done
-    if [ $rc -eq 0 ] && [ -s "$tmp/out" ] && grep -qi "full" "$tmp/err"; then
+    if [ $rc -eq 0 ] && [ -s "$tmp/out" ] && grep -qi "full\|no space left" "$tmp/err" && ! grep -q "disk I/O error\$" "$tmp/err"; then
         ok "full disk under the database: after $i infill(s) it warns, and still prints: $(sed "s|$tmp|\$T|g" "$tmp/err")"
     else notok "full disk under the database: exit $rc after $i infills: $(head -2 "$tmp/err")"; fi
     ic=$(q "PRAGMA integrity_check")
@@ -309,6 +309,13 @@ else
     if [ $rc -eq 0 ] && grep -q " infill " "$tmp/out"; then ok "read-only database: sdlm samples still lists what it holds"
     elif [ $rc -eq 3 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]; then ok "read-only database: sdlm samples cannot read it and says so: exit 3: $(cat "$tmp/err")"
     else notok "read-only database: sdlm samples: exit $rc: $(head -2 "$tmp/err")"; fi
+    for c in runs "history last"; do
+        $SDLM $c --db "$db" >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        if [ $rc -eq 0 ] && [ ! -s "$tmp/err" ]; then ok "read-only database: sdlm $c reads it (opened read-only)"
+        elif [ $rc -eq 2 ] && grep -q "no runs" "$tmp/err"; then ok "read-only database: sdlm $c reads it: $(cat "$tmp/err")"
+        else notok "read-only database: sdlm $c: exit $rc: $(head -2 "$tmp/err")"; fi
+    done
     $SDLM train -d $corpus -spm "$tmp/tok.model" -ckpt "$tmp/ro2.safetensors" $tiny --steps 2 --db "$db" >"$tmp/out" 2>"$tmp/err"
     rc=$?
     if crashed $rc "$tmp/err"; then notok "read-only database: train crashed (exit $rc)"

@@ -98,11 +98,13 @@ static const struct {
     double lo, hi;
     int whole;
 } run_meta[] = {
-    {"step", 0, 9e18, 1},      {"epoch", 0, 9e18, 1},       {"index", 0, 9e18, 1},          {"seed", 0, 1.9e19, 1},
-    {"batch", 1, 1 << 20, 1},  {"lr", 0, 10, 0},            {"warmup", 0, 2.2e9, 1},        {"decay_steps", 0, 2.2e9, 1},
-    {"weight_decay", 0, 10, 0}, {"accum", 1, 1 << 16, 1},   {"crop_len", 2, 4096, 1},       {"ema_decay", 0, 1, 0},
-    {"elapsed_s", 0, 1e12, 0}, {"epochs", 1, 2.2e9, 1},     {"shift", 0.01, 100, 0},        {"masks", 0, 2, 1},
-    {"time_warp", 0, 1, 1},    {"t_weight", 0, 8, 0},       {"bucket", 0, 1 << 20, 1},      {"fixed_norm", 0, 1, 1},
+    {"step", 0, 9e18, 1},          {"epoch", 0, 9e18, 1},        {"index", 0, 9e18, 1},
+    {"seed", 0, 1.9e19, 1},        {"batch", 1, 2.2e9, 1},       {"lr", 0, 1e38, 0},
+    {"warmup", 0, 2.2e9, 1},       {"decay_steps", 0, 2.2e9, 1}, {"weight_decay", 0, 1e38, 0},
+    {"accum", 1, 2.2e9, 1},        {"crop_len", 2, 4096, 1},     {"ema_decay", 0, 1, 0},
+    {"elapsed_s", 0, 1e12, 0},     {"epochs", 1, 2.2e9, 1},      {"shift", 0.01, 100, 0},
+    {"masks", 0, 2, 1},            {"time_warp", 0, 1, 1},       {"t_weight", 0, 8, 0},
+    {"bucket", 0, 2.2e9, 1},       {"fixed_norm", 0, 1, 1},
 };
 
 static int check_run_meta(const StFile *f, Err *e) {

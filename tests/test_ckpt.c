@@ -574,7 +574,7 @@ static void test_refuses_bad_numbers(void) {
     check_ok(!ckpt_save(path, &ck, ST_F32, &e) && ckpt_load(path, &back, &e) && strstr(e.msg, "non-finite"),
              "an infinite weight is refused: %s", e.msg);
     ck.weights[3] = 0;
-    const char *bad[][2] = {{"crop_len", "0"}, {"step", "-1"}, {"shift", "nan"}, {"masks", "7"}, {"lr", "1e9"},
+    const char *bad[][2] = {{"crop_len", "0"}, {"step", "-1"}, {"shift", "nan"}, {"masks", "7"}, {"lr", "-1"},
                             {"crop_len", "16x"}, {"epoch", "1.5"}};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         Checkpoint v;

@@ -102,9 +102,13 @@ int cmd_tokenizer(int argc, char **argv) {
         char *end;
         errno = 0;
         long n = strtol(vocab_s, &end, 10);
-        if (errno || end == vocab_s || *end || n < VOCAB_MIN || n > 1000000) {
-            fprintf(stderr, "sdlm tokenizer: --vocab '%s': give a whole number from %d (the %d fixed pieces: pad, "
-                            "unk, EOS and 256 bytes, plus one) to 1000000\n", vocab_s, VOCAB_MIN, VOCAB_MIN - 1);
+        if (errno || end == vocab_s || *end || n < 1 || n > 1000000) {
+            fprintf(stderr, "sdlm tokenizer: --vocab '%s': give a whole number from %d to 1000000\n", vocab_s, VOCAB_MIN);
+            return EXIT_USAGE;
+        }
+        if (n < VOCAB_MIN) { /* SentencePiece's own word for 1 or 2 is a source line of its trainer */
+            fprintf(stderr, "sdlm tokenizer: --vocab %ld is too small: a tokenizer needs at least %d pieces (pad, unk, "
+                            "EOS and the 256 bytes, plus one for each character of the corpus)\n", n, VOCAB_MIN);
             return EXIT_USAGE;
         }
         vocab = (int)n;

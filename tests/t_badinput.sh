@@ -170,14 +170,14 @@ $SDLM train -d $corpus -spm "$tmp/tok.model" -edim 8 -mdim 16 -numl 1 -b 8 -cl 1
     -ckpt "$tmp/lk.safetensors" -ep 100000 --steps 1000000 --save-every 1000 >/dev/null 2>&1 & # sdlm itself: $! is its pid
 lockpid=$!
 i=0
-while [ ! -e "$tmp/lk.safetensors.lock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+while [ ! -e "$tmp/.lk.safetensors.lock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 refuse "train: a checkpoint another sdlm train is training" 2 train_m -ckpt "$tmp/lk.safetensors" --steps 6
 grep -q "pid $lockpid" "$tmp/err" && echo "ok - train: the refusal names the first run's pid ($lockpid)" ||
     echo "not ok - train: the refusal does not name pid $lockpid: $(cat "$tmp/err")"
 kill $lockpid 2>/dev/null
 wait $lockpid
 check "train: the first run, stopped by SIGTERM, saves and exits 0" test $? -eq 0
-check "train: its lock file is gone" test ! -e "$tmp/lk.safetensors.lock"
+check "train: its lock file is gone" test ! -e "$tmp/.lk.safetensors.lock"
 
 # ---- corpora ----
 refuse "corpus: missing file (train)" 2 $SDLM train -d "$tmp/none.txt" -ckpt "$tmp/c.safetensors" --db ""

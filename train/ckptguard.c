@@ -115,7 +115,10 @@ int ckptguard_lock(CkptLock *l, const char *ckpt, Err *e) {
     char target[PATH_MAX];
     l->fd = -1;
     if (fileguard_target(ckpt, target, sizeof target, e)) return -1;
-    if ((size_t)snprintf(l->path, sizeof l->path, "%s.lock", target) >= sizeof l->path)
+    /* hidden: a lock left by a killed run is harmless (flock died with it) and out of sight */
+    const char *slash = strrchr(target, '/');
+    int dir = slash ? (int)(slash - target + 1) : 0;
+    if ((size_t)snprintf(l->path, sizeof l->path, "%.*s.%s.lock", dir, target, target + dir) >= sizeof l->path)
         return err_set(e, "cannot lock %s: path too long", ckpt);
     for (int tries = 0; tries < 5; tries++) {
         /* read-only: a file open for writing would keep its folder from being remounted read-only */

@@ -4,8 +4,8 @@
  * What it is for: refusing at once, before any step is taken, a run whose
  * checkpoint could not be saved (a missing or read-only folder, a full disk, a
  * read-only checkpoint file), whose inputs are FIFOs or devices, or whose
- * --export would replace the checkpoint; and a lock (flock on CKPT.lock, which
- * holds the pid) so a second run on the same checkpoint is refused with the
+ * --export would replace the checkpoint; and a lock (flock on .CKPT.lock beside
+ * it, which holds the pid) so a second run on the same checkpoint is refused with the
  * first one's pid; on resume, a tokenizer whose pieces differ from the one
  * inside is refused, and model size flags the checkpoint overrides are named.
  *
@@ -43,7 +43,7 @@ int ckptguard_dims_note(const char *ckpt, const int given[3], unsigned given_mas
 
 typedef struct {
     int fd;          /* -1: not held */
-    char path[1100]; /* CKPT.lock (beside the symlink's target) */
+    char path[1100]; /* DIR/.NAME.lock for DIR/NAME, the symlink's target */
 } CkptLock;
 
 /* Takes the lock without waiting; a held lock is refused with its pid. */

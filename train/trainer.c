@@ -918,6 +918,7 @@ end:
         Err se;
         store_run_end(t->store, t->run_id, status, &se);
     }
+    ckptguard_unlock(&t->lock); /* nothing more is written: another run may take the checkpoint */
     set_state(t, final, "%s", why);
     return NULL;
 }

@@ -24,7 +24,7 @@
 #include "template.h"
 #include "traj.h"
 
-enum { MAX_CANDIDATES = 64 };
+enum { MAX_CANDIDATES = 64, STDIN_TEMPLATE_MAX = 1 << 20 /* bytes of a template read from stdin */ };
 
 typedef struct {
     const ModelFile *mf;
@@ -141,6 +141,33 @@ static int setup_fusion(const char *cmd, const ModelFile *mf, const char *train,
     return EXIT_OK;
 }
 
+/* The template given as "-": standard input, read in chunks into a buffer of
+ * STDIN_TEMPLATE_MAX bytes, so an endless stream (yes, /dev/zero) is refused
+ * as soon as it passes the bound or shows a NUL byte, not after it ends.
+ * Trailing newlines are dropped. Returns 0, or the exit code with e filled. */
+static int read_stdin_template(char **out, Err *e) {
+    size_t len = 0, k;
+    char *text = malloc(STDIN_TEMPLATE_MAX + 2);
+    *out = NULL;
+    if (!text) return err_set(e, "out of memory reading standard input"), EXIT_IO;
+    while ((k = fread(text + len, 1, STDIN_TEMPLATE_MAX + 1 - len, stdin)) > 0) {
+        const char *nul = memchr(text + len, 0, k); /* the text would end there, silently */
+        if (nul) {
+            err_set(e, "standard input has a NUL byte at byte %zu: give text, not binary data", (size_t)(nul - text));
+            return free(text), EXIT_USAGE;
+        }
+        len += k;
+        if (len > STDIN_TEMPLATE_MAX) {
+            err_set(e, "standard input is over %d KB: a template must be shorter", STDIN_TEMPLATE_MAX / 1024);
+            return free(text), EXIT_USAGE;
+        }
+    }
+    while (len && (text[len - 1] == '\n' || text[len - 1] == '\r')) len--;
+    text[len] = 0;
+    *out = text;
+    return 0;
+}
+
 static int generate(int argc, char **argv, int infill) {
     const char *ckpt = NULL, *spm = NULL, *sampler = NULL, *db = NULL;
     int steps = 200, n = 1, trace = 0, no_save = 0, clamp = 0, length = 0, no_ema = 0, seed_given = 0, linear = 0;
@@ -201,27 +228,8 @@ static int generate(int argc, char **argv, int infill) {
     char *stdin_text = NULL;
     const char *text = pos[0];
     if (infill && !strcmp(text, "-")) {
-        size_t cap = 1 << 16, len = 0;
-        stdin_text = malloc(cap);
-        size_t k;
-        while (stdin_text && (k = fread(stdin_text + len, 1, cap - len - 1, stdin)) > 0) {
-            len += k;
-            if (len + 1 == cap) {
-                char *grown = realloc(stdin_text, cap *= 2);
-                if (!grown) free(stdin_text);
-                stdin_text = grown;
-            }
-        }
-        if (!stdin_text) return fprintf(stderr, "%s: out of memory reading standard input\n", cmd), EXIT_IO;
-        const char *nul = memchr(stdin_text, 0, len); /* the text would end there, silently */
-        if (nul) {
-            fprintf(stderr, "%s: standard input has a NUL byte at byte %zu: give text, not binary data\n", cmd,
-                    (size_t)(nul - stdin_text));
-            free(stdin_text);
-            return EXIT_USAGE;
-        }
-        while (len && (stdin_text[len - 1] == '\n' || stdin_text[len - 1] == '\r')) len--;
-        stdin_text[len] = 0;
+        int bad = read_stdin_template(&stdin_text, &e);
+        if (bad) return fprintf(stderr, "%s: %s\n", cmd, e.msg), bad;
         text = stdin_text;
     }
     Template tmpl = {0};

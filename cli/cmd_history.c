@@ -120,6 +120,13 @@ static int parse_count(const char *s, long long min, long long *out) {
     return 0;
 }
 
+enum { SEARCH_MAX = 4096 }; /* bytes of a --search text (SQLite's LIKE patterns stop at 50000) */
+
+/* The exit status of a failed lookup: an id that is not there is bad input
+ * (2, as the store words it: "run N not found"); anything else is the
+ * database failing (3). */
+static int lookup_status(const Err *e) { return strstr(e->msg, " not found") ? EXIT_USAGE : EXIT_IO; }
+
 /* Opens the database (--db or the default). *missing = 1 when the file does
  * not exist: nothing has been recorded yet. */
 static int open_db(const Cmd *c, const char *db, Store **s, int *missing) {
@@ -139,7 +146,8 @@ static int open_db(const Cmd *c, const char *db, Store **s, int *missing) {
         *missing = 1;
         return 0;
     }
-    if (store_open(s, db, 0, &e)) {
+    /* these commands only read, so a read-only file lists too; read-write only to upgrade an old schema */
+    if (store_open(s, db, 1, &e) && store_open(s, db, 0, &e)) {
         fprintf(stderr, "%s: %s\n", c->cmd, e.msg);
         return EXIT_IO;
     }
@@ -321,6 +329,7 @@ int cmd_history(int argc, char **argv) {
     goto done;
 fail:
     fprintf(stderr, "%s: %s\n", c.cmd, e.msg);
+    status = lookup_status(&e);
 done:
     free(m);
     checkpoints_free(ck, 0);
@@ -358,7 +367,7 @@ static int show_sample(const Cmd *c, Store *s, long long id, int trace) {
     char t[32], d[32];
     if (store_get_sample(s, id, &x, &e)) {
         fprintf(stderr, "%s: %s\n", c->cmd, e.msg);
-        return EXIT_USAGE; /* almost always: no such sample */
+        return lookup_status(&e);
     }
     printf("sample %lld: %s, candidate %d\n", (long long)x.id, sample_mode_name(x.mode), x.candidate + 1);
     printf("  %-11s %s\n", "time", fmt_time(x.time, t, sizeof t));
@@ -416,6 +425,10 @@ int cmd_samples(int argc, char **argv) {
         return usage_error(&c, "--offset wants a count, not", offset_s);
     if (show_s && parse_count(show_s, 1, &show)) return usage_error(&c, "--show wants a sample id, not", show_s);
     if (trace && !show_s) return usage_error(&c, "--trace needs --show ID, given", "--trace");
+    if (search && strlen(search) > SEARCH_MAX) { /* SQLite would say "LIKE or GLOB pattern too complex" */
+        fprintf(stderr, "%s: --search is %zu bytes long: give at most %d\n", c.cmd, strlen(search), SEARCH_MAX);
+        return EXIT_USAGE;
+    }
     if (show_s && (search || limit_s || offset_s))
         return usage_error(&c, "--show takes no list options, given", search ? "--search" : limit_s ? "--limit" : "--offset");
 

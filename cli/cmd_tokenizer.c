@@ -7,6 +7,7 @@
  * cannot make a tokenizer is bad input. Not for use while curses owns the
  * terminal (it prints). */
 #include "commands.h"
+#include "fileguard.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -52,6 +53,22 @@ static int opt_value(int argc, char **argv, int *i, const char *s, const char *l
     return 0;
 }
 
+enum { VOCAB_MIN = 260 };
+
+/* PREFIX.model or PREFIX.vocab would replace the corpus: the same file by
+ * device and inode, whatever the names. */
+static int output_overwrites_input(const char *data, const char *prefix, Err *e) {
+    static const char *const exts[] = {".model", ".vocab"};
+    char path[4096];
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s%s", prefix, exts[i]);
+        if (fileguard_same_file(data, path))
+            return err_set(e, "-o %s would write %s, which is the corpus -d %s itself: choose another prefix", prefix,
+                           path, data);
+    }
+    return 0;
+}
+
 int cmd_tokenizer(int argc, char **argv) {
     const char *data = NULL, *out = NULL, *vocab_s = NULL;
     for (int i = 1; i < argc; i++) {
@@ -86,13 +103,22 @@ int cmd_tokenizer(int argc, char **argv) {
         errno = 0;
         long n = strtol(vocab_s, &end, 10);
         if (errno || end == vocab_s || *end || n < 1 || n > 1000000) {
-            fprintf(stderr, "sdlm tokenizer: --vocab '%s': give a whole number from 1 to 1000000\n", vocab_s);
+            fprintf(stderr, "sdlm tokenizer: --vocab '%s': give a whole number from %d to 1000000\n", vocab_s, VOCAB_MIN);
+            return EXIT_USAGE;
+        }
+        if (n < VOCAB_MIN) { /* SentencePiece's own word for 1 or 2 is a source line of its trainer */
+            fprintf(stderr, "sdlm tokenizer: --vocab %ld is too small: a tokenizer needs at least %d pieces (pad, unk, "
+                            "EOS and the 256 bytes, plus one for each character of the corpus)\n", n, VOCAB_MIN);
             return EXIT_USAGE;
         }
         vocab = (int)n;
     }
 
     Err e = {{0}};
+    if (output_overwrites_input(data, out, &e)) {
+        fprintf(stderr, "sdlm tokenizer: %s\n", e.msg);
+        return EXIT_USAGE;
+    }
     Corpus c;
     if (corpus_open(&c, data, &e) < 0) {
         fprintf(stderr, "sdlm tokenizer: %s\n", e.msg);

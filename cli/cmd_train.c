@@ -19,6 +19,7 @@
 #include "opts.h"
 #include "batch.h"
 #include "batcher.h"
+#include "ckptguard.h"
 #include "dist.h"
 #include "trainer.h"
 
@@ -64,12 +65,22 @@ static int parse_recipe(const char *name, Recipe *r) {
     return 0;
 }
 
+/* A resumed checkpoint keeps its own model size: say which flags given it overrides. */
+static void tell_overridden_dims(const TrainConfig *c, const int dims_given[3]) {
+    const int given[3] = {c->E, c->D, c->NL};
+    unsigned mask = (dims_given[0] ? 1u : 0) | (dims_given[1] ? 2u : 0) | (dims_given[2] ? 4u : 0);
+    char note[512];
+    if (dist_rank() == 0 && ckptguard_dims_note(c->ckpt, given, mask, note, sizeof note))
+        fprintf(stderr, "sdlm train: %s\n", note);
+}
+
 static int train(int argc, char **argv) {
     TrainConfig c = trainer_defaults();
     const char *recipe = DEFAULT_RECIPE, *film = NULL, *masks = NULL, *family = NULL, *mask_loss = NULL;
     int log_every = 50, warp_on = 0, warp_off = 0, norm_fixed = 0, norm_learned = 0, decay_end = 0, decay_decs = 0;
     uint64_t steps = 0;
     float minutes = 0;
+    int dims_given[3] = {0, 0, 0}; /* -edim -mdim -numl */
     Opt opts[] = {
         {"-d|--data_path", OPT_STR, &c.corpus, "FILE", "training text, one example per line (required)", 0, 0, NULL},
         {"-spm|--spm_model", OPT_STR, &c.spm, "MODEL", "SentencePiece model (default: the checkpoint's, or train one)", 0, 0, NULL},
@@ -81,9 +92,9 @@ static int train(int argc, char **argv) {
         {"-decs|--decay_steps", OPT_INT, &c.decay_steps, "N", "linear decay updates to 0.1 x lr (800000)", 0, 2e9, NULL},
         {"-wd|--weight_decay", OPT_FLOAT, &c.weight_decay, "W", "AdamW decoupled weight decay (1e-4)", 0, 10, NULL},
         {"-acc|--accumulation_steps", OPT_INT, &c.accum, "N", "batches per update (1)", 1, 1 << 16, NULL},
-        {"-edim|--embedding_dim", OPT_INT, &c.E, "N", "embedding dim (64)", 2, 4096, NULL},
-        {"-mdim|--model_dim", OPT_INT, &c.D, "N", "model dim, a multiple of 8 (seed 512, sdlm 128)", 8, 16384, NULL},
-        {"-numl|--num_layers", OPT_INT, &c.NL, "N", "encoder layers (seed 8, sdlm 2)", 1, 256, NULL},
+        {"-edim|--embedding_dim", OPT_INT, &c.E, "N", "embedding dim (64)", 2, 4096, &dims_given[0]},
+        {"-mdim|--model_dim", OPT_INT, &c.D, "N", "model dim, a multiple of 8 (seed 512, sdlm 128)", 8, 16384, &dims_given[1]},
+        {"-numl|--num_layers", OPT_INT, &c.NL, "N", "encoder layers (seed 8, sdlm 2)", 1, 256, &dims_given[2]},
         {"-do|--dropout_prob", OPT_FLOAT, &c.dropout, "P", "dropout (0.1)", 0, 0.99, NULL},
         {"-ld|--layerdrop_prob", OPT_FLOAT, &c.layerdrop, "P", "layer-drop (0.0)", 0, 0.99, NULL},
         {"-cl|--crop_length", OPT_INT, &c.crop_len, "N", "tokens per example, EOS included (64)", 2, 4096, NULL},
@@ -173,6 +184,7 @@ static int train(int argc, char **argv) {
     c.max_steps = (int64_t)steps;
     c.max_minutes = minutes;
 
+    tell_overridden_dims(&c, dims_given);
     Trainer *t;
     if (trainer_start(&t, &c, -1, &e)) return fprintf(stderr, "sdlm train: %s\n", e.msg), EXIT_USAGE;
     int quiet = dist_rank() != 0; /* rank 0 speaks for the job */
@@ -182,7 +194,7 @@ static int train(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL); /* mpirun passes SIGUSR1 on; SIGINT and SIGTERM it follows with SIGKILL */
 
-    int tty = isatty(2), samples_round = 0, stop_sent = 0, history_told = 0;
+    int tty = isatty(2), samples_round = 0, stop_sent = 0, history_told = 0, save_errors_told = 0, corpus_told = 0;
     int64_t next_log = 0;
     char msg[512] = "", line[512];
     TrainProgress *p = calloc(1, sizeof *p);
@@ -205,6 +217,16 @@ static int train(int argc, char **argv) {
         if (!quiet && p->history_error[0] && !history_told) { /* told once: it never stops training */
             fprintf(stderr, "%ssdlm train: %s\n", tty ? "\r\033[K" : "", p->history_error);
             history_told = 1;
+        }
+        /* once, even when preparing went by unseen; not while preparing, when training a tokenizer
+         * sends stderr to /dev/null (spm.h) */
+        if (!quiet && p->corpus_summary[0] && !corpus_told && p->state != TRAIN_PREPARING) {
+            if (strcmp(msg, p->corpus_summary)) fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", p->corpus_summary);
+            corpus_told = 1; /* (or it was, as the message) */
+        }
+        if (!quiet && p->save_errors != save_errors_told) { /* at once: the run may be losing its work */
+            fprintf(stderr, "%ssdlm train: %s\n", tty ? "\r\033[K" : "", p->save_error);
+            save_errors_told = p->save_errors;
         }
         if (!quiet && strcmp(msg, p->message) && p->state != TRAIN_RUNNING) {
             snprintf(msg, sizeof msg, "%s", p->message);

@@ -1,7 +1,10 @@
 /* commands.h: every sdlm command, one function each: int cmd_X(argc, argv)
- * with argv[0] the command's name. Exit codes: 0 success, 1 the command ran
- * but its check failed (parity outside tolerance), 2 bad usage or bad input,
- * 3 an I/O or resource failure, 130 interrupted. */
+ * with argv[0] the command's name. Exit codes (man/sdlm.1, EXIT STATUS): 0
+ * success, 1 the command ran but its check failed (parity outside tolerance,
+ * a training run that failed after it started: saves failing), 2 bad usage or
+ * bad input (for train: also a checkpoint it must not or cannot write, found
+ * before the first step), 3 an I/O or resource failure (a history database
+ * that cannot be read or is damaged), 130 interrupted. */
 #ifndef SDLM_COMMANDS_H
 #define SDLM_COMMANDS_H
 

@@ -37,6 +37,8 @@ static int set_value(const Opt *o, const char *flag, const char *v, Err *e) {
         double x = o->kind == OPT_INT ? (double)strtoll(v, &end, 10) : strtod(v, &end);
         if (errno || end == v || *end || x != x)
             return err_set(e, "%s needs %s, not \"%s\"", flag, o->kind == OPT_INT ? "an integer" : "a number", v);
+        if (o->min != o->max && (x < o->min || x > o->max) && o->kind == OPT_INT) /* whole bounds, not 1.04858e+06 */
+            return err_set(e, "%s must be between %.0f and %.0f, not %s", flag, o->min, o->max, v);
         if (o->min != o->max && (x < o->min || x > o->max))
             return err_set(e, "%s must be between %g and %g, not %s", flag, o->min, o->max, v);
         if (o->kind == OPT_INT) *(int *)o->dst = (int)x;

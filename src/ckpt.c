@@ -87,6 +87,44 @@ static int parse_float(const char *s, float *out) {
     return 0;
 }
 
+/* ---- the training state's numbers ------------------------------------------ */
+
+/* The metadata numbers a trainer writes and a resume or a sampler reads back:
+ * each must be a plain number in its range (whole: digits only), so a damaged
+ * file is refused here rather than dividing by zero later. Other keys are
+ * free text. */
+static const struct {
+    const char *key;
+    double lo, hi;
+    int whole;
+} run_meta[] = {
+    {"step", 0, 9e18, 1},          {"epoch", 0, 9e18, 1},        {"index", 0, 9e18, 1},
+    {"seed", 0, 1.9e19, 1},        {"batch", 1, 2.2e9, 1},       {"lr", 0, 1e38, 0},
+    {"warmup", 0, 2.2e9, 1},       {"decay_steps", 0, 2.2e9, 1}, {"weight_decay", 0, 1e38, 0},
+    {"accum", 1, 2.2e9, 1},        {"crop_len", 2, 4096, 1},     {"ema_decay", 0, 1, 0},
+    {"elapsed_s", 0, 1e12, 0},     {"epochs", 1, 2.2e9, 1},      {"shift", 0.01, 100, 0},
+    {"masks", 0, 2, 1},            {"time_warp", 0, 1, 1},       {"t_weight", 0, 8, 0},
+    {"bucket", 0, 2.2e9, 1},       {"fixed_norm", 0, 1, 1},
+};
+
+static int check_run_meta(const StFile *f, Err *e) {
+    for (size_t i = 0; i < sizeof run_meta / sizeof *run_meta; i++) {
+        const char *s = st_meta(f, run_meta[i].key);
+        if (!s) continue;
+        int ok = s[0] != 0;
+        for (const char *p = s; ok && run_meta[i].whole && *p; p++) ok = *p >= '0' && *p <= '9';
+        double v = 0;
+        locale_t loc = c_locale(), old = loc ? uselocale(loc) : (locale_t)0;
+        char *end = NULL;
+        if (ok) v = strtod(s, &end), ok = *end == 0 && isfinite(v) && v >= run_meta[i].lo && v <= run_meta[i].hi;
+        if (loc) uselocale(old);
+        if (!ok)
+            return err_set(e, "%s: metadata %s=\"%s\" is not a %snumber from %g to %g", f->path, run_meta[i].key,
+                           quoted(s).s, run_meta[i].whole ? "whole " : "", run_meta[i].lo, run_meta[i].hi);
+    }
+    return 0;
+}
+
 /* ---- the config ------------------------------------------------------------ */
 
 /* One dimension of a 2-D tensor as an int, or 0 when absent (*found = 0). */
@@ -240,12 +278,28 @@ static int check_set(const StFile *f, const ParamTable *t, const char *prefix, E
     return 0;
 }
 
+/* Index of the first NaN or infinity in x[n], or -1. */
+static long first_non_finite(const float *x, size_t n) {
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) bad |= !isfinite(x[i]);
+    if (!bad) return -1;
+    size_t i = 0;
+    while (isfinite(x[i])) i++;
+    return (long)i;
+}
+
+/* Reads every tensor of the set; a NaN or infinity anywhere refuses the file
+ * (it would sample nothing but NaN, and say nothing). */
 static int read_set(const StFile *f, const ParamTable *t, const char *prefix, float *block, Err *e) {
     char name[NAME_MAX_LEN];
     for (int i = 0; i < t->count; i++) {
         const ParamInfo *p = &t->info[i];
         snprintf(name, sizeof name, "%s%s", prefix, p->name);
         if (st_read_f32(f, name, block + p->offset, (int64_t)p->count, e)) return -1;
+        long bad = first_non_finite(block + p->offset, p->count);
+        if (bad >= 0)
+            return err_set(e, "%s: tensor %s holds a non-finite value (%g at element %ld): the weights are damaged; "
+                              "use an earlier checkpoint", f->path, name, (double)block[p->offset + bad], bad);
     }
     return 0;
 }
@@ -270,6 +324,54 @@ static int check_file(const StFile *f, const ParamTable *t, int *has_adam, int *
     return 0;
 }
 
+/* ---- tensors of other tools ------------------------------------------------ */
+
+/* Whether name is one of ours: a table tensor (under one of our prefixes),
+ * optim.step or tokenizer.model. */
+static int is_ours(const ParamTable *t, const char *name) {
+    static const char *const prefixes[] = {"optim.exp_avg_sq.", "optim.exp_avg.", "ema.", ""};
+    if (!strcmp(name, "optim.step") || !strcmp(name, "tokenizer.model")) return 1;
+    for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (!strncmp(name, prefixes[i], n) && param_table_find(t, name + n) >= 0) return 1;
+    }
+    return 0;
+}
+
+static int keep_foreign(const StFile *f, Checkpoint *ck, Err *e) {
+    for (int i = 0; i < f->count; i++) {
+        const StTensor *src = &f->tensors[i];
+        if (is_ours(&ck->table, src->name)) continue;
+        StTensor *grown = realloc(ck->foreign, (size_t)(ck->nforeign + 1) * sizeof *grown);
+        if (!grown) return err_set(e, "%s: out of memory for tensor %s", f->path, quoted(src->name).s);
+        ck->foreign = grown;
+        StTensor *dst = &ck->foreign[ck->nforeign];
+        *dst = *src;
+        unsigned char *data = malloc(src->nbytes ? src->nbytes : 1);
+        if (!(dst->name = strdup(src->name)) || !data) {
+            free(dst->name), free(data);
+            return err_set(e, "%s: out of memory for tensor %s", f->path, quoted(src->name).s);
+        }
+        memcpy(data, src->data, src->nbytes);
+        dst->data = data;
+        ck->nforeign++;
+    }
+    return 0;
+}
+
+static void free_foreign(Checkpoint *ck) {
+    for (int i = 0; i < ck->nforeign; i++) free(ck->foreign[i].name), free((void *)ck->foreign[i].data);
+    free(ck->foreign);
+    ck->foreign = NULL;
+    ck->nforeign = 0;
+}
+
+void ckpt_move_foreign(Checkpoint *dst, Checkpoint *src) {
+    free_foreign(dst);
+    dst->foreign = src->foreign, dst->nforeign = src->nforeign;
+    src->foreign = NULL, src->nforeign = 0;
+}
+
 /* ---- load ------------------------------------------------------------------ */
 
 int ckpt_load_file(const StFile *f, Checkpoint *ck, Err *e) {
@@ -277,7 +379,7 @@ int ckpt_load_file(const StFile *f, Checkpoint *ck, Err *e) {
     Config cfg;
     ParamTable t;
     int has_adam = 0, has_ema = 0;
-    if (ckpt_config_from_file(f, &cfg, e)) return -1;
+    if (ckpt_config_from_file(f, &cfg, e) || check_run_meta(f, e)) return -1;
     if (param_table_build(&t, &cfg, e)) return err_wrap(e, "%s", f->path);
     int rc = check_file(f, &t, &has_adam, &has_ema, e);
     param_table_free(&t);
@@ -299,6 +401,7 @@ int ckpt_load_file(const StFile *f, Checkpoint *ck, Err *e) {
     if (spm && ckpt_set_spm(ck, spm->data, spm->nbytes, e)) goto fail;
     for (int i = 0; i < f->nmeta; i++)
         if (!is_config_key(f->meta[i].key) && ckpt_set_meta(ck, f->meta[i].key, f->meta[i].value, e)) goto fail;
+    if (keep_foreign(f, ck, e)) goto fail;
     return 0;
 fail:
     ckpt_free(ck);
@@ -384,6 +487,10 @@ int ckpt_save(const char *path, const Checkpoint *ck, StDtype weight_dtype, Err 
         goto fail;
     if (ck->ema && add_set(&w, t, "ema.", names + 3 * t->count, ST_F32, ck->ema, e)) goto fail;
     if (ck->spm && st_writer_add(&w, "tokenizer.model", ST_U8, 1, &spm_shape, ck->spm, e)) goto fail;
+    for (int i = 0; i < ck->nforeign; i++) {
+        const StTensor *x = &ck->foreign[i];
+        if (st_writer_add(&w, x->name, x->dtype, x->ndim, x->shape, x->data, e)) goto fail;
+    }
     if (add_config_meta(&w, &t->cfg, e)) goto fail;
     for (int i = 0; i < ck->nmeta; i++)
         if (st_writer_meta(&w, ck->meta[i].key, ck->meta[i].value, e)) goto fail;
@@ -463,5 +570,6 @@ void ckpt_free(Checkpoint *ck) {
     free(ck->spm);
     for (int i = 0; i < ck->nmeta; i++) free(ck->meta[i].key), free(ck->meta[i].value);
     free(ck->meta);
+    free_foreign(ck);
     memset(ck, 0, sizeof *ck);
 }

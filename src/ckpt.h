@@ -6,7 +6,8 @@
  * F16/BF16 for a small shipped model). Ours: "optim.exp_avg.<name>" and
  * "optim.exp_avg_sq.<name>" (F32), "optim.step" (I64 [1]), "ema.<name>" (F32),
  * "tokenizer.model" (U8 [n]). Any other tensor (a parity fixture's input.* and
- * expect.*) is ignored on load.
+ * expect.*, another tool's) is kept as it is in Checkpoint.foreign and written
+ * back by ckpt_save, so rewriting a checkpoint loses nothing.
  *
  * __metadata__: the Config as decimal strings under the keys the parity
  * fixtures use, "V E D layers heads rotary_dim", plus "ffn dropout layerdrop
@@ -41,6 +42,8 @@ typedef struct {
     size_t spm_len;
     StMeta *meta;                 /* [nmeta] every other __metadata__ key, owned */
     int nmeta;
+    StTensor *foreign;            /* [nforeign] tensors of other tools, kept as they were: names and data owned */
+    int nforeign;
 } Checkpoint;
 
 /* A zeroed checkpoint for cfg: weights, and Adam moments / EMA when asked. */
@@ -61,6 +64,9 @@ const char *ckpt_meta(const Checkpoint *ck, const char *key); /* NULL when absen
 int ckpt_set_meta(Checkpoint *ck, const char *key, const char *value, Err *e);
 /* Copies a SentencePiece model file's bytes into the checkpoint (len 0: none). */
 int ckpt_set_spm(Checkpoint *ck, const void *data, size_t len, Err *e);
+
+/* Moves src's foreign tensors to dst (whose own are freed first). */
+void ckpt_move_foreign(Checkpoint *dst, Checkpoint *src);
 
 /* Safe on a zeroed or already freed checkpoint. */
 void ckpt_free(Checkpoint *ck);

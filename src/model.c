@@ -18,8 +18,9 @@ int model_alloc(Model *m, const Config *cfg, Err *e) {
     m->cfg = *cfg;
     m->w = calloc(m->table.total, sizeof(float));
     if (!m->w || params_bind(&m->p, &m->table, m->w)) {
+        size_t total = m->table.total; /* model_free clears it */
         model_free(m);
-        return err_set(e, "out of memory for a model of %zu parameters", m->table.total);
+        return err_set(e, "out of memory for a model of %zu parameters", total);
     }
     /* The forward and backward treat w_q, w_k, w_v as one [3D, D] matrix: the table lists them
      * one after the other, so they are (in weights, gradients and moments alike). */

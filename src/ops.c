@@ -478,6 +478,7 @@ static void rotate_part(void *p, long r0, long r1) { rotate_rows(p, r0, r1); }
 
 static void rotate(float *x, const float *cosv, const float *sinv, int B, int L, int H, int HD, int R, int ld,
                    float sign) {
+    if (R < 2) return; /* no rotary dims (a head dim of 1): nothing turns */
     RotArgs a = {.x = x, .cosv = cosv, .sinv = sinv, .L = L, .H = H, .HD = HD, .R = R, .ld = ld, .sign = sign};
     par_for((long)B * L, rows_grain(GRAIN_MOVE, (long)H * R), rotate_part, &a);
 }

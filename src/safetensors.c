@@ -8,6 +8,7 @@
  *
  * Not here: what any tensor means (ckpt.c). */
 #include "safetensors.h"
+#include "fileguard.h"
 #include "safetensors_util.h"
 
 #include <errno.h>
@@ -308,17 +309,13 @@ int st_open_mem(StFile *f, const void *buf, size_t len, Err *e) {
 
 int st_open(StFile *f, const char *path, Err *e) {
     memset(f, 0, sizeof *f);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return err_set(e, "%s: cannot open: %s", path, strerror(errno));
+    int fd = fileguard_open_regular(path, "a .safetensors checkpoint", e);
+    if (fd < 0) return -1;
     struct stat st;
     if (fstat(fd, &st)) {
         int err = errno;
         close(fd);
         return err_set(e, "%s: cannot stat: %s", path, strerror(err));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return err_set(e, "%s: not a regular file", path);
     }
     if (st.st_size < 8) {
         close(fd);

@@ -5,19 +5,24 @@
  * of 8, data; then fsync, rename over PATH, fsync the directory. Any failure
  * removes the temp file and names the step with strerror; PATH is never
  * touched before the rename. After a save, temp files of the same PATH left by
- * processes that died mid-save (kill -9, power loss) are removed.
+ * processes that died mid-save (kill -9, power loss) are removed. A symlinked
+ * PATH is written through (its target is replaced, the link stays), and the
+ * replacement keeps the old file's mode.
  *
  * Not here: reading (safetensors.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileguard.h"
 #include "safetensors.h"
 #include "safetensors_util.h"
 
@@ -200,7 +205,9 @@ static void remove_stale_temps(const char *path) {
     free(dir);
 }
 
-int st_writer_save(const StWriter *w, const char *path, Err *e) {
+int st_writer_save(const StWriter *w, const char *link_path, Err *e) {
+    char path[PATH_MAX]; /* a symlink is written through: its target is replaced, the link stays */
+    if (fileguard_target(link_path, path, sizeof path, e)) return err_wrap(e, "saving %s", link_path);
     char *header = writer_header(w, e);
     if (!header) return err_wrap(e, "saving %s", path);
     size_t hlen = strlen(header), padded = (hlen + 7) / 8 * 8;
@@ -213,8 +220,11 @@ int st_writer_save(const StWriter *w, const char *path, Err *e) {
     snprintf(tmp, tmplen, "%s.tmp.%ld", path, (long)getpid());
 
     const char *step = "creating the temp file";
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666), renamed = 0;
+    int mode = fileguard_mode(path); /* the replacement keeps the old file's mode (600 stays 600) */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode >= 0 ? 0600 : 0666), renamed = 0;
     if (fd < 0) goto fail;
+    step = "setting the temp file's mode";
+    if (mode >= 0 && fchmod(fd, (mode_t)mode)) goto fail;
     unsigned char len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)padded >> 8 * i);
     step = "writing the temp file";

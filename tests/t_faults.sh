@@ -201,7 +201,7 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=192k sdlm-fulldb "$tmp/full" 2>/
         rc=$?
         [ -s "$tmp/err" ] && break
     done
-    if [ $rc -eq 0 ] && [ -s "$tmp/out" ] && grep -qi "full" "$tmp/err"; then
+    if [ $rc -eq 0 ] && [ -s "$tmp/out" ] && grep -qi "full\|no space left" "$tmp/err" && ! grep -q "disk I/O error\$" "$tmp/err"; then
         ok "full disk under the database: after $i infill(s) it warns, and still prints: $(sed "s|$tmp|\$T|g" "$tmp/err")"
     else notok "full disk under the database: exit $rc after $i infills: $(head -2 "$tmp/err")"; fi
     ic=$(q "PRAGMA integrity_check")
@@ -211,6 +211,74 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=192k sdlm-fulldb "$tmp/full" 2>/
     umount "$mnt" && mnt=
 else
     ok "full disk under the database: skipped (no tmpfs mount here)"
+fi
+
+# ---- the checkpoint's folder fails mid-run ----------------------------------------
+# A real run saving every 20 steps; once its first checkpoint is there, the
+# folder is moved away, made read-only, or its file system filled. The run must
+# say so at the first failed save (the one after the last good checkpoint),
+# stop by itself with exit 1 naming that checkpoint, and leave it intact.
+midrun_fault() { # midrun_fault NAME FOLDER BREAK-COMMAND: sets $fault_rc, $fault_good, $fault_ck
+    dir=$2
+    $SDLM train -d $corpus -spm "$tmp/tok.model" -ckpt "$dir/m.safetensors" $tiny -ep 100000 --steps 1000000 --save-every 20 \
+        --db "$tmp/fault.db" >"$tmp/out" 2>"$tmp/err" &
+    pid=$!
+    i=0
+    while [ ! -f "$dir/m.safetensors" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+    eval "$3"
+    i=0
+    while kill -0 $pid 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -9 $pid 2>/dev/null
+    wait $pid
+    fault_rc=$?
+    pid=
+}
+fault_check() { # fault_check NAME CHECKPOINT-AFTER: the report, the stop, the intact checkpoint
+    good=$(head -c 4096 "$2" | tr -c '[:print:]' ' ' | sed -n 's/.*"step":"\([0-9]*\)".*/\1/p')
+    # the first failure told names its own step, or (when the terminal line came later) "failing since step N"
+    first=$(grep -a 'saving failed' "$tmp/err" | head -1 | sed -n -e 's/.*failing since step \([0-9]*\).*/\1/p' \
+        -e 't' -e 's/.*step \([0-9]*\): saving failed.*/\1/p')
+    since=$(tail -1 "$tmp/err" | sed -n 's/.* since step \([0-9]*\) failed.*/\1/p')
+    if crashed $fault_rc "$tmp/err"; then notok "$1: crashed (exit $fault_rc)"
+    elif [ "$fault_rc" -ne 1 ]; then notok "$1: exit $fault_rc, want 1: $(tail -1 "$tmp/err")"
+    elif [ -z "$good" ] || [ "$first" != $((good + 20)) ] || [ "$since" != "$first" ]; then
+        notok "$1: last good step '$good', first failure told at step '$first', the stop names '$since': $(grep -a 'sdlm train' "$tmp/err" | head -3)"
+    else ok "$1: told at step $first, one save interval after the last good checkpoint (step $good); exit 1: $(tail -1 "$tmp/err" | sed "s|$tmp|\$T|g")"; fi
+    $SDLM sample -ckpt "$2" --steps 2 --no-save >/dev/null 2>"$tmp/serr" && ok "$1: the last good checkpoint (step $good) loads" ||
+        notok "$1: the last good checkpoint does not load: $(cat "$tmp/serr")"
+}
+mkdir -p "$tmp/gone"
+midrun_fault "folder removed" "$tmp/gone" 'mv "$tmp/gone" "$tmp/gone.moved"; cp "$tmp/gone.moved/m.safetensors" "$tmp/gone.copy"'
+fault_check "mid-run, folder removed (moved away)" "$tmp/gone.moved/m.safetensors"
+cmp -s "$tmp/gone.moved/m.safetensors" "$tmp/gone.copy" && ok "mid-run, folder removed: the checkpoint is byte for byte as it was" ||
+    notok "mid-run, folder removed: the checkpoint changed after the folder went"
+run_id=$(q2() { sqlite3 -batch "$tmp/fault.db" "$1"; }; q2 "SELECT id FROM runs ORDER BY id DESC LIMIT 1")
+notes=$(sqlite3 -batch "$tmp/fault.db" "SELECT status || ': ' || notes FROM runs WHERE id = $run_id")
+echo "$notes" | grep -q "^failed: step [0-9]*: saving failed" && ok "mid-run, folder removed: the history says why: $(echo "$notes" | head -1 | sed "s|$tmp|\$T|g")" ||
+    notok "mid-run, folder removed: the history's run says '$notes'"
+if [ "$(id -u)" = 0 ]; then
+    mkdir -p "$tmp/rodir"
+    if mount --bind "$tmp/rodir" "$tmp/rodir" 2>/dev/null; then
+        mnt="$tmp/rodir"
+        midrun_fault "read-only" "$tmp/rodir" 'j=0; until mount -o remount,bind,ro "$tmp/rodir" 2>/dev/null || [ $j -gt 50 ]; do sleep 0.02; j=$((j + 1)); done; cp "$tmp/rodir/m.safetensors" "$tmp/ro.copy"'
+        fault_check "mid-run, folder made read-only (a read-only bind mount)" "$tmp/rodir/m.safetensors"
+        cmp -s "$tmp/rodir/m.safetensors" "$tmp/ro.copy" && ok "mid-run, read-only: the checkpoint is byte for byte as it was" ||
+            notok "mid-run, read-only: the checkpoint changed"
+        umount "$mnt" && mnt=
+    else ok "mid-run, read-only folder: skipped (no bind mount here)"; fi
+    mkdir -p "$tmp/fulldir"
+    if mount -t tmpfs -o size=4m sdlm-fullrun "$tmp/fulldir" 2>/dev/null; then
+        mnt="$tmp/fulldir"
+        midrun_fault "full" "$tmp/fulldir" 'dd if=/dev/zero of="$tmp/fulldir/filler" bs=64k 2>/dev/null; cp "$tmp/fulldir/m.safetensors" "$tmp/full.copy"'
+        fault_check "mid-run, file system filled (a 4 MB tmpfs)" "$tmp/fulldir/m.safetensors"
+        cmp -s "$tmp/fulldir/m.safetensors" "$tmp/full.copy" && ok "mid-run, full: the checkpoint is byte for byte as it was" ||
+            notok "mid-run, full: the checkpoint changed"
+        ls "$tmp/fulldir" | grep -q '\.tmp\.' && notok "mid-run, full: a temp file is left: $(ls "$tmp/fulldir")" ||
+            ok "mid-run, full: no temp file left behind"
+        umount "$mnt" && mnt=
+    else ok "mid-run, full file system: skipped (no tmpfs mount here)"; fi
+else
+    ok "mid-run, read-only folder and full file system: skipped (they need root for the mounts)"
 fi
 
 # ---- a database sdlm cannot write -----------------------------------------------
@@ -241,6 +309,13 @@ else
     if [ $rc -eq 0 ] && grep -q " infill " "$tmp/out"; then ok "read-only database: sdlm samples still lists what it holds"
     elif [ $rc -eq 3 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]; then ok "read-only database: sdlm samples cannot read it and says so: exit 3: $(cat "$tmp/err")"
     else notok "read-only database: sdlm samples: exit $rc: $(head -2 "$tmp/err")"; fi
+    for c in runs "history last"; do
+        $SDLM $c --db "$db" >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        if [ $rc -eq 0 ] && [ ! -s "$tmp/err" ]; then ok "read-only database: sdlm $c reads it (opened read-only)"
+        elif [ $rc -eq 2 ] && grep -q "no runs" "$tmp/err"; then ok "read-only database: sdlm $c reads it: $(cat "$tmp/err")"
+        else notok "read-only database: sdlm $c: exit $rc: $(head -2 "$tmp/err")"; fi
+    done
     $SDLM train -d $corpus -spm "$tmp/tok.model" -ckpt "$tmp/ro2.safetensors" $tiny --steps 2 --db "$db" >"$tmp/out" 2>"$tmp/err"
     rc=$?
     if crashed $rc "$tmp/err"; then notok "read-only database: train crashed (exit $rc)"

@@ -67,3 +67,21 @@ run 0 $tiny -ckpt "$tmp/tc.safetensors" --recipe sdlm --family continuous --step
 check "--t-weight: saved in the checkpoint" sh -c "head -c 20000 '$tmp/tw.safetensors' | grep -q '\"t_weight\":\"1\"'"
 check "--t-weight 1: another run than the unweighted one" sh -c "! $close '$tmp/tw.safetensors' '$tmp/tc.safetensors' 1e-6 1e-4 >/dev/null"
 check "bad --t-weight: status 2" run 2 $tiny -ckpt "$tmp/x.safetensors" --t-weight -1
+
+# A resume keeps what the user set up: a mode-600 checkpoint stays 600, a symlinked one stays a
+# link (its target is replaced), and size flags the checkpoint overrides are named.
+run 0 $tiny -ckpt "$tmp/priv.safetensors" --steps 2
+chmod 600 "$tmp/priv.safetensors"
+check "resume of a mode-600 checkpoint: status 0" run 0 $tiny -ckpt "$tmp/priv.safetensors" --steps 4
+check "resume: the checkpoint is still mode 600" test "$(stat -c %a "$tmp/priv.safetensors")" = 600
+mkdir -p "$tmp/store"
+mv "$tmp/priv.safetensors" "$tmp/store/real.safetensors"
+ln -s store/real.safetensors "$tmp/link.safetensors"
+check "resume through a symlink: status 0" run 0 $tiny -ckpt "$tmp/link.safetensors" --steps 6
+check "resume through a symlink: still a symlink" test -L "$tmp/link.safetensors"
+check "resume through a symlink: its target holds step 6" sh -c "head -c 20000 '$tmp/store/real.safetensors' | grep -q '\"step\":\"6\"'"
+check "resume through a symlink: no file left beside the link" sh -c "! ls '$tmp' | grep -q 'link.safetensors\.'"
+check "resume with other -mdim and -numl: status 0" run 0 $tiny -ckpt "$tmp/link.safetensors" --steps 7 -mdim 64 -numl 3
+check "resume with other sizes: names the flags the checkpoint overrides" \
+    grep -q "overrides -mdim 64 (it has 32), -numl 3 (it has 1)" "$tmp/err"
+check "resume with the same sizes: no such note" sh -c "! ./sdlm train $tiny -ckpt '$tmp/link.safetensors' --steps 8 -mdim 32 2>&1 | grep -q overrides"

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -515,6 +516,80 @@ static void test_atomic_save(void) {
     ckpt_free(&ck);
 }
 
+/* Nothing the user owns is lost: another tool's tensors survive a load and
+ * save, a mode-600 file stays 600, a symlink stays a link to the new file. */
+static void test_keeps_what_it_found(void) {
+    Checkpoint ck, back, again;
+    Err e;
+    char path[4096], link[4096];
+    snprintf(path, sizeof path, "%s", in_dir("kept.safetensors"));
+    snprintf(link, sizeof link, "%s", in_dir("kept-link.safetensors"));
+    if (make_full(&ck, &e)) {
+        check_ok(0, "make a checkpoint: %s", e.msg);
+        return;
+    }
+    static const unsigned char extra[6] = {1, 2, 3, 4, 5, 6};
+    StTensor foreign = {.name = (char *)"other_tool.scale", .dtype = ST_U8, .ndim = 1, .shape = {6}, .count = 6,
+                        .data = extra, .nbytes = 6};
+    ck.foreign = &foreign, ck.nforeign = 1; /* borrowed for the save */
+    int rc = ckpt_save(path, &ck, ST_F32, &e);
+    ck.foreign = NULL, ck.nforeign = 0;
+    check_ok(!rc && !ckpt_load(path, &back, &e), "a checkpoint with another tool's tensor loads: %s", rc ? e.msg : "");
+    check_ok(back.nforeign == 1 && !strcmp(back.foreign[0].name, "other_tool.scale") &&
+                 back.foreign[0].nbytes == 6 && !memcmp(back.foreign[0].data, extra, 6),
+             "its tensor is kept on load (%d foreign)", back.nforeign);
+    chmod(path, 0600);
+    check_ok(!symlink("kept.safetensors", link), "a symlink to it");
+    rc = ckpt_save(link, &back, ST_F32, &e); /* saved again through the link */
+    struct stat st, lst;
+    check_ok(!rc && !lstat(link, &lst) && S_ISLNK(lst.st_mode), "saving through a symlink keeps the link: %s",
+             rc ? e.msg : "");
+    int stat_rc = stat(path, &st);
+    check_ok(!stat_rc && (st.st_mode & 0777) == 0600, "the replaced file keeps mode 600 (has %03o)",
+             (unsigned)(st.st_mode & 0777));
+    check_ok(!ckpt_load(link, &again, &e) && again.nforeign == 1 && again.foreign[0].nbytes == 6,
+             "the rewritten file still holds the other tool's tensor");
+    ckpt_free(&again);
+    ckpt_free(&back);
+    ckpt_free(&ck);
+}
+
+/* Weights that are not finite, and run metadata that is not a number in its
+ * range, are refused at load with one line naming them. */
+static void test_refuses_bad_numbers(void) {
+    Checkpoint ck, back;
+    Err e;
+    char path[4096];
+    snprintf(path, sizeof path, "%s", in_dir("numbers.safetensors"));
+    if (make_full(&ck, &e)) {
+        check_ok(0, "make a checkpoint: %s", e.msg);
+        return;
+    }
+    ck.ema[5] = NAN;
+    check_ok(!ckpt_save(path, &ck, ST_F32, &e) && ckpt_load(path, &back, &e) && strstr(e.msg, "non-finite") &&
+                 strstr(e.msg, "ema."),
+             "a NaN in the EMA is refused: %s", e.msg);
+    ck.ema[5] = 0;
+    ck.weights[3] = INFINITY;
+    check_ok(!ckpt_save(path, &ck, ST_F32, &e) && ckpt_load(path, &back, &e) && strstr(e.msg, "non-finite"),
+             "an infinite weight is refused: %s", e.msg);
+    ck.weights[3] = 0;
+    const char *bad[][2] = {{"crop_len", "0"}, {"step", "-1"}, {"shift", "nan"}, {"masks", "7"}, {"lr", "-1"},
+                            {"crop_len", "16x"}, {"epoch", "1.5"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        Checkpoint v;
+        if (make_full(&v, &e) || ckpt_set_meta(&v, bad[i][0], bad[i][1], &e) || ckpt_save(path, &v, ST_F32, &e)) {
+            check_ok(0, "write metadata %s: %s", bad[i][0], e.msg);
+            ckpt_free(&v);
+            continue;
+        }
+        check_ok(ckpt_load(path, &back, &e) && strstr(e.msg, bad[i][0]), "metadata %s=\"%s\" is refused: %s",
+                 bad[i][0], bad[i][1], e.msg);
+        ckpt_free(&v);
+    }
+    ckpt_free(&ck);
+}
+
 /* Metadata numbers do not follow the user's locale ("0,25" would not load elsewhere). */
 static void test_locale(void) {
     static const char *const comma_locales[] = {"de_DE.UTF-8", "fr_FR.UTF-8", "de_DE.utf8", "nl_NL.UTF-8"};
@@ -604,6 +679,8 @@ int main(void) {
     test_bad_files_by_hand();
     test_damage();
     test_atomic_save();
+    test_keeps_what_it_found();
+    test_refuses_bad_numbers();
     test_locale();
     test_fixture();
     tmpdir_remove(d);

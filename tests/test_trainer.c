@@ -9,7 +9,9 @@
  * recipe presets, and a whole sdlm run resumed bit for bit. */
 #include <math.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "batch.h"
@@ -198,7 +200,7 @@ static void test_blow_up(void) {
     Checkpoint k;
     Err e;
     int ok = !ckpt_load(ck, &k, &e);
-    check_ok(ok && atoll(ckpt_meta(&k, "step")) == 1, "and its last good checkpoint (step 1) loads");
+    check_ok(ok && atoll(ckpt_meta(&k, "step")) == 1, "and its last good checkpoint (step 1) loads%s%s", ok ? "" : ": ", ok ? "" : e.msg);
     if (ok) ckpt_free(&k);
 }
 
@@ -232,6 +234,39 @@ static void test_bad_inputs(void) {
     c.max_steps = 10;
     check_ok(run_to_end(&c, &p) == TRAIN_FAILED && strstr(p.message, "pieces"),
              "a tokenizer whose vocabulary differs from the checkpoint's: %s", p.message);
+}
+
+/* What the editor starts training with, too: a FIFO corpus is refused by
+ * trainer_start at once (it used to block the thread in open(), deaf to
+ * Ctrl-C and to the editor's stop), and a second trainer on one checkpoint is
+ * refused while the first holds it. */
+static void test_refused_at_start(void) {
+    char fifo[700], ck[700];
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    snprintf(ck, sizeof ck, "%s/locked.safetensors", dir);
+    Err e;
+    Trainer *t, *second;
+    TrainConfig c = tiny(ck, "");
+    if (mkfifo(fifo, 0600)) {
+        check_ok(0, "mkfifo: %s", strerror(errno));
+        return;
+    }
+    c.corpus = fifo;
+    check_ok(trainer_start(&t, &c, -1, &e) < 0 && strstr(e.msg, "FIFO"), "a FIFO corpus is refused at once: %s", e.msg);
+    c = tiny(ck, "");
+    c.max_steps = 1000000;
+    if (trainer_start(&t, &c, -1, &e)) {
+        check_ok(0, "trainer_start: %s", e.msg);
+        return;
+    }
+    check_ok(trainer_start(&second, &c, -1, &e) < 0 && strstr(e.msg, "being trained"),
+             "a second trainer on the same checkpoint is refused: %s", e.msg);
+    trainer_stop(t);
+    trainer_join(t);
+    trainer_free(t);
+    int again = trainer_start(&second, &c, -1, &e);
+    check_ok(!again, "once the first is done, it may start%s%s", again ? ": " : "", again ? e.msg : "");
+    if (second) trainer_stop(second), trainer_join(second), trainer_free(second);
 }
 
 
@@ -516,6 +551,7 @@ int main(void) {
     test_stop_untrained();
     test_blow_up();
     test_bad_inputs();
+    test_refused_at_start();
     test_shift();
     test_warp();
     test_film_one_plus();

@@ -15,6 +15,7 @@
  * (1M lines sampled): 182.5 s and 2.3 GB peak RSS, nearly all of it
  * SentencePiece's trainer. */
 #include "corpus.h"
+#include "fileguard.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -289,22 +290,8 @@ static void make_summary(Corpus *c, const char *path) {
 int corpus_open(Corpus *c, const char *path, Err *e) {
     memset(c, 0, sizeof *c);
     c->fd = -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return err_set(e, "%s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int err = errno;
-        close(fd);
-        return err_set(e, "%s: %s", path, strerror(err));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return err_set(e, "%s: is a directory; give a text file with one example per line", path);
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return err_set(e, "%s: not a regular file; give a text file with one example per line", path);
-    }
+    int fd = fileguard_open_regular(path, "a text file with one example per line", e);
+    if (fd < 0) return -1;
     unsigned char *buf = malloc(OPEN_CHUNK);
     if (!buf) {
         close(fd);

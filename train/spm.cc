@@ -7,6 +7,7 @@
 // in corpus.c and spm_train.c).
 extern "C" {
 #include "err.h"
+#include "fileguard.h"
 #include "rng.h"
 }
 #include "spm.h"
@@ -106,15 +107,12 @@ extern "C" Spm *spm_load_bytes(const void *data, size_t n, Err *e) {
 }
 
 extern "C" Spm *spm_load(const char *path, Err *e) {
-    FILE *f = fopen(path, "rb");
+    int fd = fileguard_open_regular(path, "a SentencePiece .model file", e);
+    if (fd < 0) return nullptr;
+    FILE *f = fdopen(fd, "rb");
     if (!f) {
         err_set(e, "%s: %s", path, strerror(errno));
-        return nullptr;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        fclose(f);
-        err_set(e, "%s: is a directory, not a tokenizer model", path);
+        close(fd);
         return nullptr;
     }
     std::vector<char> buf;

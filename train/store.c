@@ -133,6 +133,10 @@ int store_fail(Store *s, Err *e, int rc) {
     case SQLITE_CORRUPT: return err_set(e, "%s: database disk image is malformed", p);
     case SQLITE_FULL: return err_set(e, "%s: database or disk is full", p);
     case SQLITE_NOMEM: return err_set(e, "%s: out of memory", p);
+    case SQLITE_IOERR: /* say what the system said: "No space left on device", not "disk I/O error" */
+        if (s->db && sqlite3_system_errno(s->db))
+            return err_set(e, "%s: disk I/O error: %s", p, strerror(sqlite3_system_errno(s->db)));
+        return err_set(e, "%s: %s", p, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
     case SQLITE_CANTOPEN:
         return err_set(e, "%s: unable to open database file (is its directory there, and readable?)", p);
     default:
@@ -249,6 +253,27 @@ static int read_version(Store *s, int *v, Err *e) {
     return rc == SQLITE_ROW ? 0 : store_fail(s, e, rc);
 }
 
+/* PRAGMA quick_check at open (fast at a history's size): a damaged file is
+ * refused, so nothing more is written into it, with how to recover it. */
+static int check_intact(Store *s, Err *e) {
+    sqlite3_stmt *st;
+    if (store_prepare(s, "PRAGMA quick_check(1)", &st, e)) return -1;
+    int rc = sqlite3_step(st);
+    char said[160] = "";
+    if (rc == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(st, 0), *main = "*** in database main ***\n";
+        if (text && !strncmp(text, main, strlen(main))) text += strlen(main);
+        snprintf(said, sizeof said, "%s", text ? text : "");
+        for (char *p = said; *p; p++) *p = *p == '\n' ? ' ' : *p; /* one line */
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW && !strcmp(said, "ok")) return 0;
+    if (rc != SQLITE_ROW && (rc & 0xff) != SQLITE_CORRUPT) return store_fail(s, e, rc);
+    return err_set(e, "%s is damaged (quick_check: %.100s): nothing more is written to it; move it aside "
+                      "(mv it to a .bad name: sdlm starts a new one) or recover it with "
+                      "sqlite3 %s .recover | sqlite3 new.db", s->path, said[0] ? said : "malformed", s->path);
+}
+
 static int migrate(Store *s, Err *e) {
     int v, rc;
     if (store_begin(s, e)) return -1;
@@ -347,6 +372,7 @@ int store_open(Store **out, const char *path, int readonly, Err *e) {
         if ((sqlite3_errcode(s->db) & 0xff) != SQLITE_CANTOPEN || !reopen_immutable(s, path) || read_version(s, &v, e))
             goto fail;
     }
+    if (check_intact(s, e)) goto fail;
     if (v > STORE_SCHEMA_VERSION) {
         err_set(e, "%s: history schema v%d is newer than this sdlm understands (v%d); upgrade sdlm",
                 path, v, STORE_SCHEMA_VERSION);
@@ -523,6 +549,19 @@ int store_run_set_ranks(Store *s, int64_t run, int ranks, Err *e) {
     if (rc != SQLITE_DONE) return store_fail(s, e, rc);
     if (sqlite3_changes(s->db) != 1) return err_set(e, "%s: run %lld not found", s->path, (long long)run);
     return 0;
+}
+
+int store_run_note(Store *s, int64_t run, const char *line, Err *e) {
+    sqlite3_stmt *st;
+    if (store_writable(s, e) ||
+        store_prepare(s, "UPDATE runs SET notes = CASE WHEN coalesce(notes, '') = '' THEN ?2 "
+                         "ELSE notes || char(10) || ?2 END WHERE id = ?1", &st, e))
+        return -1;
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_text(st, 2, line, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : store_fail(s, e, rc);
 }
 
 int store_run_resume_find(Store *s, const char *checkpoint_path, int64_t *run, Err *e) {

@@ -91,6 +91,8 @@ int store_run_resume_find(Store *s, const char *checkpoint_path, int64_t *run, E
 int store_run_resume(Store *s, int64_t run, Err *e);
 /* A resumed run's ranks: those of the session now writing it. */
 int store_run_set_ranks(Store *s, int64_t run, int ranks, Err *e);
+/* Adds a line to the run's notes (a failed save, say). */
+int store_run_note(Store *s, int64_t run, const char *line, Err *e);
 int store_get_run(Store *s, int64_t run, Run *out, Err *e);
 int store_list_runs(Store *s, Run **out, int *n, Err *e); /* newest first */
 void run_free(Run *r);

@@ -39,6 +39,7 @@
 #include "adamw.h"
 #include "batcher.h"
 #include "ckpt.h"
+#include "ckptguard.h"
 #include "diffusion.h"
 #include "dist.h"
 #include "engine_lock.h"
@@ -49,7 +50,7 @@
 #include "store.h"
 #include "timewarp.h"
 
-enum { CHUNK = 32, MAX_BAD_STEPS = 20, METRIC_FLUSH = 50, INFILL_PROBE_MAX = 256, WARP_REFIT_EVERY = 20 };
+enum { CHUNK = 32, MAX_BAD_STEPS = 20, SAVE_FAILS_MAX = 3, METRIC_FLUSH = 50, INFILL_PROBE_MAX = 256, WARP_REFIT_EVERY = 20 };
 enum { ROW_T, ROW_CORRECT, ROW_TARGETS, ROW_CE, ROWSTAT }; /* rowstat columns */
 
 struct Trainer {
@@ -98,6 +99,10 @@ struct Trainer {
     int npending;
     Batcher *batcher;
     Batch batch;
+    CkptLock lock;        /* held from trainer_start to trainer_free (rank 0) */
+    int save_fails;       /* periodic saves failed in a row */
+    int64_t first_failed_save; /* the step of the first of them */
+    Checkpoint foreign;   /* only .foreign: the resumed file's tensors of other tools, saved back as they were */
 };
 
 /* The sdlm recipe's choices (only these fields are read). */
@@ -256,6 +261,8 @@ static int prepare_model(Trainer *t, Err *e) {
             return err_set(e, "tokenizer %s has %d pieces but %s was trained with %d: give the tokenizer it was trained with",
                            t->spm_path, V, t->ckpt_path, cfg.V);
         }
+        if (c->spm && ck.spm && ckptguard_same_tokenizer(t->spm, c->spm, ck.spm, ck.spm_len, t->ckpt_path, e))
+            return ckpt_free(&ck), -1;
     } else {
         cfg = config_default(V);
         cfg.E = c->E, cfg.D = c->D, cfg.NL = c->NL, cfg.F = 4 * c->D;
@@ -296,6 +303,7 @@ static int prepare_model(Trainer *t, Err *e) {
         if (t->ema) memcpy(t->ema, t->model.w, sizeof(float) * P);
     }
     t->adam_steps_taken = resuming && ck.adam_m ? ck.adam_step : 0;
+    ckpt_move_foreign(&t->foreign, &ck);
     ckpt_free(&ck);
     t->chunk = c->chunk > 0 && c->chunk < CHUNK ? c->chunk : CHUNK;
     if (t->chunk > c->batch) t->chunk = c->batch;
@@ -470,6 +478,7 @@ static int save(Trainer *t, double session_start, Err *e) {
     ck.spm = (unsigned char *)spm_model_bytes(t->spm, &ck.spm_len);
     ck.meta = meta;
     ck.nmeta = n;
+    ck.foreign = t->foreign.foreign, ck.nforeign = t->foreign.nforeign;
     if (ckpt_save(t->ckpt_path, &ck, ST_F32, e)) return -1;
     struct stat st;
     CkptRecord rec = {0};
@@ -489,6 +498,44 @@ static int save(Trainer *t, double session_start, Err *e) {
     pthread_mutex_unlock(&t->mu);
     wake(t);
     return 0;
+}
+
+/* About what a checkpoint of this run takes on disk: the weights, the Adam
+ * moments, the EMA, the tokenizer and a header. */
+static uint64_t ckpt_bytes(const Trainer *t) {
+    size_t spm_len = 0;
+    spm_model_bytes(t->spm, &spm_len);
+    return (uint64_t)t->model.table.total * sizeof(float) * (t->ema ? 4 : 3) + spm_len + (1 << 20);
+}
+
+/* A periodic save failed: the owner is told at once (progress and the run's
+ * notes in the history). Training goes on while the last good checkpoint is
+ * recent: after SAVE_FAILS_MAX failures in a row it returns -1 with e saying
+ * why the run stops and what is on disk. */
+static int save_failed(Trainer *t, Err *e) {
+    char note[512], since[64] = "";
+    if (!t->save_fails) t->first_failed_save = t->step;
+    else snprintf(since, sizeof since, " again (failing since step %lld)", (long long)t->first_failed_save);
+    snprintf(note, sizeof note, "step %lld: saving failed%s: %.420s", (long long)t->step, since, e->msg);
+    pthread_mutex_lock(&t->mu);
+    snprintf(t->prog.save_error, sizeof t->prog.save_error, "%s", note);
+    snprintf(t->prog.message, sizeof t->prog.message, "%s", note);
+    t->prog.save_errors++;
+    t->prog.serial++;
+    int64_t good = t->prog.last_ckpt[0] ? t->prog.last_ckpt_step : -1;
+    pthread_mutex_unlock(&t->mu);
+    wake(t);
+    Err he;
+    if (t->store && store_run_note(t->store, t->run_id, note, &he)) history_failed(t, &he);
+    if (++t->save_fails < SAVE_FAILS_MAX) return 0;
+    if (t->ranks > 1) dist_abort(note); /* the other ranks would wait for rank 0 in the next all-reduce */
+    char kept[200], why[300];
+    snprintf(why, sizeof why, "%.299s", e->msg);
+    if (good >= 0) snprintf(kept, sizeof kept, "it keeps step %lld, the last good checkpoint", (long long)good);
+    else snprintf(kept, sizeof kept, "%s", file_exists(t->ckpt_path) ? "it keeps the checkpoint this run resumed from"
+                                                                        : "nothing was saved");
+    return err_set(e, "stopped at step %lld: every save of %.200s since step %lld failed (%d in a row; the last: %.200s); %s",
+                   (long long)t->step, t->ckpt_path, (long long)t->first_failed_save, SAVE_FAILS_MAX, why, kept);
 }
 
 /* The weights to sample with: the EMA when kept. */
@@ -806,10 +853,16 @@ static void *run(void *arg) {
     set_state(t, TRAIN_PREPARING, "indexing %s", t->corpus_path);
     int bad = corpus_open(&t->corpus, t->corpus_path, &e);
     t->corpus_open = !bad;
-    if (!bad) set_state(t, TRAIN_PREPARING, "%s", corpus_summary(&t->corpus));
+    if (!bad) {
+        pthread_mutex_lock(&t->mu); /* kept apart: the message below is soon replaced */
+        snprintf(t->prog.corpus_summary, sizeof t->prog.corpus_summary, "%s", corpus_summary(&t->corpus));
+        pthread_mutex_unlock(&t->mu);
+        set_state(t, TRAIN_PREPARING, "%s", corpus_summary(&t->corpus));
+    }
     /* every rank prepares, or none trains (the others would wait for it forever) */
     if (dist_any(bad)) goto failed_agreed;
-    if (dist_any(prepare_model(t, &e))) goto failed_agreed;
+    if (dist_any(prepare_model(t, &e) || (t->rank == 0 && ckptguard_probe_space(t->ckpt_path, ckpt_bytes(t), &e))))
+        goto failed_agreed;
     share_state(t);
     Err he;
     if (prepare_history(t, &he)) {
@@ -854,7 +907,7 @@ static void *run(void *arg) {
         if (t->prog.state == TRAIN_PAUSED && !t->want_pause) t->prog.state = TRAIN_RUNNING, t->prog.serial++;
         pthread_mutex_unlock(&t->mu);
         if (save_now && untrained(t)) set_state(t, TRAIN_RUNNING, "not saved: no step trained yet");
-        else if (save_now && save(t, start, &e)) set_state(t, TRAIN_RUNNING, "saving failed: %s", e.msg);
+        else if (save_now && save(t, start, &e) && save_failed(t, &e)) goto failed;
         if (dist_any(stop)) { /* a signal may reach the ranks at different steps: they stop at the same one */
             final = TRAIN_STOPPED, status = RUN_STOPPED;
             break;
@@ -893,8 +946,8 @@ static void *run(void *arg) {
             t->bad_in_row = 0;
         }
         if (!r.skipped && ((t->cfg.save_every > 0 && t->step % t->cfg.save_every == 0) || r.epoch_ended)) {
-            if (save(t, start, &e)) set_state(t, TRAIN_RUNNING, "saving failed: %s", e.msg);
-            else run_probes(t);
+            if (!save(t, start, &e)) t->save_fails = 0, run_probes(t);
+            else if (save_failed(t, &e)) goto failed;
         }
         if (r.epoch_ended) make_samples(t);
     }
@@ -931,6 +984,7 @@ end:
         Err se;
         store_run_end(t->store, t->run_id, status, &se);
     }
+    ckptguard_unlock(&t->lock); /* nothing more is written: another run may take the checkpoint */
     set_state(t, final, "%s", why);
     return NULL;
 }
@@ -947,6 +1001,8 @@ int trainer_start(Trainer **out, const TrainConfig *cfg, int wake_fd, Err *e) {
     if (!(c->lr > 0) || c->warmup < 0 || c->decay_steps < 0 || c->weight_decay < 0)
         return err_set(e, "the learning rate must be positive; warm-up, decay and weight decay not negative");
     if (c->ema < 0 || c->ema >= 1) return err_set(e, "--ema must be in [0, 1)");
+    CkptPaths guard = {c->ckpt, c->corpus, c->spm, c->export_path};
+    if (dist_rank() == 0 && ckptguard_preflight(&guard, e)) return -1;
     if (c->spm && !file_exists(c->spm)) return err_set(e, "tokenizer %s: no such file", c->spm);
     struct stat st;
     if (stat(c->corpus, &st)) return err_set(e, "%s: %s", c->corpus, strerror(errno));
@@ -963,6 +1019,8 @@ int trainer_start(Trainer **out, const TrainConfig *cfg, int wake_fd, Err *e) {
     t->cfg.ckpt = t->ckpt_path;
     t->wake_fd = wake_fd;
     t->rank = dist_rank(), t->ranks = dist_size();
+    t->lock.fd = -1;
+    if (t->rank == 0 && ckptguard_lock(&t->lock, c->ckpt, e)) return free(t), -1;
     t->hist_stride = 1;
     for (int k = 0; k < TRAIN_TBUCKETS; k++) t->prog.t_accuracy[k] = -1;
     pthread_mutex_init(&t->mu, NULL);
@@ -1019,6 +1077,8 @@ void trainer_free(Trainer *t) {
     if (t->spm) spm_free(t->spm);
     if (t->corpus_open) corpus_close(&t->corpus);
     if (t->store) store_close(t->store);
+    ckptguard_unlock(&t->lock);
+    ckpt_free(&t->foreign);
     pthread_mutex_destroy(&t->mu);
     pthread_cond_destroy(&t->cv);
     free(t);

@@ -106,6 +106,9 @@ typedef struct {
     double elapsed_s, eta_s;
     char last_ckpt[1024];
     int64_t last_ckpt_step;
+    char corpus_summary[512]; /* the corpus as indexed: lines, size, what was repaired ("fixed 3 with invalid UTF-8") */
+    char save_error[512];   /* the latest failed save: "step N: saving failed: why" */
+    int save_errors;        /* failed saves so far: a change means a new one to tell */
     int nan_skips;
     /* the curve for plots: up to TRAIN_HISTORY points, thinned evenly as it grows */
     TrainPoint history[TRAIN_HISTORY];

@@ -23,9 +23,9 @@ FUZZ_CFLAGS ?= -g -O1
 FUZZ_SANITIZE := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_CPPFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -Itrain -Itests
 
-FUZZ_SRC_ckpt := src/safetensors.c src/safetensors_write.c src/ckpt.c src/params.c src/err.c src/rng.c
+FUZZ_SRC_ckpt := src/safetensors.c src/safetensors_write.c src/ckpt.c src/params.c src/err.c src/rng.c src/fileguard.c
 FUZZ_LIBS_ckpt := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
-FUZZ_SRC_corpus := train/corpus.c src/err.c
+FUZZ_SRC_corpus := train/corpus.c src/err.c src/fileguard.c
 FUZZ_MAXLEN_corpus := 40000
 FUZZ_SRC_sample := train/store.c train/store_rows.c train/traj.c src/err.c
 FUZZ_LIBS_sample := $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null)

@@ -32,7 +32,7 @@ unset NO_COLOR
 sdlm=${SDLM_UI_BINARY:-./sdlm} # the editor binary under test (e.g. a sanitizer build)
 
 ./sdlm tokenizer -d tests/data/tiny-corpus.txt -o "$tmp/tok" --vocab 400 >/dev/null 2>&1
-./sdlm train -d tests/data/tiny-corpus.txt -spm "$tmp/tok.model" -ckpt "$tmp/m.safetensors" -edim 16 -mdim 64 \
+./sdlm train -d tests/data/tiny-corpus.txt -spm "$tmp/tok.model" -ckpt "$tmp/m.safetensors" --family continuous -edim 16 -mdim 64 \
     -numl 2 -b 8 --steps 30 --db "$tmp/train.db" >/dev/null 2>&1
 check "a tiny test model" test -s "$tmp/m.safetensors"
 
@@ -357,6 +357,23 @@ wait_for "EXIT=0" >/dev/null
 XDG_DATA_HOME="$x2" ./sdlm infill "the {2} of the world" >"$tmp/inf" 2>"$tmp/inf-err"
 check "sdlm infill with no -ckpt uses the editor's model and says so" \
     sh -c "test -s '$tmp/inf' && grep -q 'using .*picked.safetensors (chosen in the model picker' '$tmp/inf-err'"
+
+# a masked model: its hidden slots are drawn as placeholders until revealed, and a run is as many
+# steps as the gap has slots
+./sdlm train -d tests/data/tiny-corpus.txt -spm "$tmp/tok.model" -ckpt "$tmp/mk.safetensors" --family masked \
+    -edim 16 -mdim 64 -numl 2 -b 8 --steps 30 --db= >/dev/null 2>&1
+keys -l "clear; env XDG_DATA_HOME=$x2 $sdlm -ckpt $tmp/mk.safetensors; echo EXIT=\$?"
+keys Enter
+check "masked: the editor opens the masked model" wait_for "mk.safetensors │"
+keys -l "the cat sat on "
+keys C-t
+check "masked: an empty span of 4 slots" wait_for "[____ 4]"
+keys C-r
+check "masked: the fill takes 4 steps, one a slot" wait_for "✓ filled 4/4" 20
+keys M-'<'
+check "masked: its first step shows the slots not yet revealed" wait_for "·"
+keys F10
+wait_for "EXIT=0" >/dev/null
 
 # sdlm keys: the keymap as GROUP<TAB>KEY<TAB>DESCRIPTION
 ./sdlm keys >"$tmp/keys"

@@ -247,7 +247,13 @@ static int train(int argc, char **argv) {
                 next_log = (p->step / log_every + 1) * log_every;
             }
         }
-        if (p->state >= TRAIN_FINISHED) break;
+        if (p->state >= TRAIN_FINISHED) {
+            if (!quiet && !tty && !next_log && p->step > 0) { /* a run shorter than one poll still shows its line */
+                bar(p, line, sizeof line);
+                fprintf(stderr, "%s\n", line);
+            }
+            break;
+        }
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }

@@ -132,7 +132,7 @@ keys Enter
 check "closing the settings names them" wait_for "10000 steps"
 keys C-r
 check "a long run shows its progress line" wait_for "▶ step" 10
-check "the progress line: t, sampler, ms per step" grep -Eq "t=[0-9.]+  difflm +[0-9.]+ ms/step" "$tmp/screen"
+check "the progress line: t, sampler (fitted to the model), fusion, ms per step" wait_re "t=[0-9.]+  difflm  \+ trigram 1 +[0-9.]+ ms/step"
 $T resize-window -t ui -x 70 -y 20
 check "resized during the run: the screen draws at the new size" wait_for "F1 Help"
 $T resize-window -t ui -x 40 -y 10
@@ -144,8 +144,8 @@ check "Esc stops the run at once" wait_for "stopped at step" 5
 check "a stopped run's fill is marked partial" wait_for "partial"
 keys C-y
 check "Ctrl-Y refuses a half-denoised fill" wait_for "stopped half-way"
-keys F6 Right Right Right Enter
-check "settings: the unmask sampler" wait_for "unmask, 10000 steps"
+keys F6 Right Right Right Right Right Enter
+check "settings: the unmask sampler (from reveal, the default)" wait_for "unmask, 10000 steps"
 keys C-r
 wait_for "▶ step" 10 >/dev/null
 check "unmask shows no noise level t while it runs" sh -c "! grep '▶ step' '$tmp/screen' | grep -q 't='"
@@ -157,7 +157,7 @@ keys F6 Left Left Left Enter
 wait_for "difflm, 10000 steps" >/dev/null
 keys F6 Down 2 0 0 Enter
 check "settings: back to 200 steps" wait_for "200 steps"
-keys F6 Down Down Down Down Down Right Right Right Enter
+keys F6 Down Down Down Down Down Left Left Left Enter
 conf_has() { # conf_has PATTERN: until ui.conf (written when the settings close) holds it, 5 s at most
     i=0
     while [ $i -lt 100 ]; do grep -q "$1" "$XDG_DATA_HOME/sdlm/ui.conf" 2>/dev/null && return 0; sleep 0.05; i=$((i + 1)); done
@@ -330,7 +330,7 @@ start_plain
 check "no -ckpt and no choice: the shipped model, named on the status line" wait_for "sdlm-default.safetensors │"
 keys F9
 check "F9 opens the model picker" wait_for "HELD-OUT ACCURACY"
-check "the picker lists the shipped model" grep -q "sdlm-default.safetensors *4.4M *8.0k *sdlm, continuous" "$tmp/screen"
+check "the picker lists the shipped model" grep -q "sdlm-default.safetensors *1.0M *90k *sdlm, masked" "$tmp/screen"
 check "the picker lists the checkpoint in the data folder with its eval figure" \
     grep -Eq "picked.safetensors +0.2M +30 .*[0-9.]+% \(1 tok [0-9]+%\)" "$tmp/screen"
 keys Down Enter

@@ -190,7 +190,8 @@ static void test_shipped(void) {
     NgramFusion f;
     rc = workspace_alloc(&ws, &mf.model.cfg, 1, L, 0, &e) || ngram_fusion_init(&f, ng, 0.0f, V, &e);
     for (int run = 0; !rc && run < 3; run++) {
-        SampleRequest rq = {.B = 1, .L = L, .ids = ids, .known = known, .lengths = lengths, .kind = SAMPLER_DIFFLM,
+        SampleRequest rq = {.B = 1, .L = L, .ids = ids, .known = known, .lengths = lengths,
+                            .kind = sampler_fit(SAMPLER_DIFFLM, &mf.model.cfg),
                             .steps = 20, .seed = 11, .fuse = run ? ngram_fuse : NULL, .fuse_ctx = &f};
         f.lambda = run == 2 ? 1.0f : 0.0f;
         rc = diffusion_sample(&mf.model, &ws, &rq, NULL, NULL, out[run], &e) < 0;

@@ -71,7 +71,7 @@ int main(void) {
         int32_t *ti;
         float *tc, *tt;
         int passes = session_infill_trajectory(s, c, &ti, &tc, &tt);
-        traj_ok &= passes == 21 && !memcmp(ti + (long)20 * v.len, v.ids[c], sizeof(int32_t) * v.len);
+        traj_ok &= passes >= 1 && !memcmp(ti + (long)(passes - 1) * v.len, v.ids[c], sizeof(int32_t) * v.len);
         if (passes) free(ti), free(tc), free(tt);
     }
     check_ok(traj_ok, "each candidate's trajectory ends in its fill");

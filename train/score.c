@@ -46,8 +46,6 @@ int score_fills(const ModelFile *mf, const int32_t *ids, const uint8_t *known, c
     const int masked = mf->model.cfg.masked;
     for (int first = 0; first < B; first += cmax) {
         int cb = B - first < cmax ? B - first : cmax, filled = 0, W = 1; /* W: the chunk's longest sequence */
-        Rng hide;
-        rng_seed(&hide, SCORE_SEED);
         for (int b = 0; b < cb; b++) {
             int len = lengths ? lengths[first + b] : L;
             W = len > W ? (len < L ? len : L) : W;
@@ -58,6 +56,8 @@ int score_fills(const ModelFile *mf, const int32_t *ids, const uint8_t *known, c
                 long row = (long)b * K + k;
                 t[row] = score_levels[k];
                 int hidden = 0, last = -1;
+                Rng hide; /* the same positions hidden for every candidate of a template, whatever its batch */
+                rng_seed(&hide, SCORE_SEED + 7919u * (uint64_t)(k + 1));
                 for (int p = 0; p < W; p++) {
                     long i = row * W + p, src = (long)s * L + p;
                     rid[i] = p < len ? ids[src] : 0;

@@ -219,7 +219,7 @@ int session_infill_start(Session *s, const char *template_text, const InfillSett
     memset(v, 0, sizeof *v);
     v->active = 1;
     v->total = s->set.steps + 1;
-    v->sampler = s->set.sampler;
+    v->sampler = sampler_fit(s->set.sampler, &s->mf.model.cfg); /* as the job will run it */
     v->seed = s->set.seed;
     v->candidates = s->set.candidates;
     v->len = seq.len;

@@ -40,7 +40,7 @@ ok() { echo "ok - $*"; }
 notok() { echo "not ok - $*"; }
 crashed() { [ "$1" -ge 126 ] && [ "$1" -ne 137 ] || grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$2"; }
 q() { sqlite3 -batch "$db" "$1" 2>&1; }
-tiny="-edim 8 -mdim 16 -numl 1 -b 8 -cl 16 -ngen 0 --log-every 1"
+tiny="--family continuous -edim 8 -mdim 16 -numl 1 -b 8 -cl 16 -ngen 0 --log-every 1" # the slower family: the faults land between saves
 # editor_run DB KEYS WAIT PATTERN: the editor (on the tiny model $m) in tmux on
 # database DB; sends KEYS (tmux send-keys words), then waits up to WAIT s for
 # PATTERN on the screen; quits with Ctrl-Q (y if asked). Sets $screen, $erc.

@@ -134,7 +134,8 @@ void editor_draw_progress(App *a, int y) {
         attr = color_attr(C_KEY);
     } else if (editor.has_run && editor.pos >= 0 && editor.passes > 0) {
         char step[64], cand[48], keys[3][64];
-        snprintf(step, sizeof step, "⟲ trajectory step %d/%d  t=%.3f", editor.pos, editor.passes - 1,
+        int masked = v->sampler == SAMPLER_REVEAL || v->sampler == SAMPLER_MDLM; /* no pure-noise step 0 */
+        snprintf(step, sizeof step, "⟲ trajectory step %d/%d  t=%.3f", editor.pos + masked, editor.passes - !masked,
                  (double)editor.traj_t[editor.pos]);
         snprintf(cand, sizeof cand, "candidate %d/%d", editor.cand + 1, v->candidates);
         snprintf(keys[0], sizeof keys[0], "%s/%s step", keymap_name_of("scrub-back"), keymap_name_of("scrub-forward"));

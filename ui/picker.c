@@ -36,8 +36,8 @@ typedef struct {
 
 static Cols columns(const App *a) {
     Cols c = {0, a->cols >= 80 ? 17 : 0, a->cols >= 96 ? 10 : 0};
-    /* the marks (6), params (7), steps (9) and the held-out figure, "8.8% (1 tok 18%)" (17) */
-    c.name = a->cols - 6 - 7 - 9 - (c.recipe ? c.recipe + 1 : 0) - (c.date ? c.date + 1 : 0) - 17;
+    /* the marks (6), params (7), steps (9) and the held-out figure, up to "100.0% (1 tok 100%)" (19) */
+    c.name = a->cols - 6 - 7 - 9 - (c.recipe ? c.recipe + 1 : 0) - (c.date ? c.date + 1 : 0) - 19;
     if (c.name < 12) c.name = 12;
     return c;
 }

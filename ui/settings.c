@@ -88,7 +88,7 @@ static int field, typing; /* typing: digits replace the value on the first key *
 static const char *const field_names[F_COUNT] = {"sampler", "steps", "seed", "candidates", "clamp", "fusion",
                                                  "new span size"};
 static const char *const field_about[F_COUNT] = {
-    "difflm (the seed's), ddim, ddpm, unmask (surest first)",
+    "masked: reveal (surest first), mdlm; continuous: difflm, ddim, ddpm, unmask",
     "denoising passes per run, 1-10000",
     "random each run, or a number to repeat a run",
     "1-8, ranked best first by the model (Ctrl-N/Ctrl-P flip)",

@@ -201,6 +201,10 @@ keys Left Left
 check "Left stops at the smallest preset" wait_for "tiny is the smallest preset"
 check "the preset stays tiny" grep -q "‹ tiny ›" "$tmp/screen"
 keys c C-u
+keys -l "/dev/zero"
+keys Enter
+check "a device as the corpus is named for what it is" wait_for "/dev/zero  (not a regular file)"
+keys c C-u
 keys -l "$PWD/tests/data/tiny-corpus.txt"
 keys Enter n
 check "the step limit cycles" wait_for "step limit: 100"

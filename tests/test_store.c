@@ -407,19 +407,24 @@ static void test_samples(void) {
     snprintf(sql, sizeof sql, "UPDATE samples SET trajectory = substr(trajectory, 1, 30) WHERE id = %lld",
              (long long)ids[0]);
     raw_exec(tmp("samples.db"), sql);
+    rc = store_open(&s, tmp("samples.db"), 0, &e);
+    check_ok(rc == 0, "a file with a truncated blob opens: %s", rc ? e.msg : "ok");
+    if (!rc) {
+        rc = store_get_sample(s, ids[0], &got, &e);
+        check_ok(rc == -1 && strstr(e.msg, "trajectory blob") && strstr(e.msg, "samples.db") && got.result == NULL,
+                 "a truncated blob in the file: %s", e.msg);
+        store_close(s);
+    }
+    /* a row that breaks the schema's CHECK is damage the open's quick_check finds: the file is refused */
     snprintf(sql, sizeof sql, "UPDATE samples SET mode = 'dream' WHERE id = %lld", (long long)ids[1]);
     sqlite3 *db;
     sqlite3_open(tmp("samples.db"), &db);
     sqlite3_exec(db, "PRAGMA ignore_check_constraints = ON", 0, 0, 0);
     sqlite3_exec(db, sql, 0, 0, 0);
     sqlite3_close(db);
-    if (store_open(&s, tmp("samples.db"), 0, &e)) return;
-    rc = store_get_sample(s, ids[0], &got, &e);
-    check_ok(rc == -1 && strstr(e.msg, "trajectory blob") && strstr(e.msg, "samples.db") && got.result == NULL,
-             "a truncated blob in the file: %s", e.msg);
-    rc = store_get_sample(s, ids[1], &got, &e);
-    check_ok(rc == -1 && strstr(e.msg, "unknown mode"), "an unknown mode in the file: %s", e.msg);
-    store_close(s);
+    rc = store_open(&s, tmp("samples.db"), 0, &e);
+    check_ok(rc == -1 && strstr(e.msg, "samples.db"), "an unknown mode in the file: refused at open: %s", e.msg);
+    if (!rc) store_close(s);
     traj_free(&t16);
     traj_free(&t32);
 }

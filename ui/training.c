@@ -38,6 +38,13 @@ static int file_exists(const char *p) {
     return !stat(p, &st) && S_ISREG(st.st_mode);
 }
 
+/* Why a corpus path cannot be read, as the screen says it: "" when it is a regular file. */
+static const char *corpus_problem(const char *p) {
+    struct stat st;
+    if (stat(p, &st)) return "not found";
+    return S_ISREG(st.st_mode) ? "" : S_ISDIR(st.st_mode) ? "a folder, not a text file" : "not a regular file";
+}
+
 static void train_init(App *a) {
     if (!a->conf.corpus[0]) {
         char share[1024];
@@ -128,8 +135,9 @@ static void train_draw(App *a, int top, int rows) {
         curs_set(1);
     } else {
         char shown[1100];
-        snprintf(line, sizeof line, "%s%s", app_tilde(a->conf.corpus, shown, sizeof shown),
-                 file_exists(a->conf.corpus) ? "" : "  (not found)");
+        const char *why = corpus_problem(a->conf.corpus);
+        snprintf(line, sizeof line, "%s%s%s%s", app_tilde(a->conf.corpus, shown, sizeof shown), *why ? "  (" : "", why,
+                 *why ? ")" : "");
         draw_text(y, x + 8, line, W - 8, file_exists(a->conf.corpus) ? 0 : color_attr(C_ERROR));
     }
     y++;
@@ -335,7 +343,7 @@ static int train_modal(App *a, int key) {
         snprintf(a->conf.corpus, sizeof a->conf.corpus, "%s", T.field);
         T.editing = 0;
         conf_save(a);
-        if (!file_exists(a->conf.corpus)) app_message(a, 1, "%s: no such file", a->conf.corpus);
+        if (!file_exists(a->conf.corpus)) app_message(a, 1, "%s: %s", a->conf.corpus, corpus_problem(a->conf.corpus));
     } else if (key == K_ESC) {
         T.editing = 0;
     } else if (key == K_BACKSPACE) {

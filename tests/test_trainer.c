@@ -126,7 +126,7 @@ static void test_commands(void) {
     char ck[700];
     snprintf(ck, sizeof ck, "%s/c.safetensors", dir);
     TrainConfig c = tiny(ck, "");
-    c.max_steps = 1000000;
+    c.max_steps = 1000000, c.epochs = 1000000; /* it must still run when the second one comes */
     Trainer *t;
     Err e;
     static TrainProgress p;
@@ -166,7 +166,7 @@ static void test_stop_untrained(void) {
     char ck[700];
     snprintf(ck, sizeof ck, "%s/untrained.safetensors", dir);
     TrainConfig c = tiny(ck, "");
-    c.max_steps = 1000000;
+    c.max_steps = 1000000, c.epochs = 1000000; /* it must still run when the second one comes */
     Trainer *t;
     Err e;
     static TrainProgress p;
@@ -254,16 +254,23 @@ static void test_refused_at_start(void) {
     c.corpus = fifo;
     check_ok(trainer_start(&t, &c, -1, &e) < 0 && strstr(e.msg, "FIFO"), "a FIFO corpus is refused at once: %s", e.msg);
     c = tiny(ck, "");
-    c.max_steps = 1000000;
+    c.max_steps = 1000000, c.epochs = 1000000; /* it must still run when the second one comes */
     if (trainer_start(&t, &c, -1, &e)) {
         check_ok(0, "trainer_start: %s", e.msg);
         return;
     }
-    check_ok(trainer_start(&second, &c, -1, &e) < 0 && strstr(e.msg, "being trained"),
-             "a second trainer on the same checkpoint is refused: %s", e.msg);
+    static TrainProgress p;
+    WAIT_FOR(t, p, p.step >= 1 || p.state >= TRAIN_FINISHED); /* the first is training, not still preparing */
+    check_ok(p.state == TRAIN_RUNNING || p.state == TRAIN_PAUSED, "the first trainer runs: %s", p.message);
+    e.msg[0] = 0;
+    second = NULL;
+    int refused = trainer_start(&second, &c, -1, &e) < 0;
+    check_ok(refused && strstr(e.msg, "being trained"), "a second trainer on the same checkpoint is refused: %s", e.msg);
+    if (!refused) trainer_stop(second), trainer_join(second), trainer_free(second);
     trainer_stop(t);
     trainer_join(t);
     trainer_free(t);
+    second = NULL;
     int again = trainer_start(&second, &c, -1, &e);
     check_ok(!again, "once the first is done, it may start%s%s", again ? ": " : "", again ? e.msg : "");
     if (second) trainer_stop(second), trainer_join(second), trainer_free(second);

@@ -24,7 +24,7 @@
 #include "tty.h"
 #include "ui.h"
 
-enum { MIN_COLS = 60, MIN_ROWS = 14 };
+enum { MIN_COLS = 60, MIN_ROWS = 14, PASTE_KEYS = 64 }; /* PASTE_KEYS: keys queued at once, more than typing */
 #define FRAME_S (1.0 / 120) /* at most this often: steps faster than that are merged */
 
 /* ---- messages, snapshots ---- */
@@ -373,7 +373,12 @@ static int event_loop(App *a) {
             break;
         }
         int key;
-        while ((key = tty_read_key())) dispatch(a, key);
+        /* keys faster than anyone types (a paste without bracketed paste) edit as one undo step */
+        for (int drained = 0; (key = tty_read_key()); drained++) {
+            a->doc.pasting = drained >= PASTE_KEYS;
+            dispatch(a, key);
+        }
+        a->doc.pasting = 0;
         a->now = app_now();
         int woken = 0;
         if (fds[1].revents & POLLIN) {

@@ -86,9 +86,10 @@ static void push(DocState *stack, int *n, DocState s) {
 }
 
 /* Called before every edit: saves an undo step unless this edit continues the
- * last one (typing a word, deleting a run). */
+ * last one (typing a word, deleting a run, or a whole paste: a snapshot per
+ * pasted word made a 50 KB paste take seconds). */
 static void before_edit(Doc *d, EditKind k, uint32_t cp) {
-    int coalesce = k != EDIT_OTHER && k == d->last && cp != ' ' && cp != '\n' && d->nundo > 0;
+    int coalesce = k != EDIT_OTHER && k == d->last && ((cp != ' ' && cp != '\n') || d->pasting) && d->nundo > 0;
     if (!coalesce) {
         DocState s;
         if (!state_take(d, &s)) push(d->undo, &d->nundo, s);

@@ -34,6 +34,7 @@ typedef struct {
     DocState undo[DOC_UNDO_MAX], redo[DOC_UNDO_MAX];
     int nundo, nredo;
     EditKind last;      /* for coalescing typing into one undo step */
+    int pasting;        /* set by the UI while it drains a burst of keys: the burst is one undo step */
     uint64_t version;   /* changes with every edit */
 } Doc;
 

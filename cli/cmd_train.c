@@ -108,7 +108,7 @@ static int train(int argc, char **argv) {
         {"--decay-to-end", OPT_FLAG, &decay_end, NULL, "the lr falls to 0.1 x lr at the end of the --steps (else --minutes) budget (sdlm)", 0, 0, NULL},
         {"--decay-by-decs", OPT_FLAG, &decay_decs, NULL, "the lr falls over -decs steps whatever the budget (the seed's)", 0, 0, NULL},
         {"--family", OPT_STR, &family, "NAME", "continuous (the seed's embedding diffusion) or masked (hidden tokens predicted from the rest; sdlm)", 0, 0, NULL},
-        {"--mask-loss", OPT_STR, &mask_loss, "KIND", "masked family: elbo (each sequence averaged over its hidden tokens) or mean (every hidden token alike)", 0, 0, NULL},
+        {"--mask-loss", OPT_STR, &mask_loss, "KIND", "masked family: elbo (each sequence averaged over its hidden tokens) or mean (every hidden token alike; sdlm)", 0, 0, NULL},
         {"--mask-t-power", OPT_FLOAT, &c.mask_t_power, "P", "masked family: training mask rates u^P for uniform u; above 1 favours light masks (sdlm: 2)", 0.1, 16, NULL},
         {"--film", OPT_STR, &film, "KIND", "layers scale LN(x) by gamma (seed) or 1 + gamma (one-plus; sdlm)", 0, 0, NULL},
         {"--shift", OPT_FLOAT, &c.shift, "S", "noise schedule's signal-to-noise times S^2; 1 is the seed's (sdlm: 1)", 0.01, 100, NULL},

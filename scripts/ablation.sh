@@ -30,13 +30,13 @@ mkdir -p "$out"
 tok="$out/tok-$(basename "$data")-$vocab"
 [ -f "$tok.model" ] || "$sdlm" tokenizer -d "$data/corpus.txt" -o "$tok" --vocab "$vocab" >/dev/null
 
-# name|flags. sdlm: the recipe (masked family, 2 x 128, lr 2e-3, --mask-t-power 2, --decay-to-end);
+# name|flags. sdlm: the recipe (masked family, 2 x 128, lr 2e-3, --mask-t-power 2, --decay-to-end, the mean loss);
 # the others change one or two things of it.
 rows="sdlm|--recipe sdlm
 t-uniform|--recipe sdlm --mask-t-power 1
 dropout-0|--recipe sdlm -do 0
 dropout-0-t-uniform|--recipe sdlm -do 0 --mask-t-power 1
-mean-loss|--recipe sdlm --mask-loss mean
+elbo-loss|--recipe sdlm --mask-loss elbo
 no-decay|--recipe sdlm --decay-by-decs
 masked-4x256|--recipe sdlm -mdim 256 -numl 4 -lr 1e-3 --mask-t-power 1
 continuous-4x256|--recipe sdlm --family continuous -mdim 256 -numl 4 -lr 1e-3 --decay-by-decs

@@ -109,6 +109,7 @@ struct Trainer {
 static const TrainConfig SDLM_RECIPE = {.film_one_plus = 1, .shift = 1.0f, .time_warp = 1, .fixed_norm = 1,
                                         .masks = MASK_MIXED, .bucket = 8, .ema = 0.995f, .batch = 32, .lr = 2e-3f,
                                         .warmup = 200, .masked = 1, .decay_end = 1, .mask_t_power = 2.0f,
+                                        .mask_loss = MASK_LOSS_MEAN,
                                         .E = 64, .D = 128, .NL = 2};
 
 TrainConfig trainer_defaults(void) {
@@ -123,7 +124,7 @@ void trainer_apply_recipe(TrainConfig *c, Recipe r) {
     c->recipe = r;
     if (r == RECIPE_SEED) {
         c->film_one_plus = 0, c->shift = 1.0f, c->time_warp = 0, c->fixed_norm = 0, c->masks = MASK_SEED, c->ema = 0;
-        c->bucket = 0, c->masked = 0, c->decay_end = 0, c->mask_t_power = 1.0f;
+        c->bucket = 0, c->masked = 0, c->decay_end = 0, c->mask_t_power = 1.0f, c->mask_loss = MASK_LOSS_ELBO;
         c->batch = seed.batch, c->lr = seed.lr, c->warmup = seed.warmup;
         c->E = seed.E, c->D = seed.D, c->NL = seed.NL;
     } else {
@@ -133,6 +134,7 @@ void trainer_apply_recipe(TrainConfig *c, Recipe r) {
         c->masks = SDLM_RECIPE.masks, c->bucket = SDLM_RECIPE.bucket, c->ema = SDLM_RECIPE.ema;
         c->batch = SDLM_RECIPE.batch, c->lr = SDLM_RECIPE.lr, c->warmup = SDLM_RECIPE.warmup;
         c->masked = SDLM_RECIPE.masked, c->decay_end = SDLM_RECIPE.decay_end, c->mask_t_power = SDLM_RECIPE.mask_t_power;
+        c->mask_loss = SDLM_RECIPE.mask_loss;
         c->E = SDLM_RECIPE.E, c->D = SDLM_RECIPE.D, c->NL = SDLM_RECIPE.NL; /* more steps beat width at this budget */
     }
 }

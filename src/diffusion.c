@@ -34,6 +34,18 @@ void diffusion_embed(const Model *m, Workspace *ws, const int32_t *ids, int N) {
     layernorm_forward(ws->x0, ws->emb_mean, ws->emb_rstd, ws->emb_raw, m->p.norm_w, m->p.norm_b, N, E);
 }
 
+/* x0 = LN_affine(embedding[ids]), backward: from ws->d_x0 into the norm's gradient and the embedding rows. */
+void diffusion_embed_backward(const Model *m, Params *g, Workspace *ws, const int32_t *ids, int N) {
+    const int E = m->cfg.E;
+    memset(ws->d_emb, 0, sizeof(float) * N * E);
+    layernorm_backward(ws->d_emb, g->norm_w, g->norm_b, ws->d_x0, ws->emb_raw, ws->emb_mean, ws->emb_rstd,
+                       m->p.norm_w, N, E);
+    for (long i = 0; i < N; i++) {
+        float *dst = g->embedding + (long)ids[i] * E;
+        for (int c = 0; c < E; c++) dst[c] += ws->d_emb[i * E + c];
+    }
+}
+
 /* Index of the largest of x[n] (the first on ties, as torch.argmax). */
 static int argmax(const float *x, int n) {
     int best = 0;
@@ -131,13 +143,7 @@ void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *i
             for (int c = 0; c < E; c++) dx0[c] = in->cond[i] ? dh[E + c] : sg * dh[c];
         }
     }
-    memset(ws->d_emb, 0, sizeof(float) * N * E);
-    layernorm_backward(ws->d_emb, g->norm_w, g->norm_b, ws->d_x0, ws->emb_raw, ws->emb_mean, ws->emb_rstd,
-                       m->p.norm_w, N, E);
-    for (long i = 0; i < N; i++) {
-        float *dst = g->embedding + (long)in->ids[i] * E;
-        for (int c = 0; c < E; c++) dst[c] += ws->d_emb[i * E + c];
-    }
+    diffusion_embed_backward(m, g, ws, in->ids, N);
 }
 
 /* ---- samplers ---------------------------------------------------------------------- */

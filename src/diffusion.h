@@ -131,6 +131,8 @@ int sampler_passes_done(const Sampler *s);
  * the raw rows and statistics), and one estimator pass on the sampler's
  * inputs with its ids and confidences read from the (fused) logits. */
 void diffusion_embed(const Model *m, Workspace *ws, const int32_t *ids, int N);
+/* Its backward, from ws->d_x0 [N, E]: accumulates into g's norm and the embedding rows of ids. */
+void diffusion_embed_backward(const Model *m, Params *g, Workspace *ws, const int32_t *ids, int N);
 void sampler_estimate(Sampler *s);
 
 /* Called after every pass with the pass number (1..S, then S+1 for the final

@@ -110,13 +110,7 @@ void masked_loss(const Model *m, Params *g, Workspace *ws, const LossInput *in, 
         int hidden = in->len_mask[i] && !in->cond[i], shown = in->len_mask[i] && in->cond[i];
         for (int c = 0; c < E; c++) dx0[c] = hidden ? dh[c] : shown ? dh[E + c] : 0.0f;
     }
-    memset(ws->d_emb, 0, sizeof(float) * N * E);
-    layernorm_backward(ws->d_emb, g->norm_w, g->norm_b, ws->d_x0, ws->emb_raw, ws->emb_mean, ws->emb_rstd,
-                       m->p.norm_w, N, E);
-    for (long i = 0; i < N; i++) {
-        float *dst = g->embedding + (long)ws->ids_in[i] * E;
-        for (int c = 0; c < E; c++) dst[c] += ws->d_emb[i * E + c];
-    }
+    diffusion_embed_backward(m, g, ws, ws->ids_in, N);
 }
 
 /* ---- sampling ------------------------------------------------------------------------ */

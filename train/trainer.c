@@ -433,7 +433,7 @@ static int save_meta(Trainer *t, double session_start, StMeta *meta, char (*kv)[
     META("decay_end", "%d", t->cfg.decay_end);
     if (t->cfg.masked) META("mask_t_power", "%.9g", t->cfg.mask_t_power > 0 ? t->cfg.mask_t_power : 1.0f);
     char corpus_abs[PATH_MAX]; /* eval's default for the trigram it fits beside the model; left out if too long */
-    if (realpath(t->corpus_path, corpus_abs) && strlen(corpus_abs) < 128) META("corpus", "%s", corpus_abs);
+    if (realpath(t->corpus_path, corpus_abs) && strlen(corpus_abs) < 128) META("corpus", "%.127s", corpus_abs);
 #undef META
     for (int i = 0; i < n; i++) meta[i].key = kv[i][0], meta[i].value = kv[i][1];
     if (t->cfg.time_warp) { /* the whole curve, so a resumed run draws the same times and sampling spaces by it */

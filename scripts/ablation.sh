@@ -6,6 +6,8 @@
 #
 #   scripts/ablation.sh OUTDIR [ROW ...]     (no ROW: every row, in order)
 #   MINUTES=10 LINES=300 CORPUS=share VOCAB=2000 FUSE=1 (the defaults)
+#   TOK=path.model: a tokenizer to use instead of training one (the data-size
+#   rows keep the full corpus's tokenizer, so only the lines change)
 #
 # CORPUS is a folder with corpus.txt and heldout.txt (share, or build/corpus2
 # from `make corpus2` for text nobody tuned on). The tokenizer (VOCAB pieces)
@@ -28,6 +30,7 @@ data=${CORPUS:-$here/share}
 export OPENBLAS_NUM_THREADS=1 SDLM_THREADS=1
 mkdir -p "$out"
 tok="$out/tok-$(basename "$data")-$vocab"
+[ -z "${TOK:-}" ] || tok=${TOK%.model}
 [ -f "$tok.model" ] || "$sdlm" tokenizer -d "$data/corpus.txt" -o "$tok" --vocab "$vocab" >/dev/null
 
 # name|flags. sdlm: the recipe (masked family, 2 x 128, lr 2e-3, --mask-t-power 2, --decay-to-end, the mean loss);

@@ -15,12 +15,7 @@
 #include "model.h"
 #include "ops.h" /* ops_isa */
 #include "opts.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "clock.h"
 
 static double peak_rss_mb(void) {
     struct rusage ru;

@@ -23,6 +23,7 @@
 #include "store.h"
 #include "template.h"
 #include "traj.h"
+#include "clock.h"
 
 enum { MAX_CANDIDATES = 64, STDIN_TEMPLATE_MAX = 1 << 20 /* bytes of a template read from stdin */ };
 
@@ -35,12 +36,6 @@ typedef struct {
     float *conf, *t;
     double t0;
 } GenRun;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* Text of sequence b of ids: the filled template, or the decoded sample cut at EOS. */
 static void render(const GenRun *r, const int32_t *ids, char *out, size_t cap) {

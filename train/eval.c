@@ -14,18 +14,13 @@
 #include "masked.h"
 #include "ops.h"
 #include "score.h"
+#include "clock.h"
 
 const char *const eval_gap_names[EVAL_GAPS] = {"1 token", "10%", "25%", "50%"};
 
 EvalConfig eval_defaults(void) {
     return (EvalConfig){.lines = 200, .steps = 50, .sampler = SAMPLER_DIFFLM, .clamp = 0, .seed = 0, .batch = 32,
                         .candidates = 1};
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* ---- a set of words ------------------------------------------------------------------ */

@@ -25,6 +25,7 @@
 #include "store.h"
 #include "template.h"
 #include "traj.h"
+#include "clock.h"
 
 enum { JOB_NONE, JOB_INFILL, JOB_REROLL };
 #define INFILL_SLICE_S 0.03 /* longest hold of the engine by an infill between turns */
@@ -77,12 +78,6 @@ static void wake(Session *s) {
         ssize_t rc = write(s->cfg.wake_fd, &c, 1);
         (void)rc; /* a full pipe already holds a wake-up */
     }
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* ---- the model -------------------------------------------------------------------- */

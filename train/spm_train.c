@@ -8,6 +8,7 @@
 #include "corpus.h"
 #include "rng.h"
 #include "spm.h"
+#include "clock.h"
 
 #include <stdlib.h>
 #include <time.h>
@@ -42,14 +43,8 @@ static int feed_next(void *ctx, const char **line, size_t *len, Err *e) {
     return 0;
 }
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 int spm_train_corpus(const Corpus *c, const char *prefix, int vocab, SpmTrainInfo *info, Err *e) {
-    double t0 = now_seconds();
+    double t0 = now_s();
     Feed f = {.c = c, .next = 0};
     long n = corpus_count(c);
     f.want = n < SPM_TRAIN_MAX_LINES ? n : SPM_TRAIN_MAX_LINES;
@@ -61,7 +56,7 @@ int spm_train_corpus(const Corpus *c, const char *prefix, int vocab, SpmTrainInf
     free(f.buf);
     if (rc < 0) return -1;
     got.lines_total = n;
-    got.seconds = now_seconds() - t0;
+    got.seconds = now_s() - t0;
     if (info) *info = got;
     return 0;
 }

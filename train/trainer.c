@@ -49,6 +49,7 @@
 #include "paths.h"
 #include "store.h"
 #include "timewarp.h"
+#include "clock.h"
 
 enum { CHUNK = 32, MAX_BAD_STEPS = 20, SAVE_FAILS_MAX = 3, METRIC_FLUSH = 50, INFILL_PROBE_MAX = 256, WARP_REFIT_EVERY = 20 };
 enum { ROW_T, ROW_CORRECT, ROW_TARGETS, ROW_CE, ROWSTAT }; /* rowstat columns */
@@ -142,12 +143,6 @@ void trainer_apply_recipe(TrainConfig *c, Recipe r) {
 const char *train_state_name(TrainState s) {
     static const char *names[] = {"idle", "preparing", "running", "paused", "stopping", "finished", "stopped", "failed"};
     return s >= 0 && s <= TRAIN_FAILED ? names[s] : "?";
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static void wake(Trainer *t) {

@@ -29,18 +29,12 @@ enum { MIN_COLS = 60, MIN_ROWS = 14, PASTE_KEYS = 64 }; /* PASTE_KEYS: keys queu
 
 /* ---- messages, snapshots ---- */
 
-double app_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 void app_message(App *a, int error, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(a->msg, sizeof a->msg, fmt, ap);
     va_end(ap);
-    a->msg_time = app_now();
+    a->msg_time = now_s();
     a->msg_error = error;
     a->redraw = 1;
     fprintf(stderr, "%s%s\n", error ? "error: " : "", a->msg); /* the log */
@@ -270,7 +264,7 @@ static void draw(App *a) {
         a->screens[a->screen]->draw(a, 1, a->rows - 2); /* may place the cursor and show it */
     }
     refresh();
-    a->last_draw = app_now();
+    a->last_draw = now_s();
     a->draws++;
     a->redraw = 0;
 }
@@ -379,7 +373,7 @@ static int event_loop(App *a) {
             dispatch(a, key);
         }
         a->doc.pasting = 0;
-        a->now = app_now();
+        a->now = now_s();
         int woken = 0;
         if (fds[1].revents & POLLIN) {
             char buf[256];
@@ -401,7 +395,7 @@ static int event_loop(App *a) {
             while ((key = tty_read_key())) dispatch(a, key); /* a resize queued during refresh */
             if (a->redraw) timeout = 0;
         }
-        if (a->redraw) timeout = (int)((FRAME_S - (app_now() - a->last_draw)) * 1000) + 1;
+        if (a->redraw) timeout = (int)((FRAME_S - (now_s() - a->last_draw)) * 1000) + 1;
         if (timeout < 0) timeout = 0;
         if (animating && timeout > 16) timeout = 16;
         if (a->msg[0] && a->now - a->msg_time < 7 && timeout > 250) timeout = 250;

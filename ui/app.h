@@ -10,6 +10,7 @@
 #include "doc.h"
 #include "models.h"
 #include "session.h"
+#include "clock.h"
 
 /* ---- keys: characters are their code point; the rest sit above Unicode ---- */
 enum {
@@ -127,7 +128,6 @@ struct App {
 void app_message(App *a, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void app_show(App *a, ScreenId s);
 void app_ask_quit(App *a);
-double app_now(void);
 const char *app_piece(App *a, int32_t id); /* cached session_piece */
 /* a step count as people read it: 179, 8.0k, 21k */
 void app_steps_text(int64_t steps, char *out, size_t cap);

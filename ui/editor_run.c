@@ -201,7 +201,7 @@ int editor_tick(App *a) {
     if (editor.was_active && !v->active && editor.has_run) {
         if (v->finished) follow_watched(a);
         say_run_ended(a);
-        double s = app_now() - editor.run_start;
+        double s = now_s() - editor.run_start;
         fprintf(stderr, "infill pace: %d steps in %.3f s (%.1f steps/s), %d of them drawn (%.1f redrawn steps/s), %d tokens\n",
                 v->step, s, v->step / s, editor.drawn, editor.drawn / s, v->len);
         a->redraw = 1;
@@ -229,7 +229,7 @@ void ed_run(App *a) {
     free(editor.run_text);
     editor.run_text = strdup(tmpl);
     editor.has_run = 1, editor.cand = 0, editor.was_active = 1, editor.rerolling = 0;
-    editor.run_start = app_now(), editor.drawn = 0, editor.last_drawn_step = -1;
+    editor.run_start = now_s(), editor.drawn = 0, editor.last_drawn_step = -1;
     a->doc_saved_version = a->doc.version;
     session_infill_view(a->s, a->view);
     fprintf(stderr, "infill: %s\n", tmpl);

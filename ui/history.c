@@ -386,7 +386,7 @@ void hist_open(App *a) {
     H.have_cur = 1;
     H.playing = H.cur.traj.steps > 0;
     H.pos = 0;
-    H.play_start = app_now();
+    H.play_start = now_s();
     a->redraw = 1;
 }
 

@@ -3,9 +3,9 @@
 # includes and calls (`make check-layers`, run by CI). Prints one line per
 # violation with file:line and exits 1 if there is any.
 #
-#   src/    the engine: no curses, no threads of its own but par.c's pool (BLAS has some)
-#           but par.c's pool for the elementwise kernels, nothing from train/,
-#           ui/ or cli/
+#   src/    the engine: no curses, no threads of its own but par.c's pool for
+#           the elementwise kernels (BLAS has some), nothing from train/, ui/
+#           or cli/
 #   train/  data, training loop, session: no curses, nothing from ui/ or cli/
 #   ui/     curses and nothing numeric: no BLAS, no engine kernels (ops.h)
 #   cli/    may use every layer

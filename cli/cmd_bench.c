@@ -167,7 +167,7 @@ int cmd_bench(int argc, char **argv) {
         params_unbind(&gp);
         free(g), free(mo), free(vo), free(ids), free(len_mask), free(cond), free(t), free(z);
     } else {
-        SampleRequest rq = {.B = B, .L = L, .kind = SAMPLER_DIFFLM, .steps = steps, .seed = 3};
+        SampleRequest rq = sample_request_defaults(B, L, SAMPLER_DIFFLM, steps, 3);
         Sampler s;
         /* as bench_torch.py: one untimed warm-up step, then all S reverse steps timed, then the
          * final t = 0 pass (counted in tokens_per_s only) */

@@ -284,8 +284,10 @@ static int generate(int argc, char **argv, int infill) {
     if (fuse > 0 && (status = setup_fusion(cmd, &mf, train, fuse, &ng, &fusion))) goto out;
     if (trace) printf("%s: %s, %s, %d steps, seed %llu\n", mf.path, mf.description, sampler_name(kind), steps,
                       (unsigned long long)seed);
-    SampleRequest rq = {.B = B, .L = L, .ids = infill ? ids : NULL, .known = infill ? known : NULL, .lengths = infill ? lengths : NULL, .kind = kind, .steps = steps, .clamp = clamp, .seed = seed, .x_T = NULL, .eps = NULL,
-                        .fuse = ng ? ngram_fuse : NULL, .fuse_ctx = &fusion};
+    SampleRequest rq = sample_request_defaults(B, L, kind, steps, seed);
+    if (infill) rq.ids = ids, rq.known = known, rq.lengths = lengths;
+    rq.clamp = clamp;
+    if (ng) rq.fuse = ngram_fuse, rq.fuse_ctx = &fusion;
     modelfile_schedule(&mf, &rq, !linear, times);
     if (diffusion_sample(&mf.model, &ws, &rq, on_step, &r, final, &e) < 0) {
         fprintf(stderr, "%s: %s\n", cmd, e.msg);

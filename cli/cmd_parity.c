@@ -211,7 +211,8 @@ int cmd_parity(int argc, char **argv) {
             free(xT), free(eps);
             goto fail;
         }
-        SampleRequest rq = {.B = B, .L = L, .ids = NULL, .known = NULL, .lengths = NULL, .kind = kind, .steps = S, .clamp = 0, .seed = 0, .x_T = xT, .eps = eps};
+        SampleRequest rq = sample_request_defaults(B, L, kind, S, 0);
+        rq.x_T = xT, rq.eps = eps;
         Sampler s;
         if (sampler_begin(&s, &m, &ws, &rq, &e)) {
             free(xT), free(eps);
@@ -231,7 +232,8 @@ int cmd_parity(int argc, char **argv) {
                        st_read_i64(&f, "input.infill_lengths", ilen, B, &e);
             for (long i = 0; !ibad && i < N; i++) ids32[i] = (int32_t)iids[i], known[i] = iknown[i] != 0;
             for (int b = 0; !ibad && b < B; b++) lengths[b] = (int)(ilen[b] < 0 ? 0 : ilen[b] > L ? L : ilen[b]);
-            SampleRequest iq = {.B = B, .L = L, .ids = ids32, .known = known, .lengths = lengths, .kind = kind, .steps = S, .clamp = 0, .seed = 0, .x_T = xT, .eps = eps};
+            SampleRequest iq = rq;
+            iq.ids = ids32, iq.known = known, iq.lengths = lengths;
             if (!ibad && !sampler_begin(&s, &m, &ws, &iq, &e)) run_sampler(&p, &s, &ws, "infill", N, E, V);
             else ibad = 1;
             free(iids), free(iknown), free(ilen), free(ids32), free(known), free(lengths);

@@ -159,6 +159,19 @@ static uint64_t batch_seed(const Ctx *c, int g, int first) {
     return c->cfg->seed * 7919 + (uint64_t)g * 104729 + (uint64_t)first;
 }
 
+/* The request that fills R rows of length L from batch_rows, lines from
+ * `first` on, gap g: the configured sampler as the model's family runs it,
+ * the model's own schedule into times [steps + 1] (alive until the run ends). */
+static SampleRequest fill_request(const Ctx *c, int g, int first, int R, int L, const int32_t *ids,
+                                  const uint8_t *known, const int *lengths, float *times) {
+    const EvalConfig *cfg = c->cfg;
+    SampleRequest rq = sample_request_defaults(R, L, sampler_fit(cfg->sampler, &c->mf->model.cfg), cfg->steps,
+                                               batch_seed(c, g, first));
+    rq.ids = ids, rq.known = known, rq.lengths = lengths, rq.clamp = cfg->clamp;
+    modelfile_schedule(c->mf, &rq, !cfg->linear_times, times);
+    return rq;
+}
+
 static int run_fills(Ctx *c, int g, EvalResult *out, int *done, int total,
                      void (*progress)(void *, int, int), void *pctx, Err *e) {
     const int V = c->mf->model.cfg.V, Bmax = c->cfg->batch, C = c->cfg->candidates > 1 ? c->cfg->candidates : 1;
@@ -177,13 +190,12 @@ static int run_fills(Ctx *c, int g, EvalResult *out, int *done, int total,
             return err_set(e, "out of memory for an evaluation batch of %d x %d", R, L);
         }
         batch_rows(c, g, first, R, C, L, ids, known, lengths);
-        SampleRequest rq = {.B = R, .L = L, .ids = ids, .known = known, .lengths = lengths, .kind = sampler_fit(c->cfg->sampler, &c->mf->model.cfg), .steps = c->cfg->steps, .clamp = c->cfg->clamp, .seed = batch_seed(c, g, first), .x_T = NULL, .eps = NULL};
         float *times = malloc(sizeof(float) * (size_t)(c->cfg->steps + 1));
         if (!times) {
             workspace_free(&ws), free(ids), free(known), free(lengths), free(chosen), free(nats);
             return err_set(e, "out of memory");
         }
-        modelfile_schedule(c->mf, &rq, !c->cfg->linear_times, times);
+        SampleRequest rq = fill_request(c, g, first, R, L, ids, known, lengths, times);
         Sampler sp;
         if (sampler_begin(&sp, &c->mf->model, &ws, &rq, e)) {
             workspace_free(&ws), free(ids), free(known), free(lengths), free(chosen), free(nats), free(times);
@@ -312,10 +324,8 @@ static int run_fused(Ctx *c, int g, NgramFusion *f, EvalResult *out, int *done, 
         if (!ok) err_set(e, "out of memory for an evaluation batch of %d x %d", B, L);
         if (ok && !workspace_alloc(&ws, &c->mf->model.cfg, B, L, 0, e)) {
             batch_rows(c, g, first, B, 1, L, ids, known, lengths);
-            SampleRequest rq = {.B = B, .L = L, .ids = ids, .known = known, .lengths = lengths,
-                                .kind = sampler_fit(c->cfg->sampler, &c->mf->model.cfg), .steps = c->cfg->steps, .clamp = c->cfg->clamp,
-                                .seed = batch_seed(c, g, first), .fuse = ngram_fuse, .fuse_ctx = f};
-            modelfile_schedule(c->mf, &rq, !c->cfg->linear_times, times);
+            SampleRequest rq = fill_request(c, g, first, B, L, ids, known, lengths, times);
+            rq.fuse = ngram_fuse, rq.fuse_ctx = f;
             rc = diffusion_sample(&c->mf->model, &ws, &rq, NULL, NULL, fill, e) < 0 ? -1 : 0;
         }
         for (int b = 0; !rc && b < B; b++) {

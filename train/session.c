@@ -451,8 +451,9 @@ static void run_job(Session *s) {
     snprintf(s->view.fuse_note, sizeof s->view.fuse_note, "%s", set.fuse > 0 && !fusion ? s->trigram_error : "");
     pthread_mutex_unlock(&s->mu);
     set.sampler = sampler_fit(set.sampler, &s->mf.model.cfg); /* a setting for the other family: this one's default */
-    SampleRequest rq = {.B = B, .L = L, .ids = ids, .known = known, .lengths = lengths, .kind = set.sampler, .steps = set.steps, .clamp = set.clamp, .seed = set.seed, .x_T = NULL, .eps = NULL,
-                        .fuse = fusion ? ngram_fuse : NULL, .fuse_ctx = fusion};
+    SampleRequest rq = sample_request_defaults(B, L, set.sampler, set.steps, set.seed);
+    rq.ids = ids, rq.known = known, rq.lengths = lengths, rq.clamp = set.clamp;
+    if (fusion) rq.fuse = ngram_fuse, rq.fuse_ctx = fusion;
     /* sample as the model was trained: its schedule shift and time curve, as `sdlm infill` does */
     float *times = ok ? malloc(sizeof(float) * ((size_t)set.steps + 1)) : NULL;
     if (ok && !times) ok = 0, err_set(&e, "out of memory for %d sampling steps", set.steps);

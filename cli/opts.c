@@ -41,6 +41,7 @@ static int set_value(const Opt *o, const char *flag, const char *v, Err *e) {
         double x = o->kind == OPT_INT ? (double)strtoll(v, &end, 10) : strtod(v, &end);
         if (errno || end == v || *end || x != x)
             return err_set(e, "%s needs %s, not \"%s\"", flag, o->kind == OPT_INT ? "an integer" : "a number", v);
+        if (o->kind == OPT_INT && (x < INT_MIN || x > INT_MAX)) return err_set(e, "%s: %s is out of range", flag, v);
         if (o->min != o->max && x < o->min && o->kind == OPT_INT && o->max >= INT_MAX) /* no upper bound to speak of */
             return err_set(e, "%s must be %.0f or more, not %s", flag, o->min, v);
         if (o->min != o->max && (x < o->min || x > o->max) && o->kind == OPT_INT) /* whole bounds, not 1.04858e+06 */
@@ -99,7 +100,10 @@ void opts_usage(FILE *out, const char *synopsis, const char *about, const Opt *o
                  opts[k].metavar ? opts[k].metavar : "");
         for (char *p = left; *p; p++)
             if (*p == '|') *p = ',';
-        fprintf(out, "  %-28s %s\n", left, opts[k].help);
+        const char *h = opts[k].help, *nl;
+        fprintf(out, "  %-28s ", left);
+        for (; (nl = strchr(h, '\n')); h = nl + 1) fprintf(out, "%.*s\n%31s", (int)(nl - h), h, ""); /* aligned below */
+        fprintf(out, "%s\n", h);
     }
 }
 

@@ -18,7 +18,7 @@ typedef struct {
     OptKind kind;
     void *dst;          /* int*, float*, const char**, int* (flag: set to 1), uint64_t* */
     const char *metavar;
-    const char *help;
+    const char *help;   /* one line, or lines split by '\n' (aligned under the first) */
     double min, max;    /* for numbers; min == max means no range check */
     int *seen;          /* optional: set to 1 when given */
 } Opt;

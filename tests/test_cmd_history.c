@@ -219,8 +219,8 @@ int main(void) {
         {cmd_samples, "samples --show 77 --db DB", "sample 77 not found", 2},
         {cmd_samples, "samples --trace --db DB", "--trace needs --show", 2},
         {cmd_samples, "samples --limit -3 --db DB", "--limit", 2},
-        {cmd_samples, "samples --db", "missing value", 2},
-        {cmd_runs, "runs --frobnicate", "unknown option", 2},
+        {cmd_samples, "samples --db", "--db needs a value", 2},
+        {cmd_runs, "runs --frobnicate", "unknown flag \"--frobnicate\"", 2},
         {cmd_runs, "runs --db NOTDB", "file is not a database", 3},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {

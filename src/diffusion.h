@@ -154,8 +154,9 @@ void sampler_estimate(Sampler *s);
  * non-zero stops the run. */
 typedef int (*SampleCallback)(void *ctx, int step, int total, float t, const int32_t *ids, const float *conf);
 
-/* Runs a whole request (total in the callback is sampler_passes); ids_out [B*L] gets the result. Returns 1 if stopped by
- * the callback, 0 when finished, -1 on error. */
+/* Runs a whole request (total in the callback is sampler_passes); ids_out
+ * [B*L] gets the result. Returns 1 if stopped by the callback, 0 when
+ * finished, -1 on error. */
 int diffusion_sample(const Model *m, Workspace *ws, const SampleRequest *req, SampleCallback cb, void *ctx,
                      int32_t *ids_out, Err *e);
 

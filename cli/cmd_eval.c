@@ -12,7 +12,6 @@
 #include "eval.h"
 #include "ngram.h"
 #include "opts.h"
-#include "paths.h"
 #include "store.h"
 
 #define EVAL_DEFAULT_FUSE 1.0f /* the better of 0.3 and 1 on the shipped model (64 held-out lines, 10 steps) */

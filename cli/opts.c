@@ -93,7 +93,7 @@ int opts_parse(const Opt *opts, int n, int argc, char **argv, const char **pos, 
 
 void opts_usage(FILE *out, const char *synopsis, const char *about, const Opt *opts, int n) {
     fprintf(out, "usage: %s\n%s\n", synopsis, about);
-    if (n) fprintf(out, "\noptions:\n");
+    fprintf(out, "\noptions:\n");
     for (int k = 0; k < n; k++) {
         char left[96];
         snprintf(left, sizeof left, "%s%s%s", opts[k].names, opts[k].metavar ? " " : "",
@@ -105,6 +105,7 @@ void opts_usage(FILE *out, const char *synopsis, const char *about, const Opt *o
         for (; (nl = strchr(h, '\n')); h = nl + 1) fprintf(out, "%.*s\n%31s", (int)(nl - h), h, ""); /* aligned below */
         fprintf(out, "%s\n", h);
     }
+    fprintf(out, "  %-28s %s\n", "-h,--help", "show this help"); /* opts_parse answers them before the table */
 }
 
 int opts_command(const OptCommand *c, int argc, char **argv, const char **pos, int *npos, int *status) {

@@ -100,7 +100,9 @@ static void test_command(void) {
     text[len] = 0;
     if (f) fclose(f);
     close(fd), unlink(path);
-    check_ok(r1 == 1 && s1 == EXIT_OK && strstr(text, "usage: sdlm test [-n N]\nTests.\n"), "--help: usage, status 0");
+    check_ok(r1 == 1 && s1 == EXIT_OK && strstr(text, "usage: sdlm test [-n N]\nTests.\n") &&
+                 strstr(text, "  -h,--help                    show this help\n"),
+             "--help: usage (listing -h,--help too), status 0");
     char want[128];
     snprintf(want, sizeof want, "  %-28s a count,\n%31sover two lines\n", "-n,--number N", "");
     check_ok(strstr(text, want) != NULL, "a help of two lines is aligned under its first");

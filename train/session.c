@@ -21,9 +21,9 @@
 #include "models.h"
 #include "ngram.h"
 #include "paths.h"
+#include "samplerun.h"
 #include "score.h"
 #include "store.h"
-#include "samplerun.h"
 #include "template.h"
 #include "clock.h"
 

@@ -49,16 +49,22 @@ void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *i
 
 /* ---- sampling ---- */
 
-/* unmask (not the seed's): each step fills every open position in one shot from
- * pure noise (a pass at t = 1, self-conditioned on the previous step, then a
- * pass at t = 0 on its estimate) and keeps the most confident fills, so that
- * after step s of S a share s/S of each sequence's open positions is fixed; a
- * fixed token enters the next steps through the conditional channel, as known
- * tokens do in training. Two passes per step. */
-/* reveal and mdlm are the masked family's (masked.h): reveal shows the surest
- * hidden positions first, mdlm reveals at random as MDLM's ancestral sampler. */
+/* The reverse processes. The first four sample the continuous family, the
+ * last two the masked family (masked.h); sampler_fit picks a family's own. */
 typedef enum {
-    SAMPLER_DIFFLM, SAMPLER_DDIM, SAMPLER_DDPM, SAMPLER_UNMASK, SAMPLER_REVEAL, SAMPLER_MDLM, SAMPLER_COUNT
+    SAMPLER_DIFFLM, /* the seed's default: each step re-noises the estimate to the next t */
+    SAMPLER_DDIM,   /* deterministic: the next x from the estimate and the noise it implies */
+    SAMPLER_DDPM,   /* ancestral: the posterior step with fresh noise */
+    /* not the seed's: each step fills every open position in one shot from
+     * pure noise (a pass at t = 1, self-conditioned on the previous step, then
+     * a pass at t = 0 on its estimate) and keeps the most confident fills, so
+     * that after step s of S a share s/S of each sequence's open positions is
+     * fixed; a fixed token enters the next steps through the conditional
+     * channel, as known tokens do in training. Two passes per step. */
+    SAMPLER_UNMASK,
+    SAMPLER_REVEAL, /* masked family: shows the surest hidden positions first */
+    SAMPLER_MDLM,   /* masked family: reveals at random, as MDLM's ancestral sampler */
+    SAMPLER_COUNT
 } SamplerKind;
 
 const char *sampler_name(SamplerKind k);
@@ -96,6 +102,14 @@ typedef struct {
     LogitFusion fuse;        /* optional, with its context */
     void *fuse_ctx;
 } SampleRequest;
+
+/* A request with what most runs leave alone: unconditional (ids, known and
+ * lengths NULL: set them for infilling), no clamp, fresh noise from seed (no
+ * x_T, no eps), the seed's schedule (shift 0, times NULL), no fusion. The
+ * caller sets what differs after it. */
+static inline SampleRequest sample_request_defaults(int B, int L, SamplerKind kind, int steps, uint64_t seed) {
+    return (SampleRequest){.B = B, .L = L, .kind = kind, .steps = steps, .seed = seed};
+}
 
 typedef struct {
     const Model *m;
@@ -140,8 +154,9 @@ void sampler_estimate(Sampler *s);
  * non-zero stops the run. */
 typedef int (*SampleCallback)(void *ctx, int step, int total, float t, const int32_t *ids, const float *conf);
 
-/* Runs a whole request (total in the callback is sampler_passes); ids_out [B*L] gets the result. Returns 1 if stopped by
- * the callback, 0 when finished, -1 on error. */
+/* Runs a whole request (total in the callback is sampler_passes); ids_out
+ * [B*L] gets the result. Returns 1 if stopped by the callback, 0 when
+ * finished, -1 on error. */
 int diffusion_sample(const Model *m, Workspace *ws, const SampleRequest *req, SampleCallback cb, void *ctx,
                      int32_t *ids_out, Err *e);
 

@@ -86,7 +86,8 @@ int main(void) {
                 break;
             }
             int same = 1;
-            for (int i = 0; i < v.len; i++) same &= smp.traj.ids[(long)(smp.traj.steps - 1) * v.len + i] == (uint32_t)v.ids[c][i];
+            const uint32_t *last = smp.traj.ids + (long)(smp.traj.steps - 1) * v.len;
+            for (int i = 0; i < v.len; i++) same &= last[i] == (uint32_t)v.ids[c][i];
             hist_ok &= smp.candidate == c && same;
             sample_free(&smp);
         }

@@ -114,6 +114,7 @@ typedef struct {
      * filled token, lower is better; NAN until scored. A finished run's
      * candidates are in rank order: candidate 0 is the best. */
     float score[INFILL_MAX_CAND];
+    char score_note[512];    /* why a finished run's candidates are not scored (NAN), e.g. out of memory; "" */
     /* the index candidate c had while it was sampled (and animated): the
      * identity until the run is ranked */
     int sampled_as[INFILL_MAX_CAND];

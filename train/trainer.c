@@ -799,12 +799,11 @@ static int64_t total_steps(const Trainer *t) {
 }
 
 static void record(Trainer *t, const StepResult *r, double dt, double session_start) {
-    TrainPoint p = {t->step, (int)t->epoch, (float)r->loss.loss, (float)r->loss.mse, (float)r->loss.ce,
-                    (float)r->loss.accuracy, r->lr, (float)r->grad_norm, dt > 0 ? (float)(r->tokens / dt) : 0,
-                    elapsed_total(t, session_start), r->skipped};
-    Metric *m = &t->pending[t->npending++];
-    *m = (Metric){p.step, p.epoch, p.loss, p.mse, p.ce, p.accuracy, p.lr, p.grad_norm, p.tokens_per_s, p.wall_s,
-                  p.skipped};
+    TrainPoint p = {.step = t->step, .epoch = t->epoch, .loss = r->loss.loss, .mse = r->loss.mse, .ce = r->loss.ce,
+                    .accuracy = r->loss.accuracy, .lr = r->lr, .grad_norm = r->grad_norm,
+                    .tokens_per_s = dt > 0 ? r->tokens / dt : 0, .wall_s = elapsed_total(t, session_start),
+                    .skipped = r->skipped};
+    t->pending[t->npending++] = p;
     if (t->npending == METRIC_FLUSH) flush_metrics(t);
     t->step_time_avg = t->step_time_avg ? 0.9 * t->step_time_avg + 0.1 * dt : dt;
 

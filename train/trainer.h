@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "metric.h"
 
 typedef enum { RECIPE_SEED, RECIPE_SDLM } Recipe;
 /* The masked family's loss: ELBO weights a sequence's hidden cross-entropy by 1/t, which with t its hidden
@@ -83,13 +84,8 @@ typedef enum {
 
 const char *train_state_name(TrainState s);
 
-typedef struct {
-    int64_t step;
-    int epoch;
-    float loss, mse, ce, accuracy, lr, grad_norm, tokens_per_s;
-    double wall_s;
-    int skipped;            /* the update was skipped (NaN or infinite loss) */
-} TrainPoint;
+/* One step's figures, as the history keeps them (metric.h). */
+typedef Metric TrainPoint;
 
 enum { TRAIN_HISTORY = 4096, TRAIN_SAMPLES = 8, TRAIN_PROBES = 4, TRAIN_TBUCKETS = 10 };
 

@@ -106,40 +106,6 @@ struct Trainer {
     Checkpoint foreign;   /* only .foreign: the resumed file's tensors of other tools, saved back as they were */
 };
 
-/* The sdlm recipe's choices (only these fields are read). */
-static const TrainConfig SDLM_RECIPE = {.film_one_plus = 1, .shift = 1.0f, .time_warp = 1, .fixed_norm = 1,
-                                        .masks = MASK_MIXED, .bucket = 8, .ema = 0.995f, .batch = 32, .lr = 2e-3f,
-                                        .warmup = 200, .masked = 1, .decay_end = 1, .mask_t_power = 2.0f,
-                                        .mask_loss = MASK_LOSS_MEAN,
-                                        .E = 64, .D = 128, .NL = 2};
-
-TrainConfig trainer_defaults(void) {
-    return (TrainConfig){.epochs = 100, .batch = 256, .lr = 1e-4f, .warmup = 2000, .decay_steps = 800000,
-                         .weight_decay = 1e-4f, .accum = 1, .E = 64, .D = 512, .NL = 8, .dropout = 0.1f,
-                         .layerdrop = 0.0f, .crop_len = 64, .ngen = 8, .seed = 0, .save_every = 500,
-                         .recipe = RECIPE_SEED, .vocab = 2000, .shift = 1.0f, .masks = MASK_SEED, .mask_t_power = 1.0f};
-}
-
-void trainer_apply_recipe(TrainConfig *c, Recipe r) {
-    TrainConfig seed = trainer_defaults();
-    c->recipe = r;
-    if (r == RECIPE_SEED) {
-        c->film_one_plus = 0, c->shift = 1.0f, c->time_warp = 0, c->fixed_norm = 0, c->masks = MASK_SEED, c->ema = 0;
-        c->bucket = 0, c->masked = 0, c->decay_end = 0, c->mask_t_power = 1.0f, c->mask_loss = MASK_LOSS_ELBO;
-        c->batch = seed.batch, c->lr = seed.lr, c->warmup = seed.warmup;
-        c->E = seed.E, c->D = seed.D, c->NL = seed.NL;
-    } else {
-        /* chosen by the ablation at equal wall-clock time on two CPU cores (see the README) */
-        c->film_one_plus = SDLM_RECIPE.film_one_plus, c->shift = SDLM_RECIPE.shift;
-        c->time_warp = SDLM_RECIPE.time_warp, c->fixed_norm = SDLM_RECIPE.fixed_norm;
-        c->masks = SDLM_RECIPE.masks, c->bucket = SDLM_RECIPE.bucket, c->ema = SDLM_RECIPE.ema;
-        c->batch = SDLM_RECIPE.batch, c->lr = SDLM_RECIPE.lr, c->warmup = SDLM_RECIPE.warmup;
-        c->masked = SDLM_RECIPE.masked, c->decay_end = SDLM_RECIPE.decay_end, c->mask_t_power = SDLM_RECIPE.mask_t_power;
-        c->mask_loss = SDLM_RECIPE.mask_loss;
-        c->E = SDLM_RECIPE.E, c->D = SDLM_RECIPE.D, c->NL = SDLM_RECIPE.NL; /* more steps beat width at this budget */
-    }
-}
-
 const char *train_state_name(TrainState s) {
     static const char *names[] = {"idle", "preparing", "running", "paused", "stopping", "finished", "stopped", "failed"};
     return s >= 0 && s <= TRAIN_FAILED ? names[s] : "?";
@@ -222,23 +188,14 @@ static int64_t meta_i64(const Checkpoint *ck, const char *key, int64_t dflt) {
     return v ? strtoll(v, NULL, 10) : dflt;
 }
 
-/* A resumed run continues with the recipe it was started with (its checkpoint
- * says which); film_one_plus comes with the checkpoint's config. */
+/* A resumed run continues with the settings it was started with (TRAIN_SETTINGS' resume column);
+ * film_one_plus and the family come with the checkpoint's config. */
 static void resume_recipe(Trainer *t, const Checkpoint *ck) {
     TrainConfig *c = &t->cfg;
     const char *v;
-    if ((v = ckpt_meta(ck, "recipe"))) c->recipe = !strcmp(v, "sdlm") ? RECIPE_SDLM : RECIPE_SEED;
-    if ((v = ckpt_meta(ck, "shift"))) c->shift = strtof(v, NULL);
-    if ((v = ckpt_meta(ck, "masks")) && atoi(v) >= 0 && atoi(v) < MASK_KINDS) c->masks = atoi(v);
-    if ((v = ckpt_meta(ck, "time_warp"))) c->time_warp = atoi(v) != 0;
-    if ((v = ckpt_meta(ck, "t_weight"))) c->t_weight = strtof(v, NULL);
-    c->fixed_norm = (v = ckpt_meta(ck, "fixed_norm")) && atoi(v) != 0; /* absent: a run from before the flag */
-    c->bucket = (v = ckpt_meta(ck, "bucket")) && atoi(v) > 1 && atoi(v) <= BATCHER_BUCKET_MAX ? atoi(v) : 0;
+    train_settings_from_meta(c, ck, TRAIN_READ_RESUMED);
     c->film_one_plus = ck->table.cfg.film_one_plus;
     c->masked = ck->table.cfg.masked;
-    if ((v = ckpt_meta(ck, "decay_end"))) c->decay_end = atoi(v) != 0;
-    if ((v = ckpt_meta(ck, "mask_t_power")) && strtof(v, NULL) > 0 && strtof(v, NULL) <= 16) c->mask_t_power = strtof(v, NULL);
-    if ((v = ckpt_meta(ck, "mask_loss"))) c->mask_loss = !strcmp(v, "mean") ? MASK_LOSS_MEAN : MASK_LOSS_ELBO;
     warp_init(&t->warp);
     if (c->time_warp && (v = ckpt_meta(ck, "warp"))) warp_parse(&t->warp, v); /* bad text: start the curve anew */
 }
@@ -269,8 +226,6 @@ static int prepare_model(Trainer *t, Err *e) {
     }
     cfg.dropout = c->dropout;
     cfg.layerdrop = c->layerdrop;
-    if (cfg.masked) /* the continuous family's noise settings mean nothing to a masked model */
-        t->cfg.time_warp = 0, t->cfg.t_weight = 0, t->cfg.shift = 1.0f;
     if (config_validate(&cfg, e) || model_alloc(&t->model, &cfg, e)) return ckpt_free(&ck), -1;
     size_t P = t->model.table.total;
     t->grad = calloc(P, sizeof(float));
@@ -300,6 +255,7 @@ static int prepare_model(Trainer *t, Err *e) {
         if (t->ema) memcpy(t->ema, t->model.w, sizeof(float) * P);
     }
     t->adam_steps_taken = resuming && ck.adam_m ? ck.adam_step : 0;
+    train_settings_for_family(&t->cfg, cfg.masked); /* a masked model has no noise schedule to set */
     ckpt_move_foreign(&t->foreign, &ck);
     ckpt_free(&ck);
     t->chunk = c->chunk > 0 && c->chunk < CHUNK ? c->chunk : CHUNK;
@@ -350,17 +306,13 @@ static int prepare_history(Trainer *t, Err *e) {
     if (run) {
         if (store_run_resume(t->store, run, e) || store_run_set_ranks(t->store, run, t->ranks, e)) return -1;
     } else {
-        char config[1024];
-        const Config *m = &t->model.cfg;
-        snprintf(config, sizeof config,
-                 "{\"V\":%d,\"E\":%d,\"D\":%d,\"layers\":%d,\"heads\":%d,\"rotary_dim\":%d,\"epochs\":%d,"
-                 "\"batch\":%d,\"lr\":%g,\"warmup\":%d,\"decay_steps\":%d,\"weight_decay\":%g,\"accum\":%d,"
-                 "\"dropout\":%g,\"layerdrop\":%g,\"crop_len\":%d,\"ema\":%g,\"save_every\":%d}",
-                 m->V, m->E, m->D, m->NL, m->H, m->R, c->epochs, c->batch, c->lr, c->warmup, c->decay_steps,
-                 c->weight_decay, c->accum, c->dropout, c->layerdrop, c->crop_len, c->ema, c->save_every);
+        char config[1024], recipe[16] = "?";
+        if (train_settings_to_json(c, &t->model.cfg, config, sizeof config))
+            return err_set(e, "the run's settings do not fit in %zu bytes of JSON", sizeof config);
+        train_choice_name(TRAIN_SETTING(recipe), c->recipe, recipe, sizeof recipe);
         Run spec = {0};
         spec.config = config;
-        spec.recipe = (char *)(c->recipe == RECIPE_SDLM ? "sdlm" : "seed");
+        spec.recipe = recipe;
         spec.corpus_path = t->corpus_path;
         spec.corpus_bytes = (int64_t)t->corpus.bytes;
         spec.corpus_lines = corpus_count(&t->corpus);
@@ -397,40 +349,22 @@ static void flush_metrics(Trainer *t) {
 
 static double elapsed_total(Trainer *t, double session_start) { return t->elapsed_before + now_s() - session_start; }
 
-/* The checkpoint's metadata; kv and warp hold the strings. Returns the count
- * (at most META_MAX key/value pairs, then the warp curve). */
-enum { META_MAX = 32 };
-static int save_meta(Trainer *t, double session_start, StMeta *meta, char (*kv)[2][128], char *warp) {
+/* The checkpoint's metadata: the run's position, its settings (TRAIN_SETTINGS' keys), the corpus
+ * and the time curve; kv and warp hold the strings. Returns the count, or -1 (e filled). */
+enum { META_MAX = 40 };
+static int save_meta(Trainer *t, double session_start, StMeta *meta, char (*kv)[TRAIN_META_VALUE], char *warp, Err *e) {
     int n = 0;
-#define META(k, fmt, ...) (snprintf(kv[n][0], 128, "%s", k), snprintf(kv[n][1], 128, fmt, __VA_ARGS__), n++)
+#define META(k, fmt, ...) (meta[n].key = (char *)(k), snprintf(kv[n], TRAIN_META_VALUE, fmt, __VA_ARGS__), meta[n].value = kv[n], n++)
     META("step", "%lld", (long long)t->step);
     META("epoch", "%lld", (long long)t->epoch);
     META("index", "%lld", (long long)t->index);
-    META("seed", "%llu", (unsigned long long)t->cfg.seed);
-    META("recipe", "%s", t->cfg.recipe == RECIPE_SDLM ? "sdlm" : "seed");
-    META("batch", "%d", t->cfg.batch);
-    META("lr", "%g", t->cfg.lr);
-    META("warmup", "%d", t->cfg.warmup);
-    META("decay_steps", "%d", t->cfg.decay_steps);
-    META("weight_decay", "%g", t->cfg.weight_decay);
-    META("accum", "%d", t->cfg.accum);
-    META("crop_len", "%d", t->cfg.crop_len);
-    META("ema_decay", "%g", t->cfg.ema);
     META("elapsed_s", "%.1f", elapsed_total(t, session_start));
-    META("epochs", "%d", t->cfg.epochs);
-    META("shift", "%.9g", t->cfg.shift);
-    META("masks", "%d", t->cfg.masks);
-    META("time_warp", "%d", t->cfg.time_warp);
-    META("t_weight", "%.9g", t->cfg.t_weight);
-    META("bucket", "%d", t->cfg.bucket);
-    META("fixed_norm", "%d", t->cfg.fixed_norm);
-    if (t->cfg.masked) META("mask_loss", "%s", t->cfg.mask_loss == MASK_LOSS_MEAN ? "mean" : "elbo");
-    META("decay_end", "%d", t->cfg.decay_end);
-    if (t->cfg.masked) META("mask_t_power", "%.9g", t->cfg.mask_t_power > 0 ? t->cfg.mask_t_power : 1.0f);
+    int settings = train_settings_to_meta(&t->cfg, t->model.cfg.masked, meta + n, kv + n, META_MAX - n - 2);
+    if (settings < 0) return err_set(e, "the settings need more than %d metadata keys (raise META_MAX)", META_MAX);
+    n += settings;
     char corpus_abs[PATH_MAX]; /* eval's default for the trigram it fits beside the model; left out if too long */
-    if (realpath(t->corpus_path, corpus_abs) && strlen(corpus_abs) < 128) META("corpus", "%.127s", corpus_abs);
+    if (realpath(t->corpus_path, corpus_abs) && strlen(corpus_abs) < TRAIN_META_VALUE) META("corpus", "%.127s", corpus_abs);
 #undef META
-    for (int i = 0; i < n; i++) meta[i].key = kv[i][0], meta[i].value = kv[i][1];
     if (t->cfg.time_warp) { /* the whole curve, so a resumed run draws the same times and sampling spaces by it */
         warp_format(&t->warp, warp, WARP_TEXT_MAX);
         meta[n].key = (char *)"warp", meta[n].value = warp, n++;
@@ -441,14 +375,16 @@ static int save_meta(Trainer *t, double session_start, StMeta *meta, char (*kv)[
 /* --export: the weights a user samples with, small: F16, no moments, no second block. */
 static int export_model(Trainer *t, double session_start, Err *e) {
     if (t->rank != 0) return 0;
-    char kv[META_MAX][2][128], warp[WARP_TEXT_MAX];
-    StMeta meta[META_MAX + 1];
+    char kv[META_MAX][TRAIN_META_VALUE], warp[WARP_TEXT_MAX];
+    StMeta meta[META_MAX];
+    int n = save_meta(t, session_start, meta, kv, warp, e);
+    if (n < 0) return -1;
     Checkpoint ck = {0};
     ck.table = t->model.table;
     ck.weights = t->ema ? t->ema : t->model.w;
     ck.spm = (unsigned char *)spm_model_bytes(t->spm, &ck.spm_len);
     ck.meta = meta;
-    ck.nmeta = save_meta(t, session_start, meta, kv, warp);
+    ck.nmeta = n;
     if (ckpt_save(t->cfg.export_path, &ck, ST_F16, e)) return err_wrap(e, "exporting %s", t->cfg.export_path);
     return 0;
 }
@@ -462,9 +398,10 @@ static int save(Trainer *t, double session_start, Err *e) {
     for (size_t i = 0; i < t->model.table.total; i++)
         if (!isfinite(t->model.w[i]))
             return err_set(e, "not saving: the weights are no longer finite (try a lower learning rate)");
-    char kv[META_MAX][2][128], warp[WARP_TEXT_MAX];
-    StMeta meta[META_MAX + 1];
-    int n = save_meta(t, session_start, meta, kv, warp);
+    char kv[META_MAX][TRAIN_META_VALUE], warp[WARP_TEXT_MAX];
+    StMeta meta[META_MAX];
+    int n = save_meta(t, session_start, meta, kv, warp, e);
+    if (n < 0) return -1;
     Checkpoint ck = {0};
     ck.table = t->model.table;
     ck.weights = t->model.w;
@@ -665,8 +602,8 @@ static void masked_batch(Trainer *t, const Batch *b, Rng *r, int a) {
     for (int i = 0; i < b->B; i++) {
         Rng rr;
         row_rng(&rr, t->cfg.seed ^ 0x3a5cull, t->step, a, i);
-        double tt = fmod(u + (double)i / b->B, 1.0), power = t->cfg.mask_t_power > 0 ? t->cfg.mask_t_power : 1.0;
-        tt = pow(tt, power); /* P > 1: more of the light masks that most gaps are */
+        double tt = fmod(u + (double)i / b->B, 1.0);
+        tt = pow(tt, t->cfg.mask_t_power); /* P > 1: more of the light masks that most gaps are */
         MaskDraw kind = rng_uniform(&rr) < 0.5 ? MASKDRAW_SPANS : MASKDRAW_UNIFORM;
         hidden[i] = masked_draw(&rr, b->len_mask + (long)i * L, L, tt < 1e-3 ? 1e-3f : (float)tt, kind,
                                 t->mvis + (long)i * L);
@@ -1013,6 +950,7 @@ int trainer_start(Trainer **out, const TrainConfig *cfg, int wake_fd, Err *e) {
     }
     t->cfg.corpus = t->corpus_path;
     t->cfg.ckpt = t->ckpt_path;
+    if (!(t->cfg.mask_t_power > 0)) t->cfg.mask_t_power = 1.0f; /* 0 reads as 1: uniform rates */
     t->wake_fd = wake_fd;
     t->rank = dist_rank(), t->ranks = dist_size();
     t->lock.fd = -1;

@@ -206,6 +206,7 @@ static int train(int argc, char **argv) {
     sigaction(SIGUSR1, &sa, NULL); /* mpirun passes SIGUSR1 on; SIGINT and SIGTERM it follows with SIGKILL */
 
     int tty = isatty(2), samples_round = 0, stop_sent = 0, history_told = 0, save_errors_told = 0, corpus_told = 0;
+    int problems_told = 0;
     int64_t next_log = 0;
     char msg[512] = "", line[512];
     TrainProgress *p = calloc(1, sizeof *p);
@@ -238,6 +239,10 @@ static int train(int argc, char **argv) {
         if (!quiet && p->save_errors != save_errors_told) { /* at once: the run may be losing its work */
             fprintf(stderr, "%ssdlm train: %s\n", tty ? "\r\033[K" : "", p->save_error);
             save_errors_told = p->save_errors;
+        }
+        if (!quiet && p->problems != problems_told) {
+            fprintf(stderr, "%ssdlm train: %s\n", tty ? "\r\033[K" : "", p->problem);
+            problems_told = p->problems;
         }
         if (!quiet && strcmp(msg, p->message) && p->state != TRAIN_RUNNING) {
             snprintf(msg, sizeof msg, "%s", p->message);

@@ -92,13 +92,17 @@ void modelfile_close(ModelFile *mf) {
     memset(mf, 0, sizeof *mf);
 }
 
-void modelfile_schedule(const ModelFile *mf, SampleRequest *rq, int warp, float *times) {
-    rq->shift = mf->shift;
+void schedule_as_trained(SampleRequest *rq, float shift, const TimeWarp *warp, float *times) {
+    rq->shift = shift;
     rq->times = NULL;
-    if (warp && mf->warp.ready) {
-        warp_times(&mf->warp, rq->steps, times);
+    if (warp && warp->ready) {
+        warp_times(warp, rq->steps, times);
         rq->times = times;
     }
+}
+
+void modelfile_schedule(const ModelFile *mf, SampleRequest *rq, int warp, float *times) {
+    schedule_as_trained(rq, mf->shift, warp ? &mf->warp : NULL, times);
 }
 
 int modelfile_trigram(const ModelFile *mf, const char *train, Ngram **out, Err *e) {

@@ -49,6 +49,8 @@ typedef struct {
     char corpus_summary[512]; /* the corpus as indexed: lines, size, what was repaired ("fixed 3 with invalid UTF-8") */
     char save_error[512];   /* the latest failed save: "step N: saving failed: why" */
     int save_errors;        /* failed saves so far: a change means a new one to tell */
+    char problem[512];      /* the latest failure that did not stop training: "step N: samples failed: why" */
+    int problems;           /* such failures told so far: a change means a new one to tell */
     int nan_skips;
     /* the curve for plots: up to TRAIN_HISTORY points, thinned evenly as it grows */
     TrainPoint history[TRAIN_HISTORY];

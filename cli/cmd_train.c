@@ -190,100 +190,143 @@ static void tell_overridden_dims(const Flags *f) {
         fprintf(stderr, "sdlm train: %s\n", note);
 }
 
-static int train(int argc, char **argv) {
-    Flags f;
-    int status;
-    if (parse_flags(&f, argc, argv, &status)) return status;
-    tell_overridden_dims(&f);
-    Trainer *t;
-    Err e;
-    if (trainer_start(&t, &f.c, -1, &e)) return fprintf(stderr, "sdlm train: %s\n", e.msg), EXIT_USAGE;
-    int quiet = dist_rank() != 0; /* rank 0 speaks for the job */
+/* ---- watching the run ------------------------------------------------------------------------ */
+
+/* What has been told of the run on stderr (rank 0; the other ranks stay quiet). */
+typedef struct {
+    int quiet, tty, log_every;
+    const char *ckpt;
+    int samples_round, stop_sent, history_told, save_errors_told, problems_told, corpus_told;
+    int64_t next_log;
+    char msg[512];
+} Watch;
+
+/* Ctrl-C, SIGTERM or SIGUSR1: the trainer finishes its step and saves. */
+static void ask_stop(Trainer *t, Watch *w, const TrainProgress *p) {
+    trainer_stop(t);
+    w->stop_sent = 1;
+    if (w->quiet) return;
+    if (w->tty) fprintf(stderr, "\n");
+    fprintf(stderr, "sdlm train: stopping after this step (saving %s)\n", w->ckpt);
+    if (p->ranks > 1 && p->last_ckpt[0]) /* mpirun may be ending the job: say what is on disk */
+        fprintf(stderr, "sdlm train: if mpirun ends the job first (a rank died, or SIGKILL follows), %s keeps step %lld\n",
+                w->ckpt, (long long)p->last_ckpt_step);
+    else if (p->ranks > 1)
+        fprintf(stderr, "sdlm train: if mpirun ends the job first (a rank died, or SIGKILL follows), %s stays as it was\n",
+                w->ckpt);
+}
+
+/* What changed since the last look: a history that stopped, the corpus, failures, messages, samples. */
+static void tell_news(Watch *w, const TrainProgress *p) {
+    const char *clear = w->tty ? "\r\033[K" : "";
+    if (p->history_error[0] && !w->history_told) { /* told once: it never stops training */
+        fprintf(stderr, "%ssdlm train: %s\n", clear, p->history_error);
+        w->history_told = 1;
+    }
+    /* once, even when preparing went by unseen; not while preparing, when training a tokenizer
+     * sends stderr to /dev/null (spm.h) */
+    if (p->corpus_summary[0] && !w->corpus_told && p->state != TRAIN_PREPARING) {
+        if (strcmp(w->msg, p->corpus_summary)) fprintf(stderr, "%s%s\n", clear, p->corpus_summary);
+        w->corpus_told = 1; /* (or it was, as the message) */
+    }
+    if (p->save_errors != w->save_errors_told) { /* at once: the run may be losing its work */
+        fprintf(stderr, "%ssdlm train: %s\n", clear, p->save_error);
+        w->save_errors_told = p->save_errors;
+    }
+    if (p->problems != w->problems_told) {
+        fprintf(stderr, "%ssdlm train: %s\n", clear, p->problem);
+        w->problems_told = p->problems;
+    }
+    if (strcmp(w->msg, p->message) && p->state != TRAIN_RUNNING) {
+        snprintf(w->msg, sizeof w->msg, "%s", p->message);
+        if (w->msg[0] && p->state < TRAIN_FINISHED) fprintf(stderr, "%s%s\n", clear, w->msg);
+    }
+    if (p->samples_round != w->samples_round) {
+        w->samples_round = p->samples_round;
+        fprintf(stderr, "%s", clear);
+        for (int i = 0; i < p->nsamples; i++) printf("%s\n", p->samples[i]);
+        fflush(stdout);
+    }
+}
+
+/* The progress bar: redrawn in place on a terminal, else the first step and one line every
+ * log_every steps. */
+static void tell_bar(Watch *w, const TrainProgress *p) {
+    if (p->step == 0 || (p->state != TRAIN_RUNNING && p->state != TRAIN_PAUSED)) return;
+    char line[512];
+    bar(p, line, sizeof line);
+    if (w->tty) {
+        fprintf(stderr, "\r%s\033[K", line);
+    } else if (p->step >= w->next_log) {
+        fprintf(stderr, "%s\n", line);
+        w->next_log = (p->step / w->log_every + 1) * w->log_every;
+    }
+}
+
+/* Polls the trainer ten times a second until it ends; p holds its last progress. */
+static void watch(Trainer *t, Watch *w, TrainProgress *p) {
+    for (;;) {
+        if (interrupted && !w->stop_sent) ask_stop(t, w, p);
+        trainer_progress(t, p);
+        if (!w->quiet) tell_news(w, p), tell_bar(w, p);
+        if (p->state >= TRAIN_FINISHED) break;
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (!w->quiet && !w->tty && !w->next_log && p->step > 0) { /* a run shorter than one poll still shows its line */
+        char line[512];
+        bar(p, line, sizeof line);
+        fprintf(stderr, "%s\n", line);
+    }
+    if (!w->quiet && w->tty && p->step > 0) fprintf(stderr, "\n");
+}
+
+/* man sdlm, EXIT STATUS: 0 when the run finished or was stopped (and saved); 1 when it failed
+ * after it started (weights no longer finite, saves failing: the outcome failed); 2 when it failed
+ * before its first step, which is bad input (a corpus, tokenizer or checkpoint it cannot use). */
+static int exit_status(TrainState final, int64_t steps) {
+    if (final != TRAIN_FAILED) return EXIT_OK;
+    return steps > 0 ? EXIT_CHECK : EXIT_USAGE;
+}
+
+/* The trainer's last word, and the status to exit with. */
+static int report(Trainer *t, const Watch *w, TrainProgress *p) {
+    TrainState final = trainer_join(t);
+    trainer_progress(t, p);
+    if (!w->quiet && p->history_error[0] && !w->history_told) fprintf(stderr, "sdlm train: %s\n", p->history_error);
+    if (!w->quiet) fprintf(stderr, "sdlm train: %s\n", p->message);
+    else if (final == TRAIN_FAILED) fprintf(stderr, "sdlm train: rank %d: %s\n", dist_rank(), p->message);
+    return exit_status(final, p->step);
+}
+
+static void catch_stop_signals(void) {
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL); /* mpirun passes SIGUSR1 on; SIGINT and SIGTERM it follows with SIGKILL */
+}
 
-    int tty = isatty(2), samples_round = 0, stop_sent = 0, history_told = 0, save_errors_told = 0, corpus_told = 0;
-    int problems_told = 0;
-    int64_t next_log = 0;
-    char msg[512] = "", line[512];
-    TrainProgress *p = calloc(1, sizeof *p);
-    for (;;) {
-        if (interrupted && !stop_sent) {
-            trainer_stop(t);
-            stop_sent = 1;
-            if (!quiet) {
-                if (tty) fprintf(stderr, "\n");
-                fprintf(stderr, "sdlm train: stopping after this step (saving %s)\n", f.c.ckpt);
-                if (p->ranks > 1 && p->last_ckpt[0]) /* mpirun may be ending the job: say what is on disk */
-                    fprintf(stderr, "sdlm train: if mpirun ends the job first (a rank died, or SIGKILL follows), %s keeps step %lld\n",
-                            f.c.ckpt, (long long)p->last_ckpt_step);
-                else if (p->ranks > 1)
-                    fprintf(stderr, "sdlm train: if mpirun ends the job first (a rank died, or SIGKILL follows), %s stays as it was\n",
-                            f.c.ckpt);
-            }
-        }
-        trainer_progress(t, p);
-        if (!quiet && p->history_error[0] && !history_told) { /* told once: it never stops training */
-            fprintf(stderr, "%ssdlm train: %s\n", tty ? "\r\033[K" : "", p->history_error);
-            history_told = 1;
-        }
-        /* once, even when preparing went by unseen; not while preparing, when training a tokenizer
-         * sends stderr to /dev/null (spm.h) */
-        if (!quiet && p->corpus_summary[0] && !corpus_told && p->state != TRAIN_PREPARING) {
-            if (strcmp(msg, p->corpus_summary)) fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", p->corpus_summary);
-            corpus_told = 1; /* (or it was, as the message) */
-        }
-        if (!quiet && p->save_errors != save_errors_told) { /* at once: the run may be losing its work */
-            fprintf(stderr, "%ssdlm train: %s\n", tty ? "\r\033[K" : "", p->save_error);
-            save_errors_told = p->save_errors;
-        }
-        if (!quiet && p->problems != problems_told) {
-            fprintf(stderr, "%ssdlm train: %s\n", tty ? "\r\033[K" : "", p->problem);
-            problems_told = p->problems;
-        }
-        if (!quiet && strcmp(msg, p->message) && p->state != TRAIN_RUNNING) {
-            snprintf(msg, sizeof msg, "%s", p->message);
-            if (msg[0] && p->state < TRAIN_FINISHED) fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", msg);
-        }
-        if (!quiet && p->samples_round != samples_round) {
-            samples_round = p->samples_round;
-            if (tty) fprintf(stderr, "\r\033[K");
-            for (int i = 0; i < p->nsamples; i++) printf("%s\n", p->samples[i]);
-            fflush(stdout);
-        }
-        if (!quiet && p->step > 0 && (p->state == TRAIN_RUNNING || p->state == TRAIN_PAUSED)) {
-            bar(p, line, sizeof line);
-            if (tty) {
-                fprintf(stderr, "\r%s\033[K", line);
-            } else if (p->step >= next_log) { /* the first step, then one line every log_every */
-                fprintf(stderr, "%s\n", line);
-                next_log = (p->step / f.log_every + 1) * f.log_every;
-            }
-        }
-        if (p->state >= TRAIN_FINISHED) {
-            if (!quiet && !tty && !next_log && p->step > 0) { /* a run shorter than one poll still shows its line */
-                bar(p, line, sizeof line);
-                fprintf(stderr, "%s\n", line);
-            }
-            break;
-        }
-        struct timespec ts = {0, 100 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+static int train(int argc, char **argv) {
+    Flags f;
+    int status;
+    if (parse_flags(&f, argc, argv, &status)) return status;
+    tell_overridden_dims(&f);
+    TrainProgress *p = calloc(1, sizeof *p); /* (big: it holds the loss curve) */
+    if (!p) return fprintf(stderr, "sdlm train: out of memory\n"), EXIT_IO;
+    Trainer *t;
+    Err e;
+    if (trainer_start(&t, &f.c, -1, &e)) {
+        fprintf(stderr, "sdlm train: %s\n", e.msg);
+        return free(p), EXIT_USAGE;
     }
-    if (!quiet && tty && p->step > 0) fprintf(stderr, "\n");
-    TrainState final = trainer_join(t);
-    trainer_progress(t, p);
-    if (!quiet && p->history_error[0] && !history_told) fprintf(stderr, "sdlm train: %s\n", p->history_error);
-    if (!quiet) fprintf(stderr, "sdlm train: %s\n", p->message);
-    else if (final == TRAIN_FAILED) fprintf(stderr, "sdlm train: rank %d: %s\n", dist_rank(), p->message);
-    int64_t done = p->step;
-    free(p);
+    catch_stop_signals();
+    Watch w = {.quiet = dist_rank() != 0, .tty = isatty(2), .log_every = f.log_every, .ckpt = f.c.ckpt};
+    watch(t, &w, p);
+    status = report(t, &w, p);
     trainer_free(t);
-    if (final == TRAIN_FAILED) return done > 0 ? EXIT_CHECK : EXIT_USAGE;
-    return EXIT_OK;
+    free(p);
+    return status;
 }
 
 int cmd_train(int argc, char **argv) {

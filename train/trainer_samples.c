@@ -74,19 +74,18 @@ int trainer_make_samples(Trainer *t, Err *e) {
     return rc < 0 ? -1 : 0;
 }
 
-/* One probe infill of tmpl into result; -1 (e filled) when it cannot be made. */
+/* One probe infill of tmpl into result: 0, 1 when the template is longer than the model's
+ * sequences (a run on short lines shows the probes that fit), or -1 (e filled). */
 static int probe(Trainer *t, Model *view, const char *tmpl, char *result, size_t cap, Err *e) {
     Template tp;
     InfillSeq seq;
     if (template_parse(&tp, tmpl, strlen(tmpl), 0, e)) return err_wrap(e, "probe \"%s\"", tmpl);
-    if (infill_build(t->spm, &tp, t->cfg.crop_len, &seq, e)) {
+    if (infill_build(t->spm, &tp, INFILL_PROBE_MAX, &seq, e)) {
         template_free(&tp);
         return err_wrap(e, "probe \"%s\"", tmpl);
     }
-    int rc = -1;
-    if (seq.len > INFILL_PROBE_MAX) {
-        err_set(e, "probe \"%s\" takes %d tokens, more than %d", tmpl, seq.len, INFILL_PROBE_MAX);
-    } else {
+    int rc = 1;
+    if (seq.len <= t->cfg.crop_len) {
         int32_t out[INFILL_PROBE_MAX];
         int lengths[1] = {seq.len};
         float times[PROBE_STEPS + 1];
@@ -95,10 +94,9 @@ static int probe(Trainer *t, Model *view, const char *tmpl, char *result, size_t
                             .seed = PROBE_SEED};
         sampling_schedule(t, &rq, times);
         engine_lock();
-        rc = diffusion_sample(view, &t->ws_eval, &rq, NULL, NULL, out, e);
+        rc = diffusion_sample(view, &t->ws_eval, &rq, NULL, NULL, out, e) ? -1 : 0;
         engine_unlock();
         if (rc == 0) infill_render(t->spm, &tp, &seq, out, result, cap);
-        else rc = -1;
     }
     infill_seq_free(&seq);
     template_free(&tp);
@@ -114,8 +112,9 @@ int trainer_run_probes(Trainer *t, Err *e) {
     for (int p = 0; p < TRAIN_PROBES; p++) {
         Err pe;
         snprintf(tmpl[done], sizeof tmpl[done], "%s", probe_templates[p]);
-        if (!probe(t, &view, probe_templates[p], result[done], sizeof result[done], &pe)) done++;
-        else if (!failed++) *e = pe; /* the first failure is told; the probes that worked are shown */
+        int rc = probe(t, &view, probe_templates[p], result[done], sizeof result[done], &pe);
+        if (rc == 0) done++;
+        else if (rc < 0 && !failed++) *e = pe; /* the first failure is told; the probes that worked are shown */
     }
     params_unbind(&view.p);
     pthread_mutex_lock(&t->mu);

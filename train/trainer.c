@@ -28,6 +28,7 @@
 #include "clock.h"
 #include "dist.h"
 #include "engine_lock.h"
+#include "fileguard.h"
 
 enum { MAX_BAD_STEPS = 20, WARP_REFIT_EVERY = 20 };
 
@@ -58,17 +59,6 @@ void trainer_set_state(Trainer *t, TrainState s, const char *fmt, ...) {
     t->prog.serial++;
     pthread_mutex_unlock(&t->mu);
     trainer_wake(t);
-}
-
-int trainer_file_exists(const char *p) {
-    struct stat st;
-    return p && !stat(p, &st) && S_ISREG(st.st_mode);
-}
-
-uint64_t trainer_mix64(uint64_t x) {
-    x ^= x >> 30, x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27, x *= 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
 }
 
 double trainer_elapsed(const Trainer *t) { return t->elapsed_before + now_s() - t->session_start; }
@@ -376,7 +366,7 @@ static int check_config(const TrainConfig *c, Err *e) {
     if (c->ema < 0 || c->ema >= 1) return err_set(e, "--ema must be in [0, 1)");
     CkptPaths guard = {c->ckpt, c->corpus, c->spm, c->export_path};
     if (dist_rank() == 0 && ckptguard_preflight(&guard, e)) return -1;
-    if (c->spm && !trainer_file_exists(c->spm)) return err_set(e, "tokenizer %s: no such file", c->spm);
+    if (c->spm && !fileguard_is_regular(c->spm)) return err_set(e, "tokenizer %s: no such file", c->spm);
     struct stat st;
     if (stat(c->corpus, &st)) return err_set(e, "%s: %s", c->corpus, strerror(errno));
     return 0;

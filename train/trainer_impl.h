@@ -101,8 +101,7 @@ void trainer_problem(Trainer *t, ProblemKind kind, const Err *e);
 void trainer_history_failed(Trainer *t, const Err *e);
 void trainer_flush_metrics(Trainer *t);
 double trainer_elapsed(const Trainer *t); /* training seconds of this run, earlier sessions included */
-int trainer_file_exists(const char *path);
-uint64_t trainer_mix64(uint64_t x);
+int fileguard_is_regular(const char *path);
 
 /* trainer_prepare.c: every rank prepares, or none trains (dist_any) */
 int trainer_prepare_model(Trainer *t, Err *e);

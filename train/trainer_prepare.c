@@ -13,6 +13,7 @@
 
 #include "dist.h"
 #include "paths.h"
+#include "fileguard.h"
 
 static int prepare_tokenizer(Trainer *t, const Checkpoint *resume, Err *e) {
     const TrainConfig *c = &t->cfg;
@@ -132,7 +133,7 @@ static int alloc_step_buffers(Trainer *t, const Config *cfg, Err *e) {
 
 int trainer_prepare_model(Trainer *t, Err *e) {
     Checkpoint ck = {0};
-    int resuming = trainer_file_exists(t->ckpt_path);
+    int resuming = fileguard_is_regular(t->ckpt_path);
     if (resuming && ckpt_load(t->ckpt_path, &ck, e)) return err_wrap(e, "cannot resume");
     Config cfg;
     if (prepare_tokenizer(t, resuming ? &ck : NULL, e) || model_config(t, resuming ? &ck : NULL, &cfg, e) ||
@@ -199,7 +200,7 @@ int trainer_prepare_history(Trainer *t, Err *e) {
         return err_set(e, "%s is read-only", t->db_path);
     }
     int64_t run = 0; /* a resumed checkpoint continues its run */
-    if (trainer_file_exists(t->ckpt_path) && store_run_resume_find(t->store, t->ckpt_path, &run, e)) return -1;
+    if (fileguard_is_regular(t->ckpt_path) && store_run_resume_find(t->store, t->ckpt_path, &run, e)) return -1;
     if (run) {
         if (store_run_resume(t->store, run, e) || store_run_set_ranks(t->store, run, t->ranks, e)) return -1;
     } else if (begin_run(t, &run, e)) {

@@ -62,8 +62,8 @@ int trainer_make_samples(Trainer *t, Err *e) {
     Model view;
     if (sampling_model(t, &view, e)) return free(ids), -1;
     float times[SAMPLE_STEPS + 1];
-    SampleRequest rq = {.B = n, .L = L, .kind = sampler_fit(SAMPLER_DIFFLM, &t->model.cfg), .steps = SAMPLE_STEPS,
-                        .seed = trainer_mix64(t->cfg.seed ^ (uint64_t)t->step)};
+    SampleRequest rq = sample_request_defaults(n, L, sampler_fit(SAMPLER_DIFFLM, &t->model.cfg), SAMPLE_STEPS,
+                                               rng_mix64(t->cfg.seed ^ (uint64_t)t->step));
     sampling_schedule(t, &rq, times);
     engine_lock();
     int rc = diffusion_sample(&view, &t->ws_eval, &rq, NULL, NULL, ids, e);
@@ -89,9 +89,9 @@ static int probe(Trainer *t, Model *view, const char *tmpl, char *result, size_t
         int32_t out[INFILL_PROBE_MAX];
         int lengths[1] = {seq.len};
         float times[PROBE_STEPS + 1];
-        SampleRequest rq = {.B = 1, .L = seq.len, .ids = seq.ids, .known = seq.known, .lengths = lengths,
-                            .kind = sampler_fit(SAMPLER_DIFFLM, &t->model.cfg), .steps = PROBE_STEPS,
-                            .seed = PROBE_SEED};
+        SampleRequest rq = sample_request_defaults(1, seq.len, sampler_fit(SAMPLER_DIFFLM, &t->model.cfg),
+                                                   PROBE_STEPS, PROBE_SEED);
+        rq.ids = seq.ids, rq.known = seq.known, rq.lengths = lengths;
         sampling_schedule(t, &rq, times);
         engine_lock();
         rc = diffusion_sample(view, &t->ws_eval, &rq, NULL, NULL, out, e) ? -1 : 0;

@@ -36,8 +36,8 @@ typedef union {
 /* The generator of one row's t and noise: a function of (seed, step, batch of
  * the step, row of the global batch), so any shard draws the same. */
 static void row_rng(Rng *r, uint64_t seed, int64_t step, int a, int row) {
-    rng_seed(r, trainer_mix64(seed ^ 0x7a11ull) ^ trainer_mix64((uint64_t)step + 1) ^
-                    trainer_mix64(((uint64_t)a << 32 | (uint32_t)row) ^ 0x50e5ull));
+    rng_seed(r, rng_mix64(seed ^ 0x7a11ull) ^ rng_mix64((uint64_t)step + 1) ^
+                    rng_mix64(((uint64_t)a << 32 | (uint32_t)row) ^ 0x50e5ull));
 }
 
 /* Rows [lo, hi) of a B-row global batch are this rank's. */
@@ -192,7 +192,7 @@ int trainer_step(Trainer *t, StepResult *res, Err *e) {
     memset(res, 0, sizeof *res);
     memset(t->grad, 0, sizeof(float) * P);
     Rng r; /* the step's own draws: one self-conditioning coin per batch */
-    rng_seed(&r, trainer_mix64(t->cfg.seed ^ 0x7a11ull) ^ trainer_mix64((uint64_t)t->step + 1));
+    rng_seed(&r, rng_mix64(t->cfg.seed ^ 0x7a11ull) ^ rng_mix64((uint64_t)t->step + 1));
     LossSums sums = {{0}};
     for (int a = 0; a < t->cfg.accum; a++)
         if (run_batch(t, a, &r, res, &sums, e)) return -1;

@@ -2,7 +2,7 @@
  * accuracy and cross-entropy on held-out lines by gap size, the one-step
  * curve by noise level, the most-frequent-piece baseline, the trigram anchor
  * and the fused sampler beside the model, and the fluency of the fills (see
- * train/eval.h). One JSON line with --json. */
+ * session/eval.h). One JSON line with --json. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

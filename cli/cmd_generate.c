@@ -3,8 +3,8 @@
  * sequences as the seed does. Both print the text (one line per candidate),
  * can trace every step, and save each result with its trajectory to the
  * history unless --no-save. Infill candidates come ranked by the model's own
- * score of them (train/score.h), best first. --fuse adds a trigram's
- * log-probabilities to the model's logits while sampling (train/ngram.h). */
+ * score of them (session/score.h), best first. --fuse adds a trigram's
+ * log-probabilities to the model's logits while sampling (data/ngram.h). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

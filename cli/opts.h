@@ -47,11 +47,11 @@ typedef struct {
 int opts_command(const OptCommand *c, int argc, char **argv, const char **pos, int *npos, int *status);
 
 /* The model a command uses: `given` (its -ckpt) when set, else the one the
- * editor would open (train/models.h), named on stderr as "CMD: using PATH
+ * editor would open (session/models.h), named on stderr as "CMD: using PATH
  * (WHY)". Returns 0, or -1 after printing why not. */
 int opts_model(const char *cmd, const char *given, char *out, size_t cap);
 /* The history database a command uses: `given` (its --db) when set, else the
- * default (train/paths.h). Returns 0, or -1 with e filled. */
+ * default (data/paths.h). Returns 0, or -1 with e filled. */
 int opts_db(const char *given, char *out, size_t cap, Err *e);
 
 #endif

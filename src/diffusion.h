@@ -81,7 +81,7 @@ const char *sampler_choices(const Config *c);
  * [B*L] (known tokens, and this pass's argmax elsewhere) and open [B*L] (1 at
  * the positions being filled), adds its own log-probabilities to the open
  * rows in place. The sampler then reads ids and confidences again from the
- * fused logits. train/ngram.h's trigram is one. */
+ * fused logits. data/ngram.h's trigram is one. */
 typedef void (*LogitFusion)(void *ctx, int B, int L, int V, const int32_t *ids, const uint8_t *open, float *logits);
 
 typedef struct {

@@ -1,4 +1,4 @@
-/* test_score.c: the model's own score of a fill (train/score.h): the same
+/* test_score.c: the model's own score of a fill (session/score.h): the same
  * input gives the same score, a score does not depend on its batch, the
  * ranking is sorted best first with unscored fills last, and on the shipped
  * model the true fill of a corpus line scores better than a random one on

@@ -1,6 +1,6 @@
 /* app.h: what the UI's files share: the one App state, the screen table, the
  * key codes, the keymap and the colour roles. Only the UI thread touches any
- * of it (and curses); the engine is reached through train/session.h. */
+ * of it (and curses); the engine is reached through session/session.h. */
 #ifndef SDLM_APP_H
 #define SDLM_APP_H
 

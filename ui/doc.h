@@ -1,7 +1,7 @@
 /* doc.h: the editor's text: a sequence of cells, each one Unicode character
  * or one masked span of N token slots, with a cursor, a selection and undo.
  *
- * It maps to and from the template syntax of train/template.h ("{N}" is a
+ * It maps to and from the template syntax of data/template.h ("{N}" is a
  * span, "{{" "}}" literal braces), which is what session_infill_start takes.
  * No curses here, nothing about the screen: ui/editor.c lays it out. */
 #ifndef SDLM_DOC_H

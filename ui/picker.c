@@ -1,5 +1,5 @@
 /* picker.c: the model picker: the shipped model and every checkpoint in the
- * data folder and the history (train/models.h), one row each with its name,
+ * data folder and the history (session/models.h), one row each with its name,
  * size, steps, recipe and family, date and the newest held-out figure that
  * `sdlm eval` stored; Enter switches the editor to the chosen row and
  * remembers the choice for the next start. The list is read when the screen

@@ -24,8 +24,10 @@
 #include "tty.h"
 #include "ui.h"
 
-enum { MIN_COLS = 60, MIN_ROWS = 14, PASTE_KEYS = 64 }; /* PASTE_KEYS: keys queued at once, more than typing */
-#define FRAME_S (1.0 / 120) /* at most this often: steps faster than that are merged */
+/* BURST_KEYS: keys waiting at once, more than anyone types; KEYS_MAX: read at most this many before a frame */
+enum { MIN_COLS = 60, MIN_ROWS = 14, BURST_KEYS = 64, KEYS_MAX = 4096 };
+#define FRAME_S (1.0 / 120)   /* at most this often: steps faster than that are merged */
+#define BURST_GAP_S 0.25      /* a burst goes on while its keys come less than this apart */
 
 /* ---- messages, snapshots ---- */
 
@@ -290,6 +292,31 @@ static void on_mouse(App *a) {
     a->redraw = 1;
 }
 
+/* A paste goes on while a bracketed paste or a burst does: the doc makes
+ * it one undo step, whichever ends first. */
+static void paste_state(App *a, int bracketed, int bursting) {
+    int was = a->pasting || a->bursting, now = bracketed || bursting;
+    a->pasting = bracketed, a->bursting = bursting;
+    if (now && !was) doc_paste_begin(&a->doc);
+    if (!now && was) doc_paste_end(&a->doc);
+}
+
+/* The paste gathered in a->paste: into the editor, or typed into the
+ * current screen's text field (settings, search, corpus path). */
+static void paste_flush(App *a) {
+    if (a->screen == SCR_EDITOR) {
+        editor_paste(a, a->paste, a->npaste);
+    } else {
+        for (size_t i = 0; i < a->npaste;) {
+            uint32_t cp;
+            i += utf8_decode(a->paste + i, a->npaste - i, &cp);
+            if (cp >= 0x20 && a->screens[a->screen]->modal) a->screens[a->screen]->modal(a, (int)cp);
+        }
+    }
+    a->npaste = 0;
+    a->redraw = 1;
+}
+
 static void dispatch(App *a, int key) {
     a->redraw = 1;
     if (key == (K_FN | KEY_RESIZE)) return; /* draw() reads the new size */
@@ -304,23 +331,17 @@ static void dispatch(App *a, int key) {
         return;
     }
     if (key == K_PASTE_BEGIN) {
-        a->pasting = 1, a->npaste = 0;
+        paste_state(a, 1, a->bursting);
+        a->npaste = 0;
         return;
     }
     if (a->pasting) { /* bracketed paste: text, whatever the keys */
         if (key == K_PASTE_END || a->npaste + 8 >= sizeof a->paste) {
-            a->pasting = key != K_PASTE_END;
-            if (a->screen == SCR_EDITOR) {
-                doc_insert_utf8(&a->doc, a->paste, a->npaste);
-            } else {
-                for (size_t i = 0; i < a->npaste;) { /* into a text field */
-                    uint32_t cp;
-                    i += utf8_decode(a->paste + i, a->npaste - i, &cp);
-                    if (cp >= 0x20 && a->screens[a->screen]->modal) a->screens[a->screen]->modal(a, (int)cp);
-                }
+            paste_flush(a);
+            if (key == K_PASTE_END) {
+                paste_state(a, 0, a->bursting);
+                return;
             }
-            a->npaste = 0;
-            if (key == K_PASTE_END) return;
         }
         if (key == K_ENTER) key = '\n';
         if (key == K_TAB) key = ' ';
@@ -339,6 +360,48 @@ static void dispatch(App *a, int key) {
         return;
     }
     if (sc->key && sc->key(a, key)) return;
+}
+
+/* A key that types text in the editor (Enter a newline, Tab a space): what a paste is made of. */
+static int text_key(int key) { return key == K_ENTER || key == K_TAB || (key >= 0x20 && key < K_FN && key != 0x7f); }
+
+/* A burst's keys: runs of text go into the editor as one paste each (one
+ * move of the text after the cursor, laid out at the next frame); any other
+ * key, or any key elsewhere, is dispatched as typed. */
+static void dispatch_burst(App *a, const int *keys, int n) {
+    for (int i = 0; i < n;) {
+        if (a->screen != SCR_EDITOR || a->pasting || a->asking_quit || a->too_small || !text_key(keys[i])) {
+            dispatch(a, keys[i++]);
+            continue;
+        }
+        a->npaste = 0;
+        for (; i < n && text_key(keys[i]) && a->npaste + 8 < sizeof a->paste; i++) {
+            int k = keys[i] == K_ENTER ? '\n' : keys[i] == K_TAB ? ' ' : keys[i];
+            a->npaste += utf8_encode((uint32_t)k, a->paste + a->npaste);
+        }
+        paste_flush(a);
+    }
+}
+
+/* Reads every key waiting (up to KEYS_MAX) and handles them, before the
+ * next frame. Keys faster than anyone types (BURST_KEYS waiting at once,
+ * then whatever follows within BURST_GAP_S: a paste without bracketed paste)
+ * are a burst: one undo step, its text inserted in runs, the text laid out
+ * once a frame rather than once a key (a 50 KB paste took 9 s of CPU). */
+static void read_keys(App *a) {
+    int keys[KEYS_MAX], n = 0, key;
+    while (n < KEYS_MAX && (key = tty_read_key())) keys[n++] = key;
+    if (!n) return;
+    double t = now_s();
+    int burst = n >= BURST_KEYS || (a->bursting && t - a->burst_last < BURST_GAP_S);
+    paste_state(a, a->pasting, burst);
+    if (!burst) {
+        for (int i = 0; i < n; i++) dispatch(a, keys[i]);
+        return;
+    }
+    a->burst_last = t;
+    a->burst_keys += n;
+    dispatch_burst(a, keys, n);
 }
 
 /* ---- start, loop, end ---- */
@@ -366,13 +429,7 @@ static int event_loop(App *a) {
             app_message(a, 0, "signal %d: quitting", tty_signal());
             break;
         }
-        int key;
-        /* keys faster than anyone types (a paste without bracketed paste) edit as one undo step */
-        for (int drained = 0; (key = tty_read_key()); drained++) {
-            a->doc.pasting = drained >= PASTE_KEYS;
-            dispatch(a, key);
-        }
-        a->doc.pasting = 0;
+        read_keys(a);
         a->now = now_s();
         int woken = 0;
         if (fds[1].revents & POLLIN) {
@@ -392,7 +449,7 @@ static int event_loop(App *a) {
         int timeout = 1000;
         if (a->redraw && since >= FRAME_S) {
             draw(a);
-            while ((key = tty_read_key())) dispatch(a, key); /* a resize queued during refresh */
+            read_keys(a); /* a resize queued during refresh */
             if (a->redraw) timeout = 0;
         }
         if (a->redraw) timeout = (int)((FRAME_S - (now_s() - a->last_draw)) * 1000) + 1;
@@ -483,7 +540,7 @@ int ui_main(const UiOptions *o) {
         app_message(a, 0, "stopping: saving the training run...");
         draw(a);
     }
-    fprintf(stderr, "%ld redraws\n", a->draws);
+    fprintf(stderr, "%ld redraws, %ld layouts of the text, %ld keys in bursts\n", a->draws, a->layouts, a->burst_keys);
     session_close(a->s); /* still with stderr in the log: the trainer may speak while it saves */
     tty_restore();
     close(pfd[0]), close(pfd[1]);

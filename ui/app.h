@@ -113,12 +113,15 @@ struct App {
     uint64_t train_serial;
     char **pieces;                /* display text of each piece, cached: [model.V] */
     int npieces;
-    int pasting;
-    char paste[65536];
+    int pasting;                  /* inside a bracketed paste */
+    char paste[65536];            /* its text, or a burst's, on the way to the editor */
     size_t npaste;
+    int bursting;                 /* keys come faster than anyone types: a paste without brackets */
+    double burst_last;            /* when its last keys were read */
+    long burst_keys;              /* keys read in bursts, for the log */
     int redraw;                   /* something changed: draw */
     double last_draw, now;
-    long draws;
+    long draws, layouts;          /* frames drawn, whole-text layouts made (editor.c): for the log and tests */
     /* the model picker (picker.c): the list read when it opens */
     ModelEntry *models;
     int nmodels, models_sel, models_top;
@@ -148,6 +151,7 @@ void conf_save(App *a);
 
 /* editor.c: what other screens ask of the editor */
 void editor_load_template(App *a, const char *tmpl);
+void editor_paste(App *a, const char *text, size_t len); /* at the cursor, as one edit */
 void editor_after_model_change(App *a);
 
 /* handlers bound in the keymap, each in its screen's file */

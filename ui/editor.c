@@ -60,12 +60,16 @@ static int span_segments(App *a, int k, int slots, int after_blank, Seg *seg, in
 /* ---- layout ---- */
 
 static int cell_width(const Cell *c) {
+    if (c->cp >= 0x20 && c->cp < 0x7f) return 1; /* most text: no wcwidth call (half of a layout's time) */
     int w = wcwidth((wchar_t)c->cp);
     return w < 0 ? 1 : w;
 }
 
+/* Lays the whole text out: O(text), so it runs once a frame (editor_draw)
+ * and before what needs rows (vertical motions, the mouse), never once a key. */
 void editor_layout(App *a) {
     Doc *d = &a->doc;
+    a->layouts++;
     if (editor.cap < d->n + 1) {
         int cap = (d->n + 1) * 2;
         int *r = realloc(editor.row, sizeof(int) * cap), *c = r ? realloc(editor.col, sizeof(int) * cap) : NULL;
@@ -106,6 +110,7 @@ void editor_layout(App *a) {
     }
     editor.row[d->n] = row, editor.col[d->n] = col, editor.wid[d->n] = 1;
     editor.nrows = row + 1;
+    if (editor.want_col < 0) editor.want_col = editor.col[d->cur]; /* the cursor moved across: its column now */
 }
 
 /* The cell index nearest to (row, col) of the layout. */
@@ -221,15 +226,18 @@ static void editor_draw(App *a, int top, int rows) {
 
 void editor_moved(App *a, int to, int extend, int keep_col) {
     doc_move(&a->doc, to, extend);
-    editor_layout(a);
-    if (!keep_col) editor.want_col = editor.col[a->doc.cur];
+    if (!keep_col) editor.want_col = -1; /* taken at the next layout */
     a->redraw = 1;
 }
 
 void editor_edited(App *a) {
-    editor_layout(a);
-    editor.want_col = editor.col[a->doc.cur];
+    editor.want_col = -1;
     a->redraw = 1;
+}
+
+void editor_paste(App *a, const char *text, size_t len) {
+    doc_insert_utf8(&a->doc, text, len);
+    editor_edited(a);
 }
 
 static int vertical(App *a, int drow) {

@@ -16,7 +16,7 @@ typedef struct {
 
 typedef struct {
     int top;           /* first text row shown */
-    int want_col;      /* column kept by Up/Down */
+    int want_col;      /* column kept by Up/Down; -1: the cursor's, at the next layout */
     int cand;          /* candidate shown */
     int has_run;       /* the view belongs to a run started from this text */
     char *run_text;    /* the template the run filled: its fill shows only on exactly this text */
@@ -40,7 +40,7 @@ typedef struct {
 extern EditorState editor;
 
 void editor_layout(App *a);
-void editor_edited(App *a);                 /* after an edit: layout, keep the column, redraw */
+void editor_edited(App *a);                 /* after an edit: the cursor's column kept at the next layout, redraw */
 void editor_moved(App *a, int to, int extend, int keep_col);
 void editor_traj_drop(void);
 int editor_fill_check(App *a);              /* the run's fill matches the text's spans */

@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "diffusion.h"
+#include "sampler.h"
 #include "err.h"
 #include "trainer.h"
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "model.h"
+#include "sampler.h"
 
 /* gamma(t) = cos(((t + 0.0002) / 1.00025) * pi/2)^2: the signal level at time t. */
 float diffusion_gamma(float t);
@@ -49,26 +50,6 @@ void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *i
 
 /* ---- sampling ---- */
 
-/* The reverse processes. The first four sample the continuous family, the
- * last two the masked family (masked.h); sampler_fit picks a family's own. */
-typedef enum {
-    SAMPLER_DIFFLM, /* the seed's default: each step re-noises the estimate to the next t */
-    SAMPLER_DDIM,   /* deterministic: the next x from the estimate and the noise it implies */
-    SAMPLER_DDPM,   /* ancestral: the posterior step with fresh noise */
-    /* not the seed's: each step fills every open position in one shot from
-     * pure noise (a pass at t = 1, self-conditioned on the previous step, then
-     * a pass at t = 0 on its estimate) and keeps the most confident fills, so
-     * that after step s of S a share s/S of each sequence's open positions is
-     * fixed; a fixed token enters the next steps through the conditional
-     * channel, as known tokens do in training. Two passes per step. */
-    SAMPLER_UNMASK,
-    SAMPLER_REVEAL, /* masked family: shows the surest hidden positions first */
-    SAMPLER_MDLM,   /* masked family: reveals at random, as MDLM's ancestral sampler */
-    SAMPLER_COUNT
-} SamplerKind;
-
-const char *sampler_name(SamplerKind k);
-int sampler_parse(const char *name, SamplerKind *k); /* 0 on success */
 /* Whether kind samples a model of this family; and k itself when it does,
  * else the family's default (difflm, or reveal for a masked model). */
 int sampler_fits(SamplerKind k, const Config *c);

@@ -48,7 +48,8 @@ static void bar(const TrainProgress *p, char *out, size_t cap) {
     char ranks[32] = "";
     if (p->ranks > 1) snprintf(ranks, sizeof ranks, " on %d ranks", p->ranks);
     snprintf(out, cap,
-             "epoch %d: %3.0f%%|%s| %lld/%lld [%s<%s, %.0f tok/s%s, loss=%.4f, mse=%.4f, ce=%.4f, accuracy=%.3f, lr=%.2e]",
+             "epoch %d: %3.0f%%|%s| %lld/%lld [%s<%s, %.0f tok/s%s, loss=%.4f, mse=%.4f, ce=%.4f, "
+             "accuracy=%.3f, lr=%.2e]",
              p->epoch, frac * 100, cells, (long long)p->step, (long long)p->total_steps, el, eta,
              p->last.tokens_per_s, ranks, p->last.loss, p->last.mse, p->last.ce, p->last.accuracy, p->last.lr);
 }
@@ -168,7 +169,8 @@ static int parse_flags(Flags *f, int argc, char **argv, int *status) {
     if (rc == 1) {
         opts_usage(stdout, "sdlm train -d CORPUS -ckpt FILE [-spm MODEL] [flags]",
                    "Trains a diffusion LM on CORPUS (the seed's train.py flags), resuming FILE when it exists\n"
-                   "(a resumed run keeps its recipe). --recipe sdlm is the default; --recipe seed is the seed's, exactly.\n"
+                   "(a resumed run keeps its recipe). --recipe sdlm is the default; --recipe seed is the "
+                   "seed's, exactly.\n"
                    "Ctrl-C, SIGTERM or SIGUSR1 finishes the step, saves and exits 0. Built with make MPI=1,\n"
                    "mpirun -np N sdlm train ... trains one model data-parallel (man sdlm).",
                    f->opts, n);
@@ -209,10 +211,12 @@ static void ask_stop(Trainer *t, Watch *w, const TrainProgress *p) {
     if (w->tty) fprintf(stderr, "\n");
     fprintf(stderr, "sdlm train: stopping after this step (saving %s)\n", w->ckpt);
     if (p->ranks > 1 && p->last_ckpt[0]) /* mpirun may be ending the job: say what is on disk */
-        fprintf(stderr, "sdlm train: if mpirun ends the job first (a rank died, or SIGKILL follows), %s keeps step %lld\n",
+        fprintf(stderr, "sdlm train: if mpirun ends the job first (a rank died, or SIGKILL follows), %s keeps "
+                "step %lld\n",
                 w->ckpt, (long long)p->last_ckpt_step);
     else if (p->ranks > 1)
-        fprintf(stderr, "sdlm train: if mpirun ends the job first (a rank died, or SIGKILL follows), %s stays as it was\n",
+        fprintf(stderr, "sdlm train: if mpirun ends the job first (a rank died, or SIGKILL follows), %s stays "
+                "as it was\n",
                 w->ckpt);
 }
 

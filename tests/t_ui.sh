@@ -132,7 +132,8 @@ keys Enter
 check "closing the settings names them" wait_for "10000 steps"
 keys C-r
 check "a long run shows its progress line" wait_for "▶ step" 10
-progress_ok() { grep -Eq "t=[0-9.]+  difflm  \+ trigram 1" "$tmp/screen" || { grep "step" "$tmp/screen" | sed 's/^/# /'; false; }; }
+# (the trigram is fitted when the run starts: until then the line has no fusion yet)
+progress_ok() { wait_re "t=[0-9.]+  difflm  \+ trigram 1" 20 >/dev/null || { grep "step" "$tmp/screen" | sed 's/^/# /'; false; }; }
 check "the progress line: t, the sampler fitted to the model, fusion" progress_ok
 $T resize-window -t ui -x 70 -y 20
 check "resized during the run: the screen draws at the new size" wait_for "F1 Help"

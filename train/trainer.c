@@ -358,7 +358,8 @@ static void *run(void *arg) {
 /* The flags in range and the files usable, before a thread is started. */
 static int check_config(const TrainConfig *c, Err *e) {
     if (!c->corpus || !c->corpus[0]) return err_set(e, "no corpus: give -d FILE (one example per line)");
-    if (!c->ckpt || !c->ckpt[0]) return err_set(e, "no checkpoint path: give -ckpt FILE (created, or resumed when it exists)");
+    if (!c->ckpt || !c->ckpt[0])
+        return err_set(e, "no checkpoint path: give -ckpt FILE (created, or resumed when it exists)");
     if (c->epochs < 1 || c->batch < 1 || c->accum < 1 || c->crop_len < 2 || c->crop_len > 4096)
         return err_set(e, "epochs, batch and accumulation must be >= 1 and the crop length 2..4096");
     if (!(c->lr > 0) || c->warmup < 0 || c->decay_steps < 0 || c->weight_decay < 0)

@@ -25,7 +25,8 @@ static int prepare_tokenizer(Trainer *t, const Checkpoint *resume, Err *e) {
             return err_wrap(e, "the tokenizer inside %s", t->ckpt_path);
         snprintf(t->spm_path, sizeof t->spm_path, "(inside %.1000s)", t->ckpt_path);
     } else if (c->vocab > 0 && t->ranks > 1) { /* every rank would write the same files */
-        return err_set(e, "no tokenizer: under mpirun give -spm MODEL (make one with sdlm tokenizer, or by a one-rank run)");
+        return err_set(e, "no tokenizer: under mpirun give -spm MODEL (make one with sdlm tokenizer, or by a "
+                       "one-rank run)");
     } else if (c->vocab > 0) {
         char prefix[1100];
         snprintf(prefix, sizeof prefix, "%s.tokenizer", t->ckpt_path);
@@ -56,7 +57,8 @@ static int model_config(Trainer *t, const Checkpoint *ck, Config *cfg, Err *e) {
     if (ck) {
         *cfg = ck->table.cfg;
         if (cfg->V != V)
-            return err_set(e, "tokenizer %s has %d pieces but %s was trained with %d: give the tokenizer it was trained with",
+            return err_set(e, "tokenizer %s has %d pieces but %s was trained with %d: give the tokenizer it was "
+                           "trained with",
                            t->spm_path, V, t->ckpt_path, cfg->V);
         if (c->spm && ck->spm && ckptguard_same_tokenizer(t->spm, c->spm, ck->spm, ck->spm_len, t->ckpt_path, e))
             return -1;

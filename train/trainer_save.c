@@ -148,8 +148,10 @@ int trainer_save_failed(Trainer *t, Err *e) {
     char kept[200], why[300];
     snprintf(why, sizeof why, "%.299s", e->msg);
     if (good >= 0) snprintf(kept, sizeof kept, "it keeps step %lld, the last good checkpoint", (long long)good);
-    else snprintf(kept, sizeof kept, "%s", fileguard_is_regular(t->ckpt_path) ? "it keeps the checkpoint this run resumed from"
+    else snprintf(kept, sizeof kept, "%s",
+                  fileguard_is_regular(t->ckpt_path) ? "it keeps the checkpoint this run resumed from"
                                                                                 : "nothing was saved");
-    return err_set(e, "stopped at step %lld: every save of %.200s since step %lld failed (%d in a row; the last: %.200s); %s",
+    return err_set(e, "stopped at step %lld: every save of %.200s since step %lld failed (%d in a row; the "
+                   "last: %.200s); %s",
                    (long long)t->step, t->ckpt_path, (long long)t->first_failed_save, SAVE_FAILS_MAX, why, kept);
 }

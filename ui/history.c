@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "plot.h"
 #include "store.h"
+#include "fmt.h"
 
 enum { LIST_MAX = 500 };
 
@@ -55,14 +56,6 @@ static void history_enter(App *a) {
     HistoryState *h = &a->history;
     h->seen_serial = a->view->serial;
     reload(a);
-}
-
-static const char *fmt_time(double t, char *buf, size_t cap) {
-    if (!(t > -1e12 && t < 1e12)) return "-";
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (!localtime_r(&tt, &tm) || !strftime(buf, cap, "%Y-%m-%d %H:%M", &tm)) return "-";
-    return buf;
 }
 
 /* ---- samples ---- */

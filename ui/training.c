@@ -18,11 +18,7 @@
 #include "app.h"
 #include "paths.h"
 #include "plot.h"
-
-static int file_exists(const char *p) {
-    struct stat st;
-    return !stat(p, &st) && S_ISREG(st.st_mode);
-}
+#include "fileguard.h"
 
 /* Why a corpus path cannot be read, as the screen says it: "" when it is a regular file. */
 static const char *corpus_problem(const char *p) {
@@ -124,7 +120,7 @@ static void draw_corpus(App *a, int y, int x, int W) {
     const char *why = corpus_problem(a->conf.corpus);
     snprintf(line, sizeof line, "%s%s%s%s", app_tilde(a->conf.corpus, shown, sizeof shown), *why ? "  (" : "", why,
              *why ? ")" : "");
-    draw_text(y, x + 8, line, W - 8, file_exists(a->conf.corpus) ? 0 : color_attr(C_ERROR));
+    draw_text(y, x + 8, line, W - 8, fileguard_is_regular(a->conf.corpus) ? 0 : color_attr(C_ERROR));
 }
 
 /* The corpus, the preset and step limit, the state, the trainer's message
@@ -273,7 +269,7 @@ void tr_start(App *a) {
         snprintf(t->spm, sizeof t->spm, "%.1000s/tokenizer.model", share);
         char shipped[1100];
         snprintf(shipped, sizeof shipped, "%.1000s/corpus.txt", share);
-        if (file_exists(t->spm) && !strcmp(shipped, t->corpus)) c.spm = t->spm;
+        if (fileguard_is_regular(t->spm) && !strcmp(shipped, t->corpus)) c.spm = t->spm;
     }
     if (a->db_path[0]) c.db = a->db_path;
     if (session_train_start(a->s, &c, &e)) {
@@ -372,7 +368,7 @@ static int train_modal(App *a, int key) {
         snprintf(a->conf.corpus, sizeof a->conf.corpus, "%s", t->field);
         t->editing = 0;
         conf_save(a);
-        if (!file_exists(a->conf.corpus)) app_message(a, 1, "%s: %s", a->conf.corpus, corpus_problem(a->conf.corpus));
+        if (!fileguard_is_regular(a->conf.corpus)) app_message(a, 1, "%s: %s", a->conf.corpus, corpus_problem(a->conf.corpus));
     } else if (key == K_ESC) {
         t->editing = 0;
     } else if (key == K_BACKSPACE) {

@@ -44,7 +44,8 @@ int template_parse(Template *t, const char *text, size_t len, int default_span, 
         } else if (c == '{') {
             size_t j = i + 1;
             long n = 0;
-            while (j < len && text[j] >= '0' && text[j] <= '9' && n <= TEMPLATE_MAX_SPAN) n = n * 10 + (text[j++] - '0');
+            while (j < len && text[j] >= '0' && text[j] <= '9' && n <= TEMPLATE_MAX_SPAN)
+                n = n * 10 + (text[j++] - '0');
             if (j >= len || text[j] != '}') {
                 template_free(t), free(buf);
                 if (j < len && text[j] >= '0' && text[j] <= '9')

@@ -33,7 +33,8 @@
 enum { MAX_BAD_STEPS = 20, WARP_REFIT_EVERY = 20 };
 
 const char *train_state_name(TrainState s) {
-    static const char *names[] = {"idle", "preparing", "running", "paused", "stopping", "finished", "stopped", "failed"};
+    static const char *names[] = {"idle",     "preparing", "running", "paused",
+                                  "stopping", "finished",  "stopped", "failed"};
     return s >= 0 && s <= TRAIN_FAILED ? names[s] : "?";
 }
 
@@ -140,7 +141,8 @@ static void record(Trainer *t, const StepResult *r, double dt) {
         if (left < g->eta_s) g->eta_s = left > 0 ? left : 0;
     }
     g->nan_skips += r->skipped;
-    for (int k = 0; k < TRAIN_TBUCKETS; k++) g->t_accuracy[k] = t->tacc_n[k] > 0 ? (float)(t->tacc_sum[k] / t->tacc_n[k]) : -1;
+    for (int k = 0; k < TRAIN_TBUCKETS; k++)
+        g->t_accuracy[k] = t->tacc_n[k] > 0 ? (float)(t->tacc_sum[k] / t->tacc_n[k]) : -1;
     keep_curve_point(t, &p);
     g->serial++;
     pthread_mutex_unlock(&t->mu);

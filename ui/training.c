@@ -368,7 +368,8 @@ static int train_modal(App *a, int key) {
         snprintf(a->conf.corpus, sizeof a->conf.corpus, "%s", t->field);
         t->editing = 0;
         conf_save(a);
-        if (!fileguard_is_regular(a->conf.corpus)) app_message(a, 1, "%s: %s", a->conf.corpus, corpus_problem(a->conf.corpus));
+        if (!fileguard_is_regular(a->conf.corpus))
+            app_message(a, 1, "%s: %s", a->conf.corpus, corpus_problem(a->conf.corpus));
     } else if (key == K_ESC) {
         t->editing = 0;
     } else if (key == K_BACKSPACE) {

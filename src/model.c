@@ -74,6 +74,9 @@ void model_free(Model *m) {
     X(lm_rows, N, int32_t)                                                     \
     X(ids_in, N, int32_t)                                                      \
     X(loss_rows, N, int32_t)                                                   \
+    X(ce_lse, N, float)                                                        \
+    X(ce_target, N, float)                                                     \
+    X(ce_best, N, int32_t)                                                     \
     X(logits, ARENA, float)                                                    \
     X(interp, N * E, float)                                                    \
     X(lat, N * D, float)                                                       \

@@ -86,7 +86,7 @@ void model_free(Model *m) {
     X(d_x_est, T * N * E, float)                                               \
     X(d_res, T * N * D, float)                                                 \
     X(d_a, T * N * D, float)                                                   \
-    X(d_att_scratch, T * L * L, float)                                         \
+    X(d_att_scratch, T * (B * H * L * L + N * D), float)                       \
     X(d_h_in, T * N * 3 * E, float)                                            \
     X(d_tg, T * B * G, float)                                                  \
     X(d_th, T * B * TIME_HIDDEN, float)                                        \
@@ -233,7 +233,7 @@ void model_forward(const Model *m, Workspace *ws, int B, int L, const uint8_t *l
         linear_forward(qkv, ws->act, lp->wq, NULL, N, D, 3 * D); /* [q|k|v] = a [Wq; Wk; Wv]^T */
         rotary_forward(q, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R, 3 * D);
         rotary_forward(k, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R, 3 * D);
-        attention_forward(att, probs, q, k, v, len_mask, B, L, H, HD, 3 * D);
+        attention_forward(att, probs, ws->tmp, q, k, v, len_mask, B, L, H, HD, 3 * D);
         linear_forward(ws->tmp, att, lp->wo, lp->bo, N, D, D);
         if (drop) dropout_apply(ws->tmp, (long)N * D, pd, ws->drop_key[KEY_ATTN(l)]);
         add_forward(x_mid, x, ws->tmp, (long)N * D);
@@ -346,7 +346,7 @@ void model_backward(const Model *m, Params *g, Workspace *ws, const uint8_t *len
             linear_forward(qkv, ws->act, lp->wq, NULL, N, D, 3 * D);
             rotary_forward(q, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R, 3 * D);
             rotary_forward(k, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R, 3 * D);
-            attention_forward(att, probs, q, k, v, len_mask, B, L, H, HD, 3 * D);
+            attention_forward(att, probs, ws->tmp, q, k, v, len_mask, B, L, H, HD, 3 * D);
         }
         memcpy(ws->tmp, d_res, sizeof(float) * N * D);
         if (drop) dropout_apply(ws->tmp, (long)N * D, pd, ws->drop_key[KEY_ATTN(l)]);

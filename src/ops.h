@@ -24,7 +24,10 @@
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(SDLM_NO_CLONES)
 #define SDLM_KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #define SDLM_KERNEL_CLONES 1
-#elif defined(__GNUC__) /* one version, kept out of line as the clones are: to be found in a profile or objdump */
+#elif defined(__GNUC__) && !defined(__clang__) /* one version, kept whole and out of line as the clones are:
+                                                * to be found by name in a profile or objdump */
+#define SDLM_KERNEL __attribute__((noinline, noclone))
+#elif defined(__GNUC__)
 #define SDLM_KERNEL __attribute__((noinline))
 #else
 #define SDLM_KERNEL
@@ -85,10 +88,12 @@ void rotary_backward(float *dx, const float *cosv, const float *sinv, int B, int
  * side by side; ld = 3D when they are the thirds of one [B*L, 3D] block):
  * per sequence b and head h, S = q k^T / sqrt(HD); S = -1e9 where
  * !(len_mask[b,i] && len_mask[b,j]) (len_mask NULL: nothing masked);
- * P = softmax(S) saved in probs[B,H,L,L]; out[B*L, D] (stride D) = P v. */
-void attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
+ * P = softmax(S) saved in probs[B,H,L,L]; out[B*L, D] (stride D) = P v.
+ * scratch holds B*L*D floats. The (sequence, head) pairs split over the
+ * pool, their products in plain loops (ops.c says why). */
+void attention_forward(float *out, float *probs, float *scratch, const float *q, const float *k, const float *v,
                        const uint8_t *len_mask, int B, int L, int H, int HD, int ld);
-/* dq, dk, dv (=, row stride ld) from dout (stride D); scratch holds L*L floats. */
+/* dq, dk, dv (=, row stride ld) from dout (stride D); scratch holds B*H*L*(L + HD) floats. */
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout, const float *probs,
                         const float *q, const float *k, const float *v, const uint8_t *len_mask, int B, int L,
                         int H, int HD, int ld);

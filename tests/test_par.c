@@ -186,21 +186,26 @@ static void test_rotary_softmax(void) {
 }
 
 static void test_attention(void) {
-    int B = 3, L = 9, H = 3, HD = 4, D = H * HD, ld = 3 * D;
+    int B = 3, L = 21, H = 3, HD = 20, D = H * HD, ld = 3 * D; /* whole 4 x 16 tiles and remainders */
     long n = (long)B * L * ld;
-    float *qkv = randn(n, 1), *out[4], *probs[4];
-    uint8_t lm[3 * 9];
-    for (int i = 0; i < B * L; i++) lm[i] = i % L < 5 + i / L;
+    float *qkv = randn(n, 1), *dout = randn((long)B * L * D, 1), *out[4], *probs[4], *d[4];
+    float *scratch = malloc(sizeof(float) * B * H * L * (L + HD));
+    uint8_t lm[3 * 21];
+    for (int i = 0; i < B * L; i++) lm[i] = i % L < 15 + i / L;
     for (int t = 1; t <= 3; t++) {
         par_set_threads(t);
         out[t] = malloc(sizeof(float) * B * L * D), probs[t] = malloc(sizeof(float) * B * H * L * L);
-        attention_forward(out[t], probs[t], qkv, qkv + D, qkv + 2 * D, lm, B, L, H, HD, ld);
+        d[t] = malloc(sizeof(float) * n);
+        attention_forward(out[t], probs[t], scratch, qkv, qkv + D, qkv + 2 * D, lm, B, L, H, HD, ld);
+        attention_backward(d[t], d[t] + D, d[t] + 2 * D, scratch, dout, probs[t], qkv, qkv + D, qkv + 2 * D, lm, B,
+                           L, H, HD, ld);
     }
     for (int t = 2; t <= 3; t++)
-        check_ok(same(out[1], out[t], (long)B * L * D) && same(probs[1], probs[t], (long)B * H * L * L),
-                 "attention_forward (length mask, row stride 3D): %d threads = 1", t);
-    for (int t = 1; t <= 3; t++) free(out[t]), free(probs[t]);
-    free(qkv);
+        check_ok(same(out[1], out[t], (long)B * L * D) && same(probs[1], probs[t], (long)B * H * L * L) &&
+                     same(d[1], d[t], n),
+                 "attention forward and backward (length mask, row stride 3D): %d threads = 1", t);
+    for (int t = 1; t <= 3; t++) free(out[t]), free(probs[t]), free(d[t]);
+    free(qkv), free(dout), free(scratch);
 }
 
 static void test_adamw(void) {

@@ -300,10 +300,11 @@ int sampler_begin(Sampler *s, const Model *m, Workspace *ws, const SampleRequest
     return 0;
 }
 
-/* Argmax and top probability of each row of logits (not modified). */
-static void read_predictions(Sampler *s) {
+/* Argmax and top probability of rows i0 .. i1-1 of the logits (not modified). */
+static void predictions_rows(void *p, long i0, long i1) {
+    Sampler *s = p;
     const int V = s->m->cfg.V;
-    for (long i = 0; i < s->N; i++) {
+    for (long i = i0; i < i1; i++) {
         if (s->known && s->known[i]) continue;
         int best;
         float lse = row_logsumexp(s->ws->logits + i * V, V, &best);
@@ -311,6 +312,8 @@ static void read_predictions(Sampler *s) {
         s->conf[i] = expf(s->ws->logits[i * V + best] - lse);
     }
 }
+
+static void read_predictions(Sampler *s) { par_for(s->N, (8192 + s->m->cfg.V - 1) / s->m->cfg.V, predictions_rows, s); }
 
 /* x_sc = the nearest row of the normalised embedding table (Diffusion-LM's clamping). */
 static void clamp_to_embeddings(Sampler *s) {

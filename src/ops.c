@@ -179,19 +179,73 @@ void linear_backward(float *dx, float *dw, float *db, const float *dy, const flo
     }
 }
 
-/* ---- sums ------------------------------------------------------------------ */
+/* ---- dropout and the residual sums ---------------------------------------- */
+
+/* lowbias32 (Wellons): a cheap 32-bit mixer, good enough for dropout masks. */
+static inline uint32_t mix32(uint32_t x) {
+    x ^= x >> 16;
+    x *= 0x7feb352du;
+    x ^= x >> 15;
+    x *= 0x846ca68bu;
+    x ^= x >> 16;
+    return x;
+}
+
+typedef struct {
+    float *y;
+    const float *a, *b; /* y = a + dropout(b), or dropout(b) alone (a NULL) */
+    uint32_t threshold, k2;
+    float scale;
+} DropArgs;
+
+static DropArgs dropout_args(float *y, const float *a, const float *b, float p, uint32_t key) {
+    return (DropArgs){.y = y, .a = a, .b = b, .threshold = (uint32_t)((double)p * 4294967296.0),
+                      .k2 = mix32(key ^ 0x9e3779b9u), .scale = 1.0f / (1.0f - p)};
+}
+
+/* Element i is kept iff the hash of (key, i) is at least p * 2^32: a mask of the index alone, so any split
+ * of [0, n) draws the same one. */
+static inline int dropout_keep(long i, uint32_t k2, uint32_t threshold) {
+    return mix32(((uint32_t)i * 0x85ebca6bu) ^ k2) >= threshold;
+}
+
+KERNEL static void dropout_span(const DropArgs *d, long i0, long i1) {
+    float *y = d->y;
+    const float *b = d->b, scale = d->scale;
+    const uint32_t k2 = d->k2, threshold = d->threshold;
+    for (long i = i0; i < i1; i++) y[i] = keep_or_zero(dropout_keep(i, k2, threshold), b[i] * scale);
+}
+
+KERNEL static void add_dropout_span(const DropArgs *d, long i0, long i1) {
+    float *y = d->y;
+    const float *a = d->a, *b = d->b, scale = d->scale;
+    const uint32_t k2 = d->k2, threshold = d->threshold;
+    for (long i = i0; i < i1; i++) y[i] = a[i] + keep_or_zero(dropout_keep(i, k2, threshold), b[i] * scale);
+}
 
 KERNEL static void add_span(float *y, const float *a, const float *b, long n) {
     for (long i = 0; i < n; i++) y[i] = a[i] + b[i];
 }
 
+static void dropout_part(void *p, long i0, long i1) { dropout_span(p, i0, i1); }
+static void add_dropout_part(void *p, long i0, long i1) { add_dropout_span(p, i0, i1); }
 static void add_part(void *p, long i0, long i1) {
     const Elem *e = p;
     add_span(e->out + i0, e->in + i0, e->in2 + i0, i1 - i0);
 }
 
-void add_forward(float *y, const float *a, const float *b, long n) {
-    par_for(n, GRAIN_MOVE, add_part, &(Elem){.out = y, .in = a, .in2 = b});
+void dropout_apply(float *y, const float *x, long n, float p, uint32_t key) {
+    DropArgs d = dropout_args(y, NULL, x, p, key);
+    par_for(n, GRAIN_MATH, dropout_part, &d);
+}
+
+void add_dropout(float *y, const float *a, const float *b, long n, float p, uint32_t key) {
+    if (p <= 0) {
+        par_for(n, GRAIN_MOVE, add_part, &(Elem){.out = y, .in = a, .in2 = b});
+        return;
+    }
+    DropArgs d = dropout_args(y, a, b, p, key);
+    par_for(n, GRAIN_MATH, add_dropout_part, &d);
 }
 
 /* ---- GELU ------------------------------------------------------------------ */
@@ -544,26 +598,6 @@ KERNEL void row_softmax_grad(float *row, int C, float lse, int target, float sca
     /* loss = lse - row[target]:  d row = (softmax(row) - onehot(target)) * scale */
     for (int c = 0; c < C; c++) row[c] = expf_inline(row[c] - lse) * scale;
     row[target] -= scale;
-}
-
-/* lowbias32 (Wellons): a cheap 32-bit mixer, good enough for dropout masks. */
-static inline uint32_t mix32(uint32_t x) {
-    x ^= x >> 16;
-    x *= 0x7feb352du;
-    x ^= x >> 15;
-    x *= 0x846ca68bu;
-    x ^= x >> 16;
-    return x;
-}
-
-KERNEL void dropout_apply(float *x, long n, float p, uint32_t key) {
-    const uint32_t threshold = (uint32_t)((double)p * 4294967296.0);
-    const float scale = 1.0f / (1.0f - p);
-    const uint32_t k2 = mix32(key ^ 0x9e3779b9u);
-    for (long i = 0; i < n; i++) {
-        uint32_t h = mix32(((uint32_t)i * 0x85ebca6bu) ^ k2);
-        x[i] = keep_or_zero(h >= threshold, x[i] * scale);
-    }
 }
 
 /* dS = P * (dP - rowsum(dP * P)), zero at masked pairs; dS holds dP on entry. */

@@ -44,8 +44,9 @@ void linear_forward(float *y, const float *x, const float *w, const float *b, in
 void linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int N,
                      int IN, int OUT, int accumulate_dx);
 
-/* y = a + b elementwise (a residual connection); y may alias a or b. */
-void add_forward(float *y, const float *a, const float *b, long n);
+/* y = a + dropout(b) elementwise (a residual connection after dropout, as
+ * dropout_apply draws it; p 0: y = a + b); y may alias a or b. */
+void add_dropout(float *y, const float *a, const float *b, long n, float p, uint32_t key);
 
 /* Exact GELU: 0.5 x (1 + erf(x / sqrt 2)), in place or out of place. */
 void gelu_forward(float *y, const float *x, long n);
@@ -105,11 +106,11 @@ float row_logsumexp(const float *row, int C, int *argmax);
 /* Cross-entropy gradient in place: row = (softmax(row) - onehot(target)) * scale, given lse. */
 void row_softmax_grad(float *row, int C, float lse, int target, float scale);
 
-/* Dropout with a counter-based mask: element i is kept iff a hash of (key, i)
- * is at least p * 2^32, and kept elements are scaled by 1/(1-p). The same key
- * gives the same mask, so the backward pass applies this very function to the
- * gradient and nothing is stored. */
-void dropout_apply(float *x, long n, float p, uint32_t key);
+/* y = dropout(x) with a counter-based mask: element i is kept iff a hash of
+ * (key, i) is at least p * 2^32, and kept elements are scaled by 1/(1-p). The
+ * same key gives the same mask, so the backward pass applies this very
+ * function to the gradient and nothing is stored. y may be x. */
+void dropout_apply(float *y, const float *x, long n, float p, uint32_t key);
 
 /* Fast vectorisable exp and erf, accurate to a few ulp / 1.2e-7. */
 float fast_expf(float x);

@@ -368,6 +368,31 @@ static void test_strided_qkv(void) {
     free(dq), free(dk), free(dv), free(d3), free(sc), free(dq3), free(dk3), free(dv3);
 }
 
+/* Dropout against its definition: a kept element is scaled by 1/(1-p), the mask is the same out of place
+ * and in place, and add_dropout is dropout_apply then a sum. */
+static void test_dropout(void) {
+    long n = 5000;
+    float p = 0.3f, *x = randn(n, 1), *y = zeros(n), *z = zeros(n), *a = randn(n, 1), *s = zeros(n);
+    dropout_apply(y, x, n, p, 42);
+    memcpy(z, x, sizeof(float) * n);
+    dropout_apply(z, z, n, p, 42);
+    long kept = 0, bad = 0;
+    for (long i = 0; i < n; i++) {
+        kept += y[i] != 0;
+        bad += y[i] != 0 && y[i] != x[i] * (1.0f / (1.0f - p));
+    }
+    check_ok(!bad && memcmp(y, z, sizeof(float) * n) == 0 && fabs((double)kept / n - (1 - p)) < 0.03,
+             "dropout_apply: kept %.3f (want %.2f), kept ones scaled by 1/(1-p) (%ld wrong), in place = out of place",
+             (double)kept / n, 1 - p, bad);
+    add_dropout(s, a, x, n, p, 42);
+    for (long i = 0; i < n; i++) z[i] = a[i] + y[i];
+    check_close("add_dropout = a + dropout_apply(b), bit for bit", s, z, n, 0, 0);
+    add_dropout(s, a, x, n, 0, 42);
+    for (long i = 0; i < n; i++) z[i] = a[i] + x[i];
+    check_close("add_dropout with p 0 = a + b", s, z, n, 0, 0);
+    free(x), free(y), free(z), free(a), free(s);
+}
+
 static void test_logsumexp(void) {
     int C = 37;
     float *x = randn(C, 2);
@@ -408,6 +433,7 @@ int main(void) {
     test_rotary();
     test_attention();
     test_strided_qkv();
+    test_dropout();
     test_logsumexp();
     test_softmax();
     return check_done();

@@ -1,9 +1,10 @@
 /* ops.c: forward and backward kernels of the network's building blocks.
  *
  * Big matrix work goes through cblas_sgemm on contiguous buffers; the
- * elementwise passes are plain loops written so the compiler can vectorise
- * them (no calls into libm in the hot loops: fast_expf and fast_erff below),
- * and split over the second core by par.h's pool (helpers never call BLAS).
+ * elementwise passes, and the attention's small per-head products, are plain
+ * loops written so the compiler can vectorise them (no calls into libm in the
+ * hot loops: fast_expf and fast_erff below), and split over the second core
+ * by par.h's pool (helpers never call BLAS).
  * Legend as in ops.h. */
 #include "ops.h"
 
@@ -684,7 +685,7 @@ static void head_transpose(float *t, const float *x, int L, int HD, long ld) {
 }
 
 typedef struct {
-    float *out, *probs, *scratch; /* the forward's outputs, and each one's scratch */
+    float *out, *probs, *scratch; /* the forward's outputs; each pair's scratch (both ways) */
     float *dq, *dk, *dv;          /* the backward's */
     const float *q, *k, *v, *dout, *P;
     const uint8_t *len_mask;

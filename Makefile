@@ -15,7 +15,7 @@
 #   make asan       the whole suite under AddressSanitizer + UBSan (in build-asan/)
 #   make fuzz       libFuzzer runs of every harness, FUZZ_TIME s each (300)
 #   make fuzz-smoke the same for FUZZ_SMOKE_TIME s (20), as CI does
-#   make check-layers  src/ and train/ use no curses, ui/ no BLAS, src/ no threads but par.c's pool
+#   make check-layers  src/ < data/ < train/ < session/ < ui/, cli/; no curses below ui/, no BLAS in ui/
 #   .ci/run         what CI runs: packages, -Werror build, test, asan, man lint, layers, fuzz
 #
 # User CFLAGS, CPPFLAGS and LDFLAGS are honoured; what the build needs goes in SDLM_*.
@@ -48,7 +48,7 @@ PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
 
 SDLM_CPPFLAGS := -D_GNU_SOURCE -DSDLM_VERSION='"$(VERSION)"' -DSDLM_DATADIR='"$(DATADIR)"' \
-                 -Isrc -Itrain -Iui -Icli $(PC_CFLAGS)
+                 -Isrc -Idata -Itrain -Isession -Iui -Icli $(PC_CFLAGS)
 SDLM_CFLAGS := -std=c11 -Wall -Wextra -MMD -MP -pthread -fopenmp-simd
 # The engine's kernels need the vectoriser (and sqrtf without errno, so AdamW vectorises);
 # `make SDLM_OPT=` leaves them at CFLAGS.
@@ -89,8 +89,8 @@ ifeq ($(filter deps clean uninstall check-layers,$(MAKECMDGOALS)),)
 $(shell mkdir -p $(BUILD) && [ "$$(cat $(BUILD)/arch 2>/dev/null)" = $(ARCH_STATE) ] || echo $(ARCH_STATE) >$(BUILD)/arch)
 endif
 
-LIB_C := $(wildcard src/*.c train/*.c ui/*.c) $(filter-out cli/main.c,$(wildcard cli/*.c))
-LIB_CXX := $(wildcard train/*.cc)
+LIB_C := $(wildcard src/*.c data/*.c train/*.c session/*.c ui/*.c) $(filter-out cli/main.c,$(wildcard cli/*.c))
+LIB_CXX := $(wildcard data/*.cc)
 LIB_OBJ := $(LIB_C:%.c=$(BUILD)/%.o) $(LIB_CXX:%.cc=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/cli/main.o
 TEST_SRC := $(wildcard tests/test_*.c)

@@ -9,7 +9,7 @@
  * texts are cut to one line. Only reads (opening may upgrade the schema and
  * mark dead runs crashed, as every sdlm does). Not here: plots (the UI).
  *
- * Exit codes (commands.h): 2 for bad usage and for a RUN or ID that is not
+ * Exit statuses (exitcode.h): 2 for bad usage and for a RUN or ID that is not
  * there, 3 when the database cannot be opened or read. */
 #include "commands.h"
 
@@ -20,33 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
-#include "paths.h"
+#include "fmt.h"
+#include "opts.h"
 #include "store.h"
 
 /* ---- small formatting helpers ---- */
-
-static const char *fmt_time(double t, char *buf, size_t cap) {
-    if (!(t > -1e12 && t < 1e12)) return "-"; /* NaN, or a damaged value no time_t can hold */
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (!localtime_r(&tt, &tm) || !strftime(buf, cap, "%Y-%m-%d %H:%M", &tm)) return "-";
-    return buf;
-}
-
-static const char *fmt_dur(double s, char *buf, size_t cap) {
-    if (!(s >= 0)) return "-";
-    if (s >= 1e12) {
-        snprintf(buf, cap, "%.3gs", s);
-        return buf;
-    }
-    long long n = (long long)(s + 0.5);
-    if (n >= 3600) snprintf(buf, cap, "%lldh%02lldm", n / 3600, n / 60 % 60);
-    else if (n >= 60) snprintf(buf, cap, "%lldm%02llds", n / 60, n % 60);
-    else snprintf(buf, cap, "%.1fs", s);
-    return buf;
-}
 
 static const char *fmt_num(double v, const char *fmt, char *buf, size_t cap) {
     if (!isfinite(v)) return "-";
@@ -84,43 +63,15 @@ static const char *one_line(const char *s, size_t max, char *buf, size_t cap) {
     return buf;
 }
 
-/* ---- options ---- */
-
-typedef struct {
-    const char *cmd;   /* for messages: "sdlm runs" */
-    const char *usage; /* the --help text */
-} Cmd;
-
-static int usage_error(const Cmd *c, const char *what, const char *arg) {
-    fprintf(stderr, "%s: %s '%s' (see %s --help)\n", c->cmd, what, arg, c->cmd);
-    return EXIT_USAGE;
-}
-
-/* If argv[*i] is `name VALUE` or `name=VALUE`, stores VALUE and returns 1;
- * returns -1 when the value is missing, 0 when it is another argument. */
-static int opt_value(int argc, char **argv, int *i, const char *name, const char **val) {
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n)) return 0;
-    if (argv[*i][n] == '=') {
-        *val = argv[*i] + n + 1;
-        return 1;
-    }
-    if (argv[*i][n]) return 0;
-    if (*i + 1 >= argc) return -1;
-    *val = argv[++*i];
-    return 1;
-}
-
-static int parse_count(const char *s, long long min, long long *out) {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < min) return -1;
-    *out = v;
-    return 0;
-}
+/* ---- the database ---- */
 
 enum { SEARCH_MAX = 4096 }; /* bytes of a --search text (SQLite's LIKE patterns stop at 50000) */
+
+/* --db, the flag all three commands take. */
+static Opt db_opt(const char **db) {
+    return (Opt){"--db", OPT_STR, db, "PATH", "the history database (default: $XDG_DATA_HOME/sdlm/sdlm.db)", 0, 0,
+                 NULL};
+}
 
 /* The exit status of a failed lookup: an id that is not there is bad input
  * (2, as the store words it: "run N not found"); anything else is the
@@ -128,88 +79,66 @@ enum { SEARCH_MAX = 4096 }; /* bytes of a --search text (SQLite's LIKE patterns 
 static int lookup_status(const Err *e) { return strstr(e->msg, " not found") ? EXIT_USAGE : EXIT_IO; }
 
 /* Opens the database (--db or the default). *missing = 1 when the file does
- * not exist: nothing has been recorded yet. */
-static int open_db(const Cmd *c, const char *db, Store **s, int *missing) {
-    char def[PATH_MAX];
+ * not exist: nothing has been recorded yet. Returns 0, or an exit status
+ * after saying why. */
+static int open_db(const char *cmd, const char *db_arg, Store **s, int *missing) {
+    char db[PATH_MAX];
     Err e;
     *s = NULL;
     *missing = 0;
-    if (!db) {
-        if (paths_default_db(def, sizeof def, &e)) {
-            fprintf(stderr, "%s: %s\n", c->cmd, e.msg);
-            return EXIT_IO;
-        }
-        db = def;
-    }
+    if (opts_db(db_arg, db, sizeof db, &e)) return cli_fail(cmd, EXIT_IO, "%s", e.msg);
     struct stat st;
     if (stat(db, &st) != 0 && errno == ENOENT) {
         *missing = 1;
         return 0;
     }
     /* these commands only read, so a read-only file lists too; read-write only to upgrade an old schema */
-    if (store_open(s, db, 1, &e) && store_open(s, db, 0, &e)) {
-        fprintf(stderr, "%s: %s\n", c->cmd, e.msg);
-        return EXIT_IO;
-    }
+    if (store_open(s, db, 1, &e) && store_open(s, db, 0, &e)) return cli_fail(cmd, EXIT_IO, "%s", e.msg);
     return 0;
 }
 
 /* ---- sdlm runs ---- */
 
+static void print_run_row(const Run *r) {
+    char t[32], d[32], l[32], rc[32], cp[128], b[32];
+    double end = isfinite(r->ended) ? r->ended : r->heartbeat;
+    char step[32] = "-";
+    if (r->last_step >= 0) snprintf(step, sizeof step, "%lld", (long long)r->last_step);
+    printf("%5lld  %-8s  %-16s  %8s  %9s  %8s  %5d  %-10s  %s", (long long)r->id, run_status_name(r->status),
+           fmt_time(r->created, t, sizeof t), fmt_dur(end - r->started, d, sizeof d), step,
+           fmt_num(r->last_loss, "%.4f", l, sizeof l), r->ranks, one_line(r->recipe, 10, rc, sizeof rc),
+           one_line(r->corpus_path, 60, cp, sizeof cp));
+    if (r->corpus_bytes >= 0) printf(" (%s)", fmt_bytes(r->corpus_bytes, b, sizeof b));
+    printf("\n");
+}
+
 int cmd_runs(int argc, char **argv) {
-    Cmd c = {"sdlm runs",
-             "usage: sdlm runs [--db PATH]\n"
-             "Lists every training run, newest first: id, status, start, duration, last step and\n"
-             "loss, the processes it last ran on (MPI ranks), recipe and corpus. `sdlm history ID` shows one run in full.\n"
-             "  --db PATH   the history database (default: $XDG_DATA_HOME/sdlm/sdlm.db)\n"};
-    const char *db = NULL;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(c.usage, stdout);
-            return 0;
-        }
-        if ((r = opt_value(argc, argv, &i, "--db", &db))) {
-            if (r < 0) return usage_error(&c, "missing value for", argv[i]);
-            continue;
-        }
-        return usage_error(&c, argv[i][0] == '-' ? "unknown option" : "unexpected argument", argv[i]);
-    }
+    const char *db = NULL, *pos[1];
+    const Opt opts[] = {db_opt(&db)};
+    const OptCommand c = {
+        "sdlm runs", "sdlm runs [--db PATH]",
+        "Lists every training run, newest first: id, status, start, duration, last step and\n"
+        "loss, the processes it last ran on (MPI ranks), recipe and corpus. `sdlm history ID` shows one run in full.",
+        opts, 1, 0};
+    int npos, status, missing, n;
     Store *s;
-    int missing;
-    if (open_db(&c, db, &s, &missing)) return EXIT_IO;
-    if (missing) {
-        printf("no runs recorded yet\n");
-        return 0;
-    }
     Run *runs;
-    int n;
     Err e;
+    if (opts_command(&c, argc, argv, pos, &npos, &status)) return status;
+    if ((status = open_db(c.cmd, db, &s, &missing))) return status;
+    if (missing) return printf("no runs recorded yet\n"), EXIT_OK;
     if (store_list_runs(s, &runs, &n, &e)) {
-        fprintf(stderr, "%s: %s\n", c.cmd, e.msg);
         store_close(s);
-        return EXIT_IO;
+        return cli_fail(c.cmd, EXIT_IO, "%s", e.msg);
     }
     if (!n) printf("no runs recorded yet\n");
     else
         printf("%5s  %-8s  %-16s  %8s  %9s  %8s  %5s  %-10s  %s\n", "ID", "STATUS", "STARTED", "TIME", "STEP", "LOSS",
                "RANKS", "RECIPE", "CORPUS");
-    for (int i = 0; i < n; i++) {
-        Run *r = &runs[i];
-        char t[32], d[32], l[32], rc[32], cp[128], b[32];
-        double end = isfinite(r->ended) ? r->ended : r->heartbeat;
-        char step[32] = "-";
-        if (r->last_step >= 0) snprintf(step, sizeof step, "%lld", (long long)r->last_step);
-        printf("%5lld  %-8s  %-16s  %8s  %9s  %8s  %5d  %-10s  %s", (long long)r->id, run_status_name(r->status),
-               fmt_time(r->created, t, sizeof t), fmt_dur(end - r->started, d, sizeof d), step,
-               fmt_num(r->last_loss, "%.4f", l, sizeof l), r->ranks, one_line(r->recipe, 10, rc, sizeof rc),
-               one_line(r->corpus_path, 60, cp, sizeof cp));
-        if (r->corpus_bytes >= 0) printf(" (%s)", fmt_bytes(r->corpus_bytes, b, sizeof b));
-        printf("\n");
-    }
+    for (int i = 0; i < n; i++) print_run_row(&runs[i]);
     runs_free(runs, n);
     store_close(s);
-    return 0;
+    return EXIT_OK;
 }
 
 /* ---- sdlm history RUN ---- */
@@ -238,62 +167,10 @@ static void print_run(const Run *r) {
     printf("  %-11s %s\n", "config", r->config ? r->config : "{}");
 }
 
-int cmd_history(int argc, char **argv) {
-    Cmd c = {"sdlm history",
-             "usage: sdlm history RUN [--every N] [--db PATH]\n"
-             "Shows one training run: its settings and config, its checkpoints, and its metrics\n"
-             "as a table, one row per logged step. RUN is an id from `sdlm runs`, or `last`.\n"
-             "  --every N   only every Nth metrics row (and always the last)\n"
-             "  --db PATH   the history database (default: $XDG_DATA_HOME/sdlm/sdlm.db)\n"};
-    const char *db = NULL, *every_s = NULL, *run_s = NULL;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(c.usage, stdout);
-            return 0;
-        }
-        if ((r = opt_value(argc, argv, &i, "--db", &db)) || (r = opt_value(argc, argv, &i, "--every", &every_s))) {
-            if (r < 0) return usage_error(&c, "missing value for", argv[i]);
-            continue;
-        }
-        if (argv[i][0] == '-') return usage_error(&c, "unknown option", argv[i]);
-        if (run_s) return usage_error(&c, "unexpected argument", argv[i]);
-        run_s = argv[i];
-    }
-    long long every = 1, run = 0;
-    if (!run_s) {
-        fprintf(stderr, "%s: which run? (see sdlm runs)\n", c.cmd);
-        return EXIT_USAGE;
-    }
-    if (strcmp(run_s, "last") && parse_count(run_s, 1, &run)) return usage_error(&c, "not a run id", run_s);
-    if (every_s && (parse_count(every_s, 1, &every) || every > INT_MAX))
-        return usage_error(&c, "--every wants a count of 1 or more, not", every_s);
-    Store *s;
-    int missing;
-    Err e;
-    if (open_db(&c, db, &s, &missing)) return EXIT_IO;
-    if (missing) {
-        fprintf(stderr, "%s: no runs recorded yet\n", c.cmd);
-        return EXIT_USAGE;
-    }
-    int status = EXIT_USAGE, n = 0; /* until the run is found and shown */
-    Run r = {0};
-    CkptRecord *ck = NULL;
-    Metric *m = NULL;
-    if (!run) {
-        Run *all;
-        if (store_list_runs(s, &all, &n, &e)) goto fail;
-        run = n ? all[0].id : 0;
-        runs_free(all, n);
-        if (!run) {
-            fprintf(stderr, "%s: no runs recorded yet\n", c.cmd);
-            goto done;
-        }
-    }
-    if (store_get_run(s, run, &r, &e)) goto fail;
-    print_run(&r);
-
-    if (store_list_checkpoints(s, run, &ck, &n, &e)) goto fail;
+static int print_checkpoints(Store *s, int64_t run, Err *e) {
+    CkptRecord *ck;
+    int n;
+    if (store_list_checkpoints(s, run, &ck, &n, e)) return -1;
     printf("\ncheckpoints: %d\n", n);
     if (n) printf("%9s  %-16s  %9s  %9s  %8s  %s\n", "STEP", "TIME", "SIZE", "EVAL_LOSS", "EVAL_ACC", "PATH");
     for (int i = 0; i < n; i++) {
@@ -303,37 +180,92 @@ int cmd_history(int argc, char **argv) {
                fmt_num(ck[i].eval_accuracy, "%.4f", a, sizeof a), ck[i].path ? ck[i].path : "-");
     }
     checkpoints_free(ck, n);
-    ck = NULL;
+    return 0;
+}
 
-    if (store_run_metrics(s, run, (int)every, &m, &n, &e)) goto fail;
-    if (every > 1) printf("\nmetrics: %d of %lld rows (one in %lld, and the last)\n", n, (long long)r.n_metrics, every);
+static void print_metric_row(const Metric *x) {
+    char b[8][32];
+    if (x->skipped) {
+        printf("%9lld %6lld %9s  skipped: loss or gradient not finite\n", (long long)x->step, (long long)x->epoch,
+               fmt_num(x->loss, "%.4f", b[0], 32));
+        return;
+    }
+    printf("%9lld %6lld %9s %9s %9s %7s %9s %9s %9s %8s\n", (long long)x->step, (long long)x->epoch,
+           fmt_num(x->loss, "%.4f", b[0], 32), fmt_num(x->mse, "%.4f", b[1], 32), fmt_num(x->ce, "%.4f", b[2], 32),
+           fmt_num(x->accuracy, "%.4f", b[3], 32), fmt_num(x->lr, "%.2e", b[4], 32),
+           fmt_num(x->grad_norm, "%.3f", b[5], 32), fmt_num(x->tokens_per_s, "%.0f", b[6], 32),
+           fmt_dur(x->wall_s, b[7], 32));
+}
+
+/* Every `every`th metrics row of run r (and always the last). */
+static int print_metrics(Store *s, const Run *r, int every, Err *e) {
+    Metric *m;
+    int n;
+    if (store_run_metrics(s, r->id, every, &m, &n, e)) return -1;
+    if (every > 1) printf("\nmetrics: %d of %lld rows (one in %d, and the last)\n", n, (long long)r->n_metrics, every);
     else printf("\nmetrics: %d rows\n", n);
     if (n)
         printf("%9s %6s %9s %9s %9s %7s %9s %9s %9s %8s\n", "STEP", "EPOCH", "LOSS", "MSE", "CE", "ACC", "LR",
                "GRAD_NORM", "TOK/S", "WALL");
-    for (int i = 0; i < n; i++) {
-        char b[10][32];
-        const Metric *x = &m[i];
-        if (x->skipped) {
-            printf("%9lld %6lld %9s  skipped: loss or gradient not finite\n", (long long)x->step,
-                   (long long)x->epoch, fmt_num(x->loss, "%.4f", b[0], 32));
-            continue;
-        }
-        printf("%9lld %6lld %9s %9s %9s %7s %9s %9s %9s %8s\n", (long long)x->step, (long long)x->epoch,
-               fmt_num(x->loss, "%.4f", b[0], 32), fmt_num(x->mse, "%.4f", b[1], 32), fmt_num(x->ce, "%.4f", b[2], 32),
-               fmt_num(x->accuracy, "%.4f", b[3], 32), fmt_num(x->lr, "%.2e", b[4], 32),
-               fmt_num(x->grad_norm, "%.3f", b[5], 32), fmt_num(x->tokens_per_s, "%.0f", b[6], 32),
-               fmt_dur(x->wall_s, b[7], 32));
-    }
-    status = 0;
-    goto done;
-fail:
-    fprintf(stderr, "%s: %s\n", c.cmd, e.msg);
-    status = lookup_status(&e);
-done:
+    for (int i = 0; i < n; i++) print_metric_row(&m[i]);
     free(m);
-    checkpoints_free(ck, 0);
+    return 0;
+}
+
+/* A run id: a whole number of 1 or more. */
+static int parse_run_id(const char *s, long long *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < 1) return -1;
+    *out = v;
+    return 0;
+}
+
+/* The newest run's id into *run (0 when there is none). */
+static int newest_run(Store *s, int64_t *run, Err *e) {
+    Run *all;
+    int n;
+    if (store_list_runs(s, &all, &n, e)) return -1;
+    *run = n ? all[0].id : 0;
+    runs_free(all, n);
+    return 0;
+}
+
+/* Shows run `run` (0: the newest) in full. Returns an exit status. */
+static int show_run(const char *cmd, Store *s, int64_t run, int every) {
+    Err e;
+    Run r = {0};
+    if (!run && newest_run(s, &run, &e)) return cli_fail(cmd, lookup_status(&e), "%s", e.msg);
+    if (!run) return cli_fail(cmd, EXIT_USAGE, "no runs recorded yet");
+    if (store_get_run(s, run, &r, &e)) return cli_fail(cmd, lookup_status(&e), "%s", e.msg);
+    print_run(&r);
+    int bad = print_checkpoints(s, run, &e) || print_metrics(s, &r, every, &e);
     run_free(&r);
+    return bad ? cli_fail(cmd, lookup_status(&e), "%s", e.msg) : EXIT_OK;
+}
+
+int cmd_history(int argc, char **argv) {
+    const char *db = NULL, *pos[1] = {NULL};
+    int every = 1;
+    const Opt opts[] = {
+        {"--every", OPT_INT, &every, "N", "only every Nth metrics row (and always the last)", 1, INT_MAX, NULL},
+        db_opt(&db),
+    };
+    const OptCommand c = {"sdlm history", "sdlm history RUN [--every N] [--db PATH]",
+                          "Shows one training run: its settings and config, its checkpoints, and its metrics\n"
+                          "as a table, one row per logged step. RUN is an id from `sdlm runs`, or `last`.",
+                          opts, sizeof opts / sizeof *opts, 1};
+    int npos, status, missing;
+    long long run = 0; /* 0: last */
+    if (opts_command(&c, argc, argv, pos, &npos, &status)) return status;
+    if (!npos) return cli_fail(c.cmd, EXIT_USAGE, "which run? (see sdlm runs)");
+    if (strcmp(pos[0], "last") && parse_run_id(pos[0], &run))
+        return cli_fail(c.cmd, EXIT_USAGE, "not a run id '%s' (see %s --help)", pos[0], c.cmd);
+    Store *s;
+    if ((status = open_db(c.cmd, db, &s, &missing))) return status;
+    if (missing) return cli_fail(c.cmd, EXIT_USAGE, "no runs recorded yet");
+    status = show_run(c.cmd, s, run, every);
     store_close(s);
     return status;
 }
@@ -361,14 +293,11 @@ static void print_trace(const Trajectory *t) {
     }
 }
 
-static int show_sample(const Cmd *c, Store *s, long long id, int trace) {
+static int show_sample(const char *cmd, Store *s, int64_t id, int trace) {
     Sample x;
     Err e;
     char t[32], d[32];
-    if (store_get_sample(s, id, &x, &e)) {
-        fprintf(stderr, "%s: %s\n", c->cmd, e.msg);
-        return lookup_status(&e);
-    }
+    if (store_get_sample(s, id, &x, &e)) return cli_fail(cmd, lookup_status(&e), "%s", e.msg);
     printf("sample %lld: %s, candidate %d\n", (long long)x.id, sample_mode_name(x.mode), x.candidate + 1);
     printf("  %-11s %s\n", "time", fmt_time(x.time, t, sizeof t));
     printf("  %-11s %s, %d steps, seed %llu, clamp %s\n", "sampler", x.sampler ? x.sampler : "-", x.steps,
@@ -383,93 +312,82 @@ static int show_sample(const Cmd *c, Store *s, long long id, int trace) {
     else printf("  %-11s none recorded\n", "trajectory");
     if (trace && x.traj.steps) print_trace(&x.traj);
     sample_free(&x);
-    return 0;
+    return EXIT_OK;
+}
+
+static int list_samples(const char *cmd, Store *s, const char *search, int limit, int offset) {
+    Sample *v;
+    int n;
+    int64_t total = 0;
+    Err e;
+    if (store_list_samples(s, search, limit, offset, &v, &n, &e) || store_count_samples(s, search, &total, &e))
+        return cli_fail(cmd, EXIT_IO, "%s", e.msg);
+    if (!n) printf(search ? "no samples match\n" : "no samples saved yet\n");
+    else printf("%6s  %-16s  %-6s  %4s  %-7s  %5s  %s\n", "ID", "TIME", "MODE", "CAND", "SAMPLER", "STEPS", "RESULT");
+    for (int i = 0; i < n; i++) {
+        char t[32], sm[32], res[160];
+        printf("%6lld  %-16s  %-6s  %4d  %-7s  %5d  %s\n", (long long)v[i].id, fmt_time(v[i].time, t, sizeof t),
+               sample_mode_name(v[i].mode), v[i].candidate + 1, one_line(v[i].sampler, 7, sm, sizeof sm), v[i].steps,
+               one_line(v[i].result, 100, res, sizeof res));
+    }
+    if (n && (offset > 0 || n < total)) printf("(%d-%d of %lld)\n", offset + 1, offset + n, (long long)total);
+    samples_free(v, n);
+    return EXIT_OK;
+}
+
+typedef struct {
+    const char *db, *search;
+    int limit, offset, trace, limit_seen, offset_seen, show_seen;
+    uint64_t show;
+} SamplesArgs;
+
+/* The flags of `sdlm samples`, and the combinations they may come in.
+ * Returns 0 to go on, or 1 with *status the exit status. */
+static int samples_args(int argc, char **argv, SamplesArgs *a, int *status) {
+    const Opt opts[] = {
+        {"--search", OPT_STR, &a->search, "TEXT", "only those whose template or result contains TEXT (any case)", 0, 0,
+         NULL},
+        {"--limit", OPT_INT, &a->limit, "N", "at most N rows (default 20; 0 for all)", 0, INT_MAX, &a->limit_seen},
+        {"--offset", OPT_INT, &a->offset, "N", "skip the first N rows", 0, INT_MAX, &a->offset_seen},
+        {"--show", OPT_U64, &a->show, "ID", "one sample: settings, template, result", 0, 0, &a->show_seen},
+        {"--trace", OPT_FLAG, &a->trace, NULL, "with --show: every denoising step, token ids and confidences", 0, 0,
+         NULL},
+        db_opt(&a->db),
+    };
+    const OptCommand c = {"sdlm samples",
+                          "sdlm samples [--search TEXT] [--limit N] [--offset N] [--db PATH]\n"
+                          "       sdlm samples --show ID [--trace] [--db PATH]",
+                          "Lists saved infills and samples, newest first, or shows one in full.", opts,
+                          sizeof opts / sizeof *opts, 0};
+    const char *pos[1];
+    int npos;
+    *a = (SamplesArgs){.limit = 20};
+    if (opts_command(&c, argc, argv, pos, &npos, status)) return 1;
+    if (a->show_seen && (a->show < 1 || a->show > INT64_MAX))
+        *status = cli_fail(c.cmd, EXIT_USAGE, "--show wants a sample id, not '%llu' (see %s --help)",
+                           (unsigned long long)a->show, c.cmd);
+    else if (a->trace && !a->show_seen)
+        *status = cli_fail(c.cmd, EXIT_USAGE, "--trace needs --show ID (see %s --help)", c.cmd);
+    else if (a->search && strlen(a->search) > SEARCH_MAX) /* SQLite would say "LIKE or GLOB pattern too complex" */
+        *status = cli_fail(c.cmd, EXIT_USAGE, "--search is %zu bytes long: give at most %d", strlen(a->search),
+                           SEARCH_MAX);
+    else if (a->show_seen && (a->search || a->limit_seen || a->offset_seen))
+        *status = cli_fail(c.cmd, EXIT_USAGE, "--show takes no list options, given '%s' (see %s --help)",
+                           a->search ? "--search" : a->limit_seen ? "--limit" : "--offset", c.cmd);
+    else return 0;
+    return 1;
 }
 
 int cmd_samples(int argc, char **argv) {
-    Cmd c = {"sdlm samples",
-             "usage: sdlm samples [--search TEXT] [--limit N] [--offset N] [--db PATH]\n"
-             "       sdlm samples --show ID [--trace] [--db PATH]\n"
-             "Lists saved infills and samples, newest first, or shows one in full.\n"
-             "  --search TEXT  only those whose template or result contains TEXT (any case)\n"
-             "  --limit N      at most N rows (default 20; 0 for all)\n"
-             "  --offset N     skip the first N rows\n"
-             "  --show ID      one sample: settings, template, result\n"
-             "  --trace        with --show: every denoising step, token ids and confidences\n"
-             "  --db PATH      the history database (default: $XDG_DATA_HOME/sdlm/sdlm.db)\n"};
-    const char *db = NULL, *search = NULL, *limit_s = NULL, *offset_s = NULL, *show_s = NULL;
-    int trace = 0;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(c.usage, stdout);
-            return 0;
-        }
-        if (!strcmp(argv[i], "--trace")) {
-            trace = 1;
-            continue;
-        }
-        if ((r = opt_value(argc, argv, &i, "--db", &db)) || (r = opt_value(argc, argv, &i, "--search", &search)) ||
-            (r = opt_value(argc, argv, &i, "--limit", &limit_s)) ||
-            (r = opt_value(argc, argv, &i, "--offset", &offset_s)) ||
-            (r = opt_value(argc, argv, &i, "--show", &show_s))) {
-            if (r < 0) return usage_error(&c, "missing value for", argv[i]);
-            continue;
-        }
-        return usage_error(&c, argv[i][0] == '-' ? "unknown option" : "unexpected argument", argv[i]);
-    }
-    long long limit = 20, offset = 0, show = 0;
-    if (limit_s && (parse_count(limit_s, 0, &limit) || limit > INT_MAX))
-        return usage_error(&c, "--limit wants a count, not", limit_s);
-    if (offset_s && (parse_count(offset_s, 0, &offset) || offset > INT_MAX))
-        return usage_error(&c, "--offset wants a count, not", offset_s);
-    if (show_s && parse_count(show_s, 1, &show)) return usage_error(&c, "--show wants a sample id, not", show_s);
-    if (trace && !show_s) return usage_error(&c, "--trace needs --show ID, given", "--trace");
-    if (search && strlen(search) > SEARCH_MAX) { /* SQLite would say "LIKE or GLOB pattern too complex" */
-        fprintf(stderr, "%s: --search is %zu bytes long: give at most %d\n", c.cmd, strlen(search), SEARCH_MAX);
-        return EXIT_USAGE;
-    }
-    if (show_s && (search || limit_s || offset_s))
-        return usage_error(&c, "--show takes no list options, given", search ? "--search" : limit_s ? "--limit" : "--offset");
-
+    SamplesArgs a;
+    int status, missing;
     Store *s;
-    int missing;
-    if (open_db(&c, db, &s, &missing)) return EXIT_IO;
-    if (missing) {
-        if (show_s) {
-            fprintf(stderr, "%s: no samples saved yet\n", c.cmd);
-            return EXIT_USAGE;
-        }
-        printf("no samples saved yet\n");
-        return 0;
-    }
-    int status;
-    if (show_s) {
-        status = show_sample(&c, s, show, trace);
-    } else {
-        Sample *v;
-        int n;
-        int64_t total = 0;
-        Err e;
-        if (store_list_samples(s, search, (int)limit, (int)offset, &v, &n, &e) ||
-            store_count_samples(s, search, &total, &e)) {
-            fprintf(stderr, "%s: %s\n", c.cmd, e.msg);
-            store_close(s);
-            return EXIT_IO;
-        }
-        if (!n) printf(search ? "no samples match\n" : "no samples saved yet\n");
-        else printf("%6s  %-16s  %-6s  %4s  %-7s  %5s  %s\n", "ID", "TIME", "MODE", "CAND", "SAMPLER", "STEPS", "RESULT");
-        for (int i = 0; i < n; i++) {
-            char t[32], sm[32], res[160];
-            printf("%6lld  %-16s  %-6s  %4d  %-7s  %5d  %s\n", (long long)v[i].id, fmt_time(v[i].time, t, sizeof t),
-                   sample_mode_name(v[i].mode), v[i].candidate + 1, one_line(v[i].sampler, 7, sm, sizeof sm), v[i].steps,
-                   one_line(v[i].result, 100, res, sizeof res));
-        }
-        if (n && (offset > 0 || n < total))
-            printf("(%lld-%lld of %lld)\n", offset + 1, offset + n, (long long)total);
-        samples_free(v, n);
-        status = 0;
-    }
+    if (samples_args(argc, argv, &a, &status)) return status;
+    if ((status = open_db("sdlm samples", a.db, &s, &missing))) return status;
+    if (missing && a.show_seen) return cli_fail("sdlm samples", EXIT_USAGE, "no samples saved yet");
+    if (missing) return printf("no samples saved yet\n"), EXIT_OK;
+    if (a.show_seen) status = show_sample("sdlm samples", s, (int64_t)a.show, a.trace);
+    else status = list_samples("sdlm samples", s, a.search, a.limit, a.offset);
     store_close(s);
     return status;
 }

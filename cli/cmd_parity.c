@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "diffusion.h"
 #include "model.h"
+#include "opts.h"
 #include "safetensors.h"
 
 typedef struct {
@@ -116,16 +117,13 @@ static void run_sampler(Parity *p, Sampler *s, Workspace *ws, const char *what, 
     sampler_end(s);
 }
 
-static int read_i64_as(const StFile *f, const char *name, int64_t *buf, long n, Err *e) {
-    return st_read_i64(f, name, buf, n, e);
-}
-
 static int meta_int(const StFile *f, const char *key, int *out, Err *e) {
     const char *v = st_meta(f, key);
     char *end;
     if (!v) return err_set(e, "%s: __metadata__ has no \"%s\"", f->path, key);
     long x = strtol(v, &end, 10);
-    if (*end || end == v || x < 0 || x > 1 << 24) return err_set(e, "%s: metadata %s = \"%s\" is not a count", f->path, key, v);
+    if (*end || end == v || x < 0 || x > 1 << 24)
+        return err_set(e, "%s: metadata %s = \"%s\" is not a count", f->path, key, v);
     *out = (int)x;
     return 0;
 }
@@ -152,180 +150,229 @@ static int load_weights(const StFile *f, Model *m, Err *e) {
     return 0;
 }
 
-static void usage(FILE *out) {
-    fprintf(out, "usage: sdlm parity FIXTURE.safetensors [--dump OUT.safetensors]\n"
-                 "Checks the engine against a PyTorch parity fixture (see model-spec.md): sampling,\n"
-                 "the loss and its gradients, one clipped AdamW step. Exit 0 when every expectation\n"
-                 "is within tolerance, 1 when one is not, 2 on bad input.\n");
+/* What a fixture sets up, from its metadata. */
+typedef struct {
+    Config cfg;
+    int B, L, S, selfcond; /* S: sampling steps */
+    float lr;
+    SamplerKind kind;
+} Setup;
+
+static int read_setup(const StFile *f, Setup *fx, Err *e) {
+    const char *sname = st_meta(f, "sampler"), *lrs = st_meta(f, "lr");
+    fx->kind = SAMPLER_DIFFLM;
+    if (load_config(f, &fx->cfg, e) || meta_int(f, "B", &fx->B, e) || meta_int(f, "L", &fx->L, e) ||
+        meta_int(f, "sample_steps", &fx->S, e) || meta_int(f, "selfcond", &fx->selfcond, e))
+        return -1;
+    if (sname && sampler_parse(sname, &fx->kind)) return err_set(e, "%s: unknown sampler \"%s\"", f->path, sname);
+    if (!lrs || !(fx->lr = strtof(lrs, NULL))) return err_set(e, "%s: metadata lr is missing or zero", f->path);
+    if (fx->B < 1 || fx->L < 1 || fx->S < 1) return err_set(e, "%s: B, L and sample_steps must be positive", f->path);
+    return 0;
+}
+
+/* Infilling from the noise of `noise`: input.infill_ids where input.infill_known
+ * is set go in through x_cond, input.infill_lengths masks every pass. */
+static int check_infill(Parity *p, const Model *m, Workspace *ws, const SampleRequest *noise, const Setup *fx, Err *e) {
+    const int B = fx->B, L = fx->L;
+    const long N = (long)B * L;
+    int64_t *iids = malloc(sizeof(int64_t) * N), *iknown = malloc(sizeof(int64_t) * N);
+    int64_t *ilen = malloc(sizeof(int64_t) * B);
+    int32_t *ids = malloc(sizeof(int32_t) * N);
+    uint8_t *known = malloc(N);
+    int *lengths = malloc(sizeof(int) * B);
+    int bad = !iids || !iknown || !ilen || !ids || !known || !lengths
+                  ? err_set(e, "out of memory for %d x %d tokens", B, L)
+                  : st_read_i64(p->f, "input.infill_ids", iids, N, e) ||
+                        st_read_i64(p->f, "input.infill_known", iknown, N, e) ||
+                        st_read_i64(p->f, "input.infill_lengths", ilen, B, e);
+    for (long i = 0; !bad && i < N; i++) ids[i] = (int32_t)iids[i], known[i] = iknown[i] != 0;
+    for (int b = 0; !bad && b < B; b++) lengths[b] = (int)(ilen[b] < 0 ? 0 : ilen[b] > L ? L : ilen[b]);
+    if (!bad) {
+        SampleRequest rq = *noise;
+        rq.ids = ids, rq.known = known, rq.lengths = lengths;
+        Sampler s;
+        bad = sampler_begin(&s, m, ws, &rq, e);
+        if (!bad) run_sampler(p, &s, ws, "infill", N, fx->cfg.E, fx->cfg.V);
+    }
+    free(iids), free(iknown), free(ilen), free(ids), free(known), free(lengths);
+    return bad ? -1 : 0;
+}
+
+/* 1. Sampling from input.x_T with input.eps (a DDIM fixture may have no eps),
+ * then infilling from the same noise when the fixture has input.infill_ids.
+ * A fixture without input.x_T checks no sampling. */
+static int check_sampling(Parity *p, const Model *m, const Setup *fx, Err *e) {
+    if (!st_find(p->f, "input.x_T")) return 0;
+    const long N = (long)fx->B * fx->L, E = fx->cfg.E;
+    float *xT = malloc(sizeof(float) * N * E), *eps = malloc(sizeof(float) * fx->S * N * E);
+    int need_eps = fx->kind != SAMPLER_DDIM || st_find(p->f, "input.eps");
+    Workspace ws = {0};
+    int bad = !xT || !eps ? err_set(e, "out of memory for the sampling noise")
+                          : st_read_f32(p->f, "input.x_T", xT, N * E, e) ||
+                                (need_eps && st_read_f32(p->f, "input.eps", eps, fx->S * N * E, e)) ||
+                                workspace_alloc(&ws, &fx->cfg, fx->B, fx->L, 0, e);
+    SampleRequest rq = sample_request_defaults(fx->B, fx->L, fx->kind, fx->S, 0);
+    rq.x_T = xT, rq.eps = eps;
+    Sampler s;
+    if (!bad) bad = sampler_begin(&s, m, &ws, &rq, e);
+    if (!bad) run_sampler(p, &s, &ws, "sample", N, E, fx->cfg.V);
+    if (!bad && st_find(p->f, "input.infill_ids")) bad = check_infill(p, m, &ws, &rq, fx, e);
+    workspace_free(&ws);
+    free(xT), free(eps);
+    return bad ? -1 : 0;
+}
+
+/* The loss's inputs as the fixture gives them: input.ids (checked against
+ * the vocabulary), input.lengths as a length mask, input.cond_mask, input.t,
+ * input.z. */
+typedef struct {
+    int32_t *ids;
+    uint8_t *len_mask, *cond;
+    float *t, *z;
+} LossData;
+
+static void loss_data_free(LossData *d) { free(d->ids), free(d->len_mask), free(d->cond), free(d->t), free(d->z); }
+
+static int read_loss_data(const StFile *f, const Setup *fx, LossData *d, Err *e) {
+    const int B = fx->B, L = fx->L, V = fx->cfg.V;
+    const long N = (long)B * L;
+    int64_t *ids64 = malloc(sizeof(int64_t) * N), *cond64 = malloc(sizeof(int64_t) * N);
+    int64_t *len64 = malloc(sizeof(int64_t) * B);
+    *d = (LossData){.ids = malloc(sizeof(int32_t) * N), .len_mask = malloc(N), .cond = malloc(N),
+                    .t = malloc(sizeof(float) * B), .z = malloc(sizeof(float) * N * fx->cfg.E)};
+    int bad = !ids64 || !len64 || !cond64 || !d->ids || !d->len_mask || !d->cond || !d->t || !d->z
+                  ? err_set(e, "out of memory for %d x %d tokens", B, L)
+                  : st_read_i64(f, "input.ids", ids64, N, e) || st_read_i64(f, "input.lengths", len64, B, e) ||
+                        st_read_i64(f, "input.cond_mask", cond64, N, e) || st_read_f32(f, "input.t", d->t, B, e) ||
+                        st_read_f32(f, "input.z", d->z, N * fx->cfg.E, e);
+    for (long i = 0; !bad && i < N; i++) {
+        if (ids64[i] < 0 || ids64[i] >= V) {
+            bad = err_set(e, "%s: input.ids[%ld] = %lld is outside the vocabulary of %d", f->path, i,
+                          (long long)ids64[i], V);
+            break;
+        }
+        d->ids[i] = (int32_t)ids64[i];
+        d->len_mask[i] = (i % L) < len64[i / L];
+        d->cond[i] = cond64[i] != 0;
+    }
+    free(ids64), free(len64), free(cond64);
+    return bad ? -1 : 0;
+}
+
+/* 2. The loss, its parts and every gradient (into gblock) on the fixture's
+ * inputs, with its self-conditioning coin. */
+static int check_loss(Parity *p, const Model *m, const Setup *fx, float *gblock, Err *e) {
+    LossData d;
+    Workspace ws = {0};
+    Params g = {0};
+    int bad = read_loss_data(p->f, fx, &d, e) || workspace_alloc(&ws, &fx->cfg, fx->B, fx->L, 1, e) ||
+              (params_bind(&g, &m->table, gblock) ? err_set(e, "out of memory for the gradients") : 0);
+    if (!bad) {
+        LossInput in = {.B = fx->B, .L = fx->L, .ids = d.ids, .len_mask = d.len_mask, .cond = d.cond, .t = d.t,
+                        .z = d.z, .selfcond = fx->selfcond};
+        LossStats st;
+        diffusion_loss(m, &g, &ws, &in, 1.0f, NULL, &st);
+        float vals[4] = {(float)st.loss, (float)st.mse, (float)st.ce, (float)st.accuracy};
+        compare(p, "loss", &vals[0], 1, REL, 1e-5, NULL);
+        compare(p, "loss_mse", &vals[1], 1, REL, 1e-5, NULL);
+        compare(p, "loss_ce", &vals[2], 1, REL, 1e-5, NULL);
+        compare(p, "accuracy", &vals[3], 1, REL, 1e-5, NULL);
+        char name[160];
+        for (int i = 0; i < m->table.count; i++) {
+            const ParamInfo *pi = &m->table.info[i];
+            snprintf(name, sizeof name, "grad.%s", pi->name);
+            compare(p, name, gblock + pi->offset, (long)pi->count, MAXREL, 1e-4, NULL);
+        }
+    }
+    params_unbind(&g);
+    workspace_free(&ws);
+    loss_data_free(&d);
+    return bad ? -1 : 0;
+}
+
+/* 3. The gradient clipped to 1.0 and one AdamW step at the fixture's lr. Adam
+ * moves every element by about lr whatever its gradient's size: where the
+ * reference gradient is tiny its sign is noise, so those elements are skipped. */
+static void check_step(Parity *p, Model *m, const Setup *fx, float *gblock) {
+    float norm = (float)grad_clip(gblock, m->table.total, 1.0);
+    compare(p, "grad_norm", &norm, 1, REL, 1e-5, NULL);
+    float *mo = calloc(m->table.total, sizeof(float)), *vo = calloc(m->table.total, sizeof(float));
+    AdamW opt = adamw_default(1e-4f);
+    adamw_step(&opt, m->w, gblock, mo, vo, m->table.total, 1, fx->lr);
+    char name[160];
+    for (int i = 0; i < m->table.count; i++) {
+        const ParamInfo *pi = &m->table.info[i];
+        float *ref = malloc(sizeof(float) * pi->count);
+        uint8_t *skip = calloc(pi->count, 1);
+        snprintf(name, sizeof name, "expect.grad.%s", pi->name);
+        if (!st_read_f32(p->f, name, ref, (int64_t)pi->count, NULL)) {
+            double mx = 0;
+            for (size_t j = 0; j < pi->count; j++) mx = fmax(mx, fabs(ref[j]));
+            for (size_t j = 0; j < pi->count; j++) skip[j] = fabs(ref[j]) < 1e-5 * mx;
+        }
+        snprintf(name, sizeof name, "step1.%s", pi->name);
+        compare(p, name, m->w + pi->offset, (long)pi->count, ABS, 1e-2 * fx->lr, skip);
+        free(ref), free(skip);
+    }
+    free(mo), free(vo);
+}
+
+/* Every check of the fixture, in the order of model-spec.md. */
+static int check_all(Parity *p, const Setup *fx, Err *e) {
+    Model m = {0};
+    float *gblock = NULL;
+    int bad = model_alloc(&m, &fx->cfg, e) || load_weights(p->f, &m, e);
+    if (!bad) {
+        printf("%s: V=%d E=%d D=%d layers=%d heads=%d rotary=%d B=%d L=%d steps=%d sampler=%s selfcond=%d lr=%g\n",
+               p->f->path, fx->cfg.V, fx->cfg.E, fx->cfg.D, fx->cfg.NL, fx->cfg.H, fx->cfg.R, fx->B, fx->L, fx->S,
+               sampler_name(fx->kind), fx->selfcond, fx->lr);
+        bad = check_sampling(p, &m, fx, e);
+    }
+    if (!bad && !(gblock = calloc(m.table.total, sizeof(float)))) bad = err_set(e, "out of memory for the gradients");
+    if (!bad) bad = check_loss(p, &m, fx, gblock, e);
+    if (!bad) check_step(p, &m, fx, gblock);
+    free(gblock);
+    model_free(&m);
+    return bad ? -1 : 0;
+}
+
+/* The verdict line, and the status: 1 when an expectation is out of
+ * tolerance, 2 for a fixture that checks nothing, 3 when --dump fails. */
+static int report(Parity *p, const char *dump) {
+    Err e;
+    if (dump && st_writer_save(&p->dump, dump, &e)) return cli_fail("sdlm parity", EXIT_IO, "%s", e.msg);
+    printf("%d expectations checked, %d outside tolerance\n", p->checked, p->failed);
+    if (!p->checked) return cli_fail("sdlm parity", EXIT_USAGE, "%s has no expect.* tensors", p->f->path);
+    return p->failed ? EXIT_CHECK : EXIT_OK;
 }
 
 int cmd_parity(int argc, char **argv) {
-    const char *path = NULL, *dump = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout), EXIT_OK;
-        if (!strcmp(argv[i], "--dump") && i + 1 < argc) dump = argv[++i];
-        else if (argv[i][0] == '-' || path)
-            return fprintf(stderr, "sdlm parity: unexpected \"%s\" (try sdlm parity --help)\n", argv[i]), EXIT_USAGE;
-        else path = argv[i];
-    }
-    if (!path) return fprintf(stderr, "sdlm parity: needs a fixture file (try sdlm parity --help)\n"), EXIT_USAGE;
+    const char *dump = NULL, *pos[1] = {NULL};
+    const Opt opts[] = {
+        {"--dump", OPT_STR, &dump, "OUT.safetensors", "also write what the engine got, as got.<name> tensors", 0, 0,
+         NULL},
+    };
+    const OptCommand c = {
+        "sdlm parity", "sdlm parity FIXTURE.safetensors [--dump OUT.safetensors]",
+        "Checks the engine against a PyTorch parity fixture (see model-spec.md): sampling,\n"
+        "the loss and its gradients, one clipped AdamW step. Exit 0 when every expectation\n"
+        "is within tolerance, 1 when one is not, 2 on bad input.",
+        opts, sizeof opts / sizeof *opts, 1};
+    int npos, status;
+    if (opts_command(&c, argc, argv, pos, &npos, &status)) return status;
+    if (!npos) return cli_fail(c.cmd, EXIT_USAGE, "needs a fixture file (try sdlm parity --help)");
 
     Err e;
     StFile f;
-    if (st_open(&f, path, &e)) return fprintf(stderr, "sdlm parity: %s\n", e.msg), EXIT_USAGE;
+    if (st_open(&f, pos[0], &e)) return cli_fail(c.cmd, EXIT_USAGE, "%s", e.msg);
     Parity p = {.f = &f, .dumping = dump != NULL};
     st_writer_init(&p.dump);
-    Config cfg;
-    Model m = {0};
-    Workspace ws = {0};
-    int rc = EXIT_USAGE, B = 0, L = 0, S = 0, selfcond = 0;
-    float lr = 0;
-    SamplerKind kind = SAMPLER_DIFFLM;
-    const char *sname = st_meta(&f, "sampler"), *lrs = st_meta(&f, "lr");
-    if (load_config(&f, &cfg, &e) || meta_int(&f, "B", &B, &e) || meta_int(&f, "L", &L, &e) ||
-        meta_int(&f, "sample_steps", &S, &e) || meta_int(&f, "selfcond", &selfcond, &e))
-        goto fail;
-    if (sname && sampler_parse(sname, &kind)) {
-        err_set(&e, "%s: unknown sampler \"%s\"", path, sname);
-        goto fail;
-    }
-    if (!lrs || !(lr = strtof(lrs, NULL))) {
-        err_set(&e, "%s: metadata lr is missing or zero", path);
-        goto fail;
-    }
-    if (B < 1 || L < 1 || S < 1) {
-        err_set(&e, "%s: B, L and sample_steps must be positive", path);
-        goto fail;
-    }
-    if (model_alloc(&m, &cfg, &e) || load_weights(&f, &m, &e)) goto fail;
-    const long N = (long)B * L, E = cfg.E, V = cfg.V;
-    printf("%s: V=%d E=%d D=%d layers=%d heads=%d rotary=%d B=%d L=%d steps=%d sampler=%s selfcond=%d lr=%g\n",
-           path, cfg.V, cfg.E, cfg.D, cfg.NL, cfg.H, cfg.R, B, L, S, sampler_name(kind), selfcond, lr);
-
-    /* 1. sampling from input.x_T with input.eps */
-    if (st_find(&f, "input.x_T")) {
-        float *xT = malloc(sizeof(float) * N * E), *eps = malloc(sizeof(float) * S * N * E);
-        int bad = st_read_f32(&f, "input.x_T", xT, N * E, &e) ||
-                  (kind != SAMPLER_DDIM || st_find(&f, "input.eps") ? st_read_f32(&f, "input.eps", eps, S * N * E, &e) : 0);
-        if (bad || workspace_alloc(&ws, &cfg, B, L, 0, &e)) {
-            free(xT), free(eps);
-            goto fail;
-        }
-        SampleRequest rq = {.B = B, .L = L, .ids = NULL, .known = NULL, .lengths = NULL, .kind = kind, .steps = S, .clamp = 0, .seed = 0, .x_T = xT, .eps = eps};
-        Sampler s;
-        if (sampler_begin(&s, &m, &ws, &rq, &e)) {
-            free(xT), free(eps);
-            goto fail;
-        }
-        run_sampler(&p, &s, &ws, "sample", N, E, V);
-
-        /* infilling: known tokens through x_cond, the length mask on every pass */
-        if (st_find(&f, "input.infill_ids")) {
-            int64_t *iids = malloc(sizeof(int64_t) * N), *iknown = malloc(sizeof(int64_t) * N),
-                    *ilen = malloc(sizeof(int64_t) * B);
-            int32_t *ids32 = malloc(sizeof(int32_t) * N);
-            uint8_t *known = malloc(N);
-            int *lengths = malloc(sizeof(int) * B);
-            int ibad = st_read_i64(&f, "input.infill_ids", iids, N, &e) ||
-                       st_read_i64(&f, "input.infill_known", iknown, N, &e) ||
-                       st_read_i64(&f, "input.infill_lengths", ilen, B, &e);
-            for (long i = 0; !ibad && i < N; i++) ids32[i] = (int32_t)iids[i], known[i] = iknown[i] != 0;
-            for (int b = 0; !ibad && b < B; b++) lengths[b] = (int)(ilen[b] < 0 ? 0 : ilen[b] > L ? L : ilen[b]);
-            SampleRequest iq = {.B = B, .L = L, .ids = ids32, .known = known, .lengths = lengths, .kind = kind, .steps = S, .clamp = 0, .seed = 0, .x_T = xT, .eps = eps};
-            if (!ibad && !sampler_begin(&s, &m, &ws, &iq, &e)) run_sampler(&p, &s, &ws, "infill", N, E, V);
-            else ibad = 1;
-            free(iids), free(iknown), free(ilen), free(ids32), free(known), free(lengths);
-            if (ibad) {
-                free(xT), free(eps);
-                goto fail;
-            }
-        }
-        workspace_free(&ws);
-        free(xT), free(eps);
-    }
-
-    /* 2. the loss and its gradients */
-    int64_t *ids64 = malloc(sizeof(int64_t) * N), *len64 = malloc(sizeof(int64_t) * B), *cond64 = malloc(sizeof(int64_t) * N);
-    int32_t *ids = malloc(sizeof(int32_t) * N);
-    uint8_t *len_mask = malloc(N), *cond = malloc(N);
-    float *t = malloc(sizeof(float) * B), *z = malloc(sizeof(float) * N * E);
-    float *gblock = calloc(m.table.total, sizeof(float));
-    Params g = {0};
-    int loss_bad = read_i64_as(&f, "input.ids", ids64, N, &e) || read_i64_as(&f, "input.lengths", len64, B, &e) ||
-                   read_i64_as(&f, "input.cond_mask", cond64, N, &e) || st_read_f32(&f, "input.t", t, B, &e) ||
-                   st_read_f32(&f, "input.z", z, N * E, &e) || workspace_alloc(&ws, &cfg, B, L, 1, &e) ||
-                   params_bind(&g, &m.table, gblock);
-    for (long i = 0; !loss_bad && i < N; i++) {
-        if (ids64[i] < 0 || ids64[i] >= V) {
-            loss_bad = err_set(&e, "%s: input.ids[%ld] = %lld is outside the vocabulary of %ld", path, i,
-                               (long long)ids64[i], V);
-            break;
-        }
-        ids[i] = (int32_t)ids64[i];
-        len_mask[i] = (i % L) < len64[i / L];
-        cond[i] = cond64[i] != 0;
-    }
-    if (!loss_bad) {
-        LossInput in = {.B = B, .L = L, .ids = ids, .len_mask = len_mask, .cond = cond, .t = t, .z = z, .selfcond = selfcond};
-        LossStats st;
-        diffusion_loss(&m, &g, &ws, &in, 1.0f, NULL, &st);
-        float vals[4] = {(float)st.loss, (float)st.mse, (float)st.ce, (float)st.accuracy};
-        compare(&p, "loss", &vals[0], 1, REL, 1e-5, NULL);
-        compare(&p, "loss_mse", &vals[1], 1, REL, 1e-5, NULL);
-        compare(&p, "loss_ce", &vals[2], 1, REL, 1e-5, NULL);
-        compare(&p, "accuracy", &vals[3], 1, REL, 1e-5, NULL);
-        char name[160];
-        for (int i = 0; i < m.table.count; i++) {
-            const ParamInfo *pi = &m.table.info[i];
-            snprintf(name, sizeof name, "grad.%s", pi->name);
-            compare(&p, name, gblock + pi->offset, (long)pi->count, MAXREL, 1e-4, NULL);
-        }
-
-        /* 3. clip to 1.0 and one AdamW step at lr */
-        float norm = (float)grad_clip(gblock, m.table.total, 1.0);
-        compare(&p, "grad_norm", &norm, 1, REL, 1e-5, NULL);
-        float *mo = calloc(m.table.total, sizeof(float)), *vo = calloc(m.table.total, sizeof(float));
-        AdamW opt = adamw_default(1e-4f);
-        adamw_step(&opt, m.w, gblock, mo, vo, m.table.total, 1, lr);
-        for (int i = 0; i < m.table.count; i++) {
-            const ParamInfo *pi = &m.table.info[i];
-            /* Adam moves every element by about lr whatever its gradient's size:
-             * where the reference gradient is tiny its sign is noise, so skip it. */
-            float *ref = malloc(sizeof(float) * pi->count);
-            uint8_t *skip = calloc(pi->count, 1);
-            snprintf(name, sizeof name, "expect.grad.%s", pi->name);
-            if (!st_read_f32(&f, name, ref, (int64_t)pi->count, NULL)) {
-                double mx = 0;
-                for (size_t j = 0; j < pi->count; j++) mx = fmax(mx, fabs(ref[j]));
-                for (size_t j = 0; j < pi->count; j++) skip[j] = fabs(ref[j]) < 1e-5 * mx;
-            }
-            snprintf(name, sizeof name, "step1.%s", pi->name);
-            compare(&p, name, m.w + pi->offset, (long)pi->count, ABS, 1e-2 * lr, skip);
-            free(ref), free(skip);
-        }
-        free(mo), free(vo);
-    }
-    free(ids64), free(len64), free(cond64), free(ids), free(len_mask), free(cond), free(t), free(z), free(gblock);
-    params_unbind(&g);
-    if (loss_bad) goto fail;
-
-    if (dump && st_writer_save(&p.dump, dump, &e)) {
-        fprintf(stderr, "sdlm parity: %s\n", e.msg);
-        rc = EXIT_IO;
-        goto out;
-    }
-    printf("%d expectations checked, %d outside tolerance\n", p.checked, p.failed);
-    rc = p.failed ? EXIT_CHECK : p.checked ? EXIT_OK : EXIT_USAGE;
-    if (!p.checked) fprintf(stderr, "sdlm parity: %s has no expect.* tensors\n", path);
-    goto out;
-fail:
-    fprintf(stderr, "sdlm parity: %s\n", e.msg);
-out:
+    Setup fx;
+    if (read_setup(&f, &fx, &e) || check_all(&p, &fx, &e)) status = cli_fail(c.cmd, EXIT_USAGE, "%s", e.msg);
+    else status = report(&p, dump);
     for (int i = 0; i < p.nkeep; i++) free(p.keep[i]);
     free(p.keep);
     st_writer_free(&p.dump);
-    workspace_free(&ws);
-    model_free(&m);
     st_close(&f);
-    return rc;
+    return status;
 }

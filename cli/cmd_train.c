@@ -17,8 +17,6 @@
 
 #include "commands.h"
 #include "opts.h"
-#include "batch.h"
-#include "batcher.h"
 #include "ckptguard.h"
 #include "dist.h"
 #include "trainer.h"
@@ -50,224 +48,289 @@ static void bar(const TrainProgress *p, char *out, size_t cap) {
     char ranks[32] = "";
     if (p->ranks > 1) snprintf(ranks, sizeof ranks, " on %d ranks", p->ranks);
     snprintf(out, cap,
-             "epoch %d: %3.0f%%|%s| %lld/%lld [%s<%s, %.0f tok/s%s, loss=%.4f, mse=%.4f, ce=%.4f, accuracy=%.3f, lr=%.2e]",
+             "epoch %d: %3.0f%%|%s| %lld/%lld [%s<%s, %.0f tok/s%s, loss=%.4f, mse=%.4f, ce=%.4f, "
+             "accuracy=%.3f, lr=%.2e]",
              p->epoch, frac * 100, cells, (long long)p->step, (long long)p->total_steps, el, eta,
              p->last.tokens_per_s, ranks, p->last.loss, p->last.mse, p->last.ce, p->last.accuracy, p->last.lr);
 }
 
-/* The recipe `sdlm train` uses when --recipe is not given. */
-#define DEFAULT_RECIPE "sdlm"
+/* ---- flags ------------------------------------------------------------------------------- */
 
-static int parse_recipe(const char *name, Recipe *r) {
-    if (!strcmp(name, "seed")) *r = RECIPE_SEED;
-    else if (!strcmp(name, "sdlm")) *r = RECIPE_SDLM;
-    else return -1;
+/* The flags: one per TRAIN_SETTINGS entry, in its order, then --log-every. A flag whose value
+ * is not its field's own (a name, an OFF switch, a double) is read into its scratch, and
+ * apply_flags puts it in place. */
+typedef struct {
+    TrainConfig c;
+    Opt opts[TRAIN_NSETTINGS + 1];
+    int seen[TRAIN_NSETTINGS + 1];
+    struct {
+        const char *name; /* CHOICE, CHOICE_NUM */
+        float f;          /* F64 */
+        int on;           /* OFF */
+    } scratch[TRAIN_NSETTINGS];
+    int log_every;
+} Flags;
+
+static Opt setting_opt(Flags *f, int i) {
+    const TrainSetting *s = &train_settings[i];
+    void *field = (char *)&f->c + s->offset;
+    Opt o = {s->flags, OPT_STR, field, s->metavar, s->help, s->lo, s->hi, &f->seen[i]};
+    switch (s->kind) {
+    case TS_STR: break;
+    case TS_INT: o.kind = OPT_INT; break;
+    case TS_U64:
+    case TS_I64: o.kind = OPT_U64; break; /* an int64_t read as a non-negative integer: the same bytes */
+    case TS_F32: o.kind = OPT_FLOAT; break;
+    case TS_F64: o.kind = OPT_FLOAT, o.dst = &f->scratch[i].f; break;
+    case TS_FLAG: o.kind = OPT_FLAG; break;
+    case TS_OFF: o.kind = OPT_FLAG, o.dst = &f->scratch[i].on; break;
+    case TS_CHOICE:
+    case TS_CHOICE_NUM: o.dst = &f->scratch[i].name; break;
+    }
+    return o;
+}
+
+static void build_opts(Flags *f) {
+    for (int i = 0; i < TRAIN_NSETTINGS; i++) f->opts[i] = setting_opt(f, i);
+    f->opts[TRAIN_NSETTINGS] = (Opt){"--log-every", OPT_INT, &f->log_every, "N",
+                                     "when stderr is not a terminal, a line every N steps (50)", 1, 1e9,
+                                     &f->seen[TRAIN_NSETTINGS]};
+}
+
+/* The last of a flag's names ("-b|--batch_size": --batch_size), for messages. */
+static const char *flag_name(const TrainSetting *s) {
+    const char *last = strrchr(s->flags, '|');
+    return last ? last + 1 : s->flags;
+}
+
+/* A CHOICE flag's value by name; -1 after saying which names it takes. */
+static int choice_value(const TrainSetting *s, const char *name) {
+    int v = train_choice_value(s, name);
+    if (v < 0) {
+        char names[128];
+        train_choices_text(s, names, sizeof names);
+        fprintf(stderr, "sdlm train: %s must be %s, not \"%s\"\n", flag_name(s), names, name);
+    }
+    return v;
+}
+
+/* Puts the flags read into scratch in place; -1 after saying what is wrong. */
+static int apply_flags(Flags *f) {
+    for (int i = 0; i < TRAIN_NSETTINGS; i++) {
+        const TrainSetting *s = &train_settings[i];
+        void *field = (char *)&f->c + s->offset;
+        if (!f->seen[i]) continue;
+        if (s->kind == TS_CHOICE || s->kind == TS_CHOICE_NUM) {
+            int v = choice_value(s, f->scratch[i].name);
+            if (v < 0) return -1;
+            *(int *)field = v;
+        } else if (s->kind == TS_OFF) {
+            const TrainSetting *on = train_setting_of(s->offset);
+            if (f->seen[on - train_settings])
+                return fprintf(stderr, "sdlm train: %s and %s contradict\n", on->flags, s->flags), -1;
+            *(int *)field = 0;
+        } else if (s->kind == TS_F64) {
+            *(double *)field = f->scratch[i].f;
+        }
+    }
     return 0;
 }
 
-/* A resumed checkpoint keeps its own model size: say which flags given it overrides. */
-static void tell_overridden_dims(const TrainConfig *c, const int dims_given[3]) {
-    const int given[3] = {c->E, c->D, c->NL};
-    unsigned mask = (dims_given[0] ? 1u : 0) | (dims_given[1] ? 2u : 0) | (dims_given[2] ? 4u : 0);
-    char note[512];
-    if (dist_rank() == 0 && ckptguard_dims_note(c->ckpt, given, mask, note, sizeof note))
-        fprintf(stderr, "sdlm train: %s\n", note);
+/* The recipe the flags name (TRAIN_DEFAULT_RECIPE when none); -1 after saying it is unknown. */
+static int flags_recipe(const Flags *f, Recipe *r) {
+    const TrainSetting *s = TRAIN_SETTING(recipe);
+    int i = (int)(s - train_settings);
+    int v = choice_value(s, f->seen[i] ? f->scratch[i].name : TRAIN_DEFAULT_RECIPE);
+    if (v < 0) return -1;
+    *r = (Recipe)v;
+    return 0;
 }
 
-static int train(int argc, char **argv) {
-    TrainConfig c = trainer_defaults();
-    const char *recipe = DEFAULT_RECIPE, *film = NULL, *masks = NULL, *family = NULL, *mask_loss = NULL;
-    int log_every = 50, warp_on = 0, warp_off = 0, norm_fixed = 0, norm_learned = 0, decay_end = 0, decay_decs = 0;
-    uint64_t steps = 0;
-    float minutes = 0;
-    int dims_given[3] = {0, 0, 0}; /* -edim -mdim -numl */
-    Opt opts[] = {
-        {"-d|--data_path", OPT_STR, &c.corpus, "FILE", "training text, one example per line (required)", 0, 0, NULL},
-        {"-spm|--spm_model", OPT_STR, &c.spm, "MODEL", "SentencePiece model (default: the checkpoint's, or train one)", 0, 0, NULL},
-        {"-ckpt|--checkpoint", OPT_STR, &c.ckpt, "FILE", "checkpoint to write; resumed when it exists (required)", 0, 0, NULL},
-        {"-ep|--epochs", OPT_INT, &c.epochs, "N", "epochs (100)", 1, 1e9, NULL},
-        {"-b|--batch_size", OPT_INT, &c.batch, "N", "batch size (seed 256, sdlm 32)", 1, 1 << 20, NULL},
-        {"-lr|--learning_rate", OPT_FLOAT, &c.lr, "LR", "peak learning rate (seed 1e-4, sdlm 2e-3)", 1e-12, 10, NULL},
-        {"-wup|--warmup_steps", OPT_INT, &c.warmup, "N", "linear warm-up updates (seed 2000, sdlm 200)", 0, 1e9, NULL},
-        {"-decs|--decay_steps", OPT_INT, &c.decay_steps, "N", "linear decay updates to 0.1 x lr (800000)", 0, 2e9, NULL},
-        {"-wd|--weight_decay", OPT_FLOAT, &c.weight_decay, "W", "AdamW decoupled weight decay (1e-4)", 0, 10, NULL},
-        {"-acc|--accumulation_steps", OPT_INT, &c.accum, "N", "batches per update (1)", 1, 1 << 16, NULL},
-        {"-edim|--embedding_dim", OPT_INT, &c.E, "N", "embedding dim (64)", 2, 4096, &dims_given[0]},
-        {"-mdim|--model_dim", OPT_INT, &c.D, "N", "model dim, a multiple of 8 (seed 512, sdlm 128)", 8, 16384, &dims_given[1]},
-        {"-numl|--num_layers", OPT_INT, &c.NL, "N", "encoder layers (seed 8, sdlm 2)", 1, 256, &dims_given[2]},
-        {"-do|--dropout_prob", OPT_FLOAT, &c.dropout, "P", "dropout (0.1)", 0, 0.99, NULL},
-        {"-ld|--layerdrop_prob", OPT_FLOAT, &c.layerdrop, "P", "layer-drop (0.0)", 0, 0.99, NULL},
-        {"-cl|--crop_length", OPT_INT, &c.crop_len, "N", "tokens per example, EOS included (64)", 2, 4096, NULL},
-        {"-ngen|--num_examples", OPT_INT, &c.ngen, "N", "samples printed at the start and after each epoch (8)", 0, 8, NULL},
-        {"--seed", OPT_U64, &c.seed, "S", "seed of everything random (0)", 0, 0, NULL},
-        {"--steps", OPT_U64, &steps, "N", "stop after N training steps in all (0: no limit)", 0, 0, NULL},
-        {"--minutes", OPT_FLOAT, &minutes, "M", "stop after M minutes of this session (0: no limit)", 0, 1e7, NULL},
-        {"--db", OPT_STR, &c.db, "PATH", "history database (default $XDG_DATA_HOME/sdlm/sdlm.db; \"\" for none)", 0, 0, NULL},
-        {"--save-every", OPT_INT, &c.save_every, "N", "checkpoint every N steps (500)", 1, 1e9, NULL},
-        {"--recipe", OPT_STR, &recipe, "NAME", "seed (the seed's, exactly) or sdlm (" DEFAULT_RECIPE "); sets the flags below, which override it", 0, 0, NULL},
-        {"--decay-to-end", OPT_FLAG, &decay_end, NULL, "the lr falls to 0.1 x lr at the end of the --steps (else --minutes) budget (sdlm)", 0, 0, NULL},
-        {"--decay-by-decs", OPT_FLAG, &decay_decs, NULL, "the lr falls over -decs steps whatever the budget (the seed's)", 0, 0, NULL},
-        {"--family", OPT_STR, &family, "NAME", "continuous (the seed's embedding diffusion) or masked (hidden tokens predicted from the rest; sdlm)", 0, 0, NULL},
-        {"--mask-loss", OPT_STR, &mask_loss, "KIND", "masked family: elbo (each sequence averaged over its hidden tokens) or mean (every hidden token alike; sdlm)", 0, 0, NULL},
-        {"--mask-t-power", OPT_FLOAT, &c.mask_t_power, "P", "masked family: training mask rates u^P for uniform u; above 1 favours light masks (sdlm: 2)", 0.1, 16, NULL},
-        {"--film", OPT_STR, &film, "KIND", "layers scale LN(x) by gamma (seed) or 1 + gamma (one-plus; sdlm)", 0, 0, NULL},
-        {"--shift", OPT_FLOAT, &c.shift, "S", "noise schedule's signal-to-noise times S^2; 1 is the seed's (sdlm: 1)", 0.01, 100, NULL},
-        {"--time-warp", OPT_FLAG, &warp_on, NULL, "draw training t by a learned CE curve, and space sampling steps by it (sdlm)", 0, 0, NULL},
-        {"--no-time-warp", OPT_FLAG, &warp_off, NULL, "uniform training t, as the seed", 0, 0, NULL},
-        {"--t-weight", OPT_FLOAT, &c.t_weight, "P", "weight each sequence's loss by (P+1) t^P, toward noisy times; 0: off (seed, sdlm: 0)", 0, 8, NULL},
-        {"--fixed-norm", OPT_FLAG, &norm_fixed, NULL, "keep the embedding norm's scale at 1, so a time t keeps its noise level (sdlm)", 0, 0, NULL},
-        {"--learned-norm", OPT_FLAG, &norm_learned, NULL, "train the embedding norm's scale and shift, as the seed", 0, 0, NULL},
-        {"--bucket", OPT_INT, &c.bucket, "K", "batches of similar length, from length-sorted windows of K batches; 0: off (seed: 0, sdlm: 8)", 0, BATCHER_BUCKET_MAX, NULL},
-        {"--masks", OPT_STR, &masks, "KIND", "known tokens: seed, infill (prefix/suffix/middle/gaps) or mixed (sdlm)", 0, 0, NULL},
-        {"--ema", OPT_FLOAT, &c.ema, "DECAY", "EMA of the weights, saved and used for sampling; 0: off (seed: off, sdlm: 0.995)", 0, 0.999999, NULL},
-        {"--export", OPT_STR, &c.export_path, "FILE", "at the end also write FILE: F16 sampling weights (the EMA when kept), no optimiser state", 0, 0, NULL},
-        {"--vocab", OPT_INT, &c.vocab, "N", "pieces of the tokenizer trained when none is given (2000)", 260, 1 << 20, NULL},
-        {"--recompute", OPT_FLAG, &c.recompute, NULL, "keep fewer activations and redo them in the backward pass (less memory, a little slower)", 0, 0, NULL},
-        {"--chunk", OPT_INT, &c.chunk, "N", "sequences per forward/backward pass, at most 32; less is less memory (32)", 1, 32, NULL},
-        {"--log-every", OPT_INT, &log_every, "N", "when stderr is not a terminal, a line every N steps (50)", 1, 1e9, NULL},
-    };
-    int n = sizeof opts / sizeof *opts, npos;
+/* Reads the flags over the recipe's defaults. Returns 0 to train, or -1 to exit with *status
+ * (--help: 0; a bad flag: EXIT_USAGE, said on stderr). */
+static int parse_flags(Flags *f, int argc, char **argv, int *status) {
+    memset(f, 0, sizeof *f);
+    f->c = trainer_defaults();
+    f->log_every = 50;
+    build_opts(f);
+    int n = TRAIN_NSETTINGS + 1, npos;
     const char *pos[1];
     Err e;
     /* twice: the first pass finds --recipe, whose choices the flags given then override */
-    int rc = opts_parse(opts, n, argc, argv, pos, 0, &npos, &e);
-    Recipe r = RECIPE_SEED;
+    int rc = opts_parse(f->opts, n, argc, argv, pos, 0, &npos, &e);
     if (rc == 0) {
-        if (parse_recipe(recipe, &r))
-            return fprintf(stderr, "sdlm train: --recipe must be seed or sdlm, not \"%s\"\n", recipe), EXIT_USAGE;
-        c = trainer_defaults();
-        trainer_apply_recipe(&c, r);
-        rc = opts_parse(opts, n, argc, argv, pos, 0, &npos, &e);
+        Recipe r;
+        if (flags_recipe(f, &r)) return *status = EXIT_USAGE, -1;
+        f->c = trainer_defaults();
+        trainer_apply_recipe(&f->c, r);
+        memset(f->seen, 0, sizeof f->seen);
+        rc = opts_parse(f->opts, n, argc, argv, pos, 0, &npos, &e);
     }
     if (rc == 1) {
         opts_usage(stdout, "sdlm train -d CORPUS -ckpt FILE [-spm MODEL] [flags]",
                    "Trains a diffusion LM on CORPUS (the seed's train.py flags), resuming FILE when it exists\n"
-                   "(a resumed run keeps its recipe). --recipe sdlm is the default; --recipe seed is the seed's, exactly.\n"
+                   "(a resumed run keeps its recipe). --recipe sdlm is the default; --recipe seed is the "
+                   "seed's, exactly.\n"
                    "Ctrl-C, SIGTERM or SIGUSR1 finishes the step, saves and exits 0. Built with make MPI=1,\n"
                    "mpirun -np N sdlm train ... trains one model data-parallel (man sdlm).",
-                   opts, n);
-        return EXIT_OK;
+                   f->opts, n);
+        return *status = EXIT_OK, -1;
     }
-    if (rc) return fprintf(stderr, "sdlm train: %s\n", e.msg), EXIT_USAGE;
-    if (film) {
-        if (!strcmp(film, "gamma")) c.film_one_plus = 0;
-        else if (!strcmp(film, "one-plus")) c.film_one_plus = 1;
-        else return fprintf(stderr, "sdlm train: --film must be gamma or one-plus, not \"%s\"\n", film), EXIT_USAGE;
-    }
-    if (family) {
-        if (!strcmp(family, "continuous")) c.masked = 0;
-        else if (!strcmp(family, "masked")) c.masked = 1;
-        else return fprintf(stderr, "sdlm train: --family must be continuous or masked, not \"%s\"\n", family), EXIT_USAGE;
-    }
-    if (mask_loss) {
-        if (!strcmp(mask_loss, "elbo")) c.mask_loss = MASK_LOSS_ELBO;
-        else if (!strcmp(mask_loss, "mean")) c.mask_loss = MASK_LOSS_MEAN;
-        else return fprintf(stderr, "sdlm train: --mask-loss must be elbo or mean, not \"%s\"\n", mask_loss), EXIT_USAGE;
-    }
-    if (masks) {
-        static const char *names[MASK_KINDS] = {"seed", "infill", "mixed"};
-        int k = 0;
-        while (k < MASK_KINDS && strcmp(masks, names[k])) k++;
-        if (k == MASK_KINDS)
-            return fprintf(stderr, "sdlm train: --masks must be seed, infill or mixed, not \"%s\"\n", masks), EXIT_USAGE;
-        c.masks = k;
-    }
-    if (warp_on && warp_off) return fprintf(stderr, "sdlm train: --time-warp and --no-time-warp contradict\n"), EXIT_USAGE;
-    if (warp_on) c.time_warp = 1;
-    if (warp_off) c.time_warp = 0;
-    if (norm_fixed && norm_learned) return fprintf(stderr, "sdlm train: --fixed-norm and --learned-norm contradict\n"), EXIT_USAGE;
-    if (norm_fixed) c.fixed_norm = 1;
-    if (decay_end && decay_decs) return fprintf(stderr, "sdlm train: --decay-to-end and --decay-by-decs contradict\n"), EXIT_USAGE;
-    if (decay_end) c.decay_end = 1;
-    if (decay_decs) c.decay_end = 0;
-    if (norm_learned) c.fixed_norm = 0;
-    c.max_steps = (int64_t)steps;
-    c.max_minutes = minutes;
+    if (rc) return fprintf(stderr, "sdlm train: %s\n", e.msg), *status = EXIT_USAGE, -1;
+    if (apply_flags(f)) return *status = EXIT_USAGE, -1;
+    return 0;
+}
 
-    tell_overridden_dims(&c, dims_given);
-    Trainer *t;
-    if (trainer_start(&t, &c, -1, &e)) return fprintf(stderr, "sdlm train: %s\n", e.msg), EXIT_USAGE;
-    int quiet = dist_rank() != 0; /* rank 0 speaks for the job */
+/* A resumed checkpoint keeps its own model size: say which flags given it overrides. */
+static void tell_overridden_dims(const Flags *f) {
+    const TrainSetting *dims[3] = {TRAIN_SETTING(E), TRAIN_SETTING(D), TRAIN_SETTING(NL)};
+    const int given[3] = {f->c.E, f->c.D, f->c.NL};
+    unsigned mask = 0;
+    for (int k = 0; k < 3; k++) mask |= f->seen[dims[k] - train_settings] ? 1u << k : 0;
+    char note[512];
+    if (dist_rank() == 0 && ckptguard_dims_note(f->c.ckpt, given, mask, note, sizeof note))
+        fprintf(stderr, "sdlm train: %s\n", note);
+}
+
+/* ---- watching the run ------------------------------------------------------------------------ */
+
+/* What has been told of the run on stderr (rank 0; the other ranks stay quiet). */
+typedef struct {
+    int quiet, tty, log_every;
+    const char *ckpt;
+    int samples_round, stop_sent, history_told, save_errors_told, problems_told, corpus_told;
+    int64_t next_log;
+    char msg[512];
+} Watch;
+
+/* Ctrl-C, SIGTERM or SIGUSR1: the trainer finishes its step and saves. */
+static void ask_stop(Trainer *t, Watch *w, const TrainProgress *p) {
+    trainer_stop(t);
+    w->stop_sent = 1;
+    if (w->quiet) return;
+    if (w->tty) fprintf(stderr, "\n");
+    fprintf(stderr, "sdlm train: stopping after this step (saving %s)\n", w->ckpt);
+    if (p->ranks > 1 && p->last_ckpt[0]) /* mpirun may be ending the job: say what is on disk */
+        fprintf(stderr, "sdlm train: if mpirun ends the job first (a rank died, or SIGKILL follows), %s keeps "
+                "step %lld\n",
+                w->ckpt, (long long)p->last_ckpt_step);
+    else if (p->ranks > 1)
+        fprintf(stderr, "sdlm train: if mpirun ends the job first (a rank died, or SIGKILL follows), %s stays "
+                "as it was\n",
+                w->ckpt);
+}
+
+/* What changed since the last look: a history that stopped, the corpus, failures, messages, samples. */
+static void tell_news(Watch *w, const TrainProgress *p) {
+    const char *clear = w->tty ? "\r\033[K" : "";
+    if (p->history_error[0] && !w->history_told) { /* told once: it never stops training */
+        fprintf(stderr, "%ssdlm train: %s\n", clear, p->history_error);
+        w->history_told = 1;
+    }
+    /* once, even when preparing went by unseen; not while preparing, when training a tokenizer
+     * sends stderr to /dev/null (spm.h) */
+    if (p->corpus_summary[0] && !w->corpus_told && p->state != TRAIN_PREPARING) {
+        if (strcmp(w->msg, p->corpus_summary)) fprintf(stderr, "%s%s\n", clear, p->corpus_summary);
+        w->corpus_told = 1; /* (or it was, as the message) */
+    }
+    if (p->save_errors != w->save_errors_told) { /* at once: the run may be losing its work */
+        fprintf(stderr, "%ssdlm train: %s\n", clear, p->save_error);
+        w->save_errors_told = p->save_errors;
+    }
+    if (p->problems != w->problems_told) {
+        fprintf(stderr, "%ssdlm train: %s\n", clear, p->problem);
+        w->problems_told = p->problems;
+    }
+    if (strcmp(w->msg, p->message) && p->state != TRAIN_RUNNING) {
+        snprintf(w->msg, sizeof w->msg, "%s", p->message);
+        if (w->msg[0] && p->state < TRAIN_FINISHED) fprintf(stderr, "%s%s\n", clear, w->msg);
+    }
+    if (p->samples_round != w->samples_round) {
+        w->samples_round = p->samples_round;
+        fprintf(stderr, "%s", clear);
+        for (int i = 0; i < p->nsamples; i++) printf("%s\n", p->samples[i]);
+        fflush(stdout);
+    }
+}
+
+/* The progress bar: redrawn in place on a terminal, else the first step and one line every
+ * log_every steps. */
+static void tell_bar(Watch *w, const TrainProgress *p) {
+    if (p->step == 0 || (p->state != TRAIN_RUNNING && p->state != TRAIN_PAUSED)) return;
+    char line[512];
+    bar(p, line, sizeof line);
+    if (w->tty) {
+        fprintf(stderr, "\r%s\033[K", line);
+    } else if (p->step >= w->next_log) {
+        fprintf(stderr, "%s\n", line);
+        w->next_log = (p->step / w->log_every + 1) * w->log_every;
+    }
+}
+
+/* Polls the trainer ten times a second until it ends; p holds its last progress. */
+static void watch(Trainer *t, Watch *w, TrainProgress *p) {
+    for (;;) {
+        if (interrupted && !w->stop_sent) ask_stop(t, w, p);
+        trainer_progress(t, p);
+        if (!w->quiet) tell_news(w, p), tell_bar(w, p);
+        if (p->state >= TRAIN_FINISHED) break;
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (!w->quiet && !w->tty && !w->next_log && p->step > 0) { /* a run shorter than one poll still shows its line */
+        char line[512];
+        bar(p, line, sizeof line);
+        fprintf(stderr, "%s\n", line);
+    }
+    if (!w->quiet && w->tty && p->step > 0) fprintf(stderr, "\n");
+}
+
+/* man sdlm, EXIT STATUS: 0 when the run finished or was stopped (and saved); 1 when it failed
+ * after it started (weights no longer finite, saves failing: the outcome failed); 2 when it failed
+ * before its first step, which is bad input (a corpus, tokenizer or checkpoint it cannot use). */
+static int exit_status(TrainState final, int64_t steps) {
+    if (final != TRAIN_FAILED) return EXIT_OK;
+    return steps > 0 ? EXIT_CHECK : EXIT_USAGE;
+}
+
+/* The trainer's last word, and the status to exit with. */
+static int report(Trainer *t, const Watch *w, TrainProgress *p) {
+    TrainState final = trainer_join(t);
+    trainer_progress(t, p);
+    if (!w->quiet && p->history_error[0] && !w->history_told) fprintf(stderr, "sdlm train: %s\n", p->history_error);
+    if (!w->quiet) fprintf(stderr, "sdlm train: %s\n", p->message);
+    else if (final == TRAIN_FAILED) fprintf(stderr, "sdlm train: rank %d: %s\n", dist_rank(), p->message);
+    return exit_status(final, p->step);
+}
+
+static void catch_stop_signals(void) {
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL); /* mpirun passes SIGUSR1 on; SIGINT and SIGTERM it follows with SIGKILL */
+}
 
-    int tty = isatty(2), samples_round = 0, stop_sent = 0, history_told = 0, save_errors_told = 0, corpus_told = 0;
-    int64_t next_log = 0;
-    char msg[512] = "", line[512];
-    TrainProgress *p = calloc(1, sizeof *p);
-    for (;;) {
-        if (interrupted && !stop_sent) {
-            trainer_stop(t);
-            stop_sent = 1;
-            if (!quiet) {
-                if (tty) fprintf(stderr, "\n");
-                fprintf(stderr, "sdlm train: stopping after this step (saving %s)\n", c.ckpt);
-                if (p->ranks > 1 && p->last_ckpt[0]) /* mpirun may be ending the job: say what is on disk */
-                    fprintf(stderr, "sdlm train: if mpirun ends the job first (a rank died, or SIGKILL follows), %s keeps step %lld\n",
-                            c.ckpt, (long long)p->last_ckpt_step);
-                else if (p->ranks > 1)
-                    fprintf(stderr, "sdlm train: if mpirun ends the job first (a rank died, or SIGKILL follows), %s stays as it was\n",
-                            c.ckpt);
-            }
-        }
-        trainer_progress(t, p);
-        if (!quiet && p->history_error[0] && !history_told) { /* told once: it never stops training */
-            fprintf(stderr, "%ssdlm train: %s\n", tty ? "\r\033[K" : "", p->history_error);
-            history_told = 1;
-        }
-        /* once, even when preparing went by unseen; not while preparing, when training a tokenizer
-         * sends stderr to /dev/null (spm.h) */
-        if (!quiet && p->corpus_summary[0] && !corpus_told && p->state != TRAIN_PREPARING) {
-            if (strcmp(msg, p->corpus_summary)) fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", p->corpus_summary);
-            corpus_told = 1; /* (or it was, as the message) */
-        }
-        if (!quiet && p->save_errors != save_errors_told) { /* at once: the run may be losing its work */
-            fprintf(stderr, "%ssdlm train: %s\n", tty ? "\r\033[K" : "", p->save_error);
-            save_errors_told = p->save_errors;
-        }
-        if (!quiet && strcmp(msg, p->message) && p->state != TRAIN_RUNNING) {
-            snprintf(msg, sizeof msg, "%s", p->message);
-            if (msg[0] && p->state < TRAIN_FINISHED) fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", msg);
-        }
-        if (!quiet && p->samples_round != samples_round) {
-            samples_round = p->samples_round;
-            if (tty) fprintf(stderr, "\r\033[K");
-            for (int i = 0; i < p->nsamples; i++) printf("%s\n", p->samples[i]);
-            fflush(stdout);
-        }
-        if (!quiet && p->step > 0 && (p->state == TRAIN_RUNNING || p->state == TRAIN_PAUSED)) {
-            bar(p, line, sizeof line);
-            if (tty) {
-                fprintf(stderr, "\r%s\033[K", line);
-            } else if (p->step >= next_log) { /* the first step, then one line every log_every */
-                fprintf(stderr, "%s\n", line);
-                next_log = (p->step / log_every + 1) * log_every;
-            }
-        }
-        if (p->state >= TRAIN_FINISHED) {
-            if (!quiet && !tty && !next_log && p->step > 0) { /* a run shorter than one poll still shows its line */
-                bar(p, line, sizeof line);
-                fprintf(stderr, "%s\n", line);
-            }
-            break;
-        }
-        struct timespec ts = {0, 100 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+static int train(int argc, char **argv) {
+    Flags f;
+    int status;
+    if (parse_flags(&f, argc, argv, &status)) return status;
+    tell_overridden_dims(&f);
+    TrainProgress *p = calloc(1, sizeof *p); /* (big: it holds the loss curve) */
+    if (!p) return fprintf(stderr, "sdlm train: out of memory\n"), EXIT_IO;
+    Trainer *t;
+    Err e;
+    if (trainer_start(&t, &f.c, -1, &e)) {
+        fprintf(stderr, "sdlm train: %s\n", e.msg);
+        return free(p), EXIT_USAGE;
     }
-    if (!quiet && tty && p->step > 0) fprintf(stderr, "\n");
-    TrainState final = trainer_join(t);
-    trainer_progress(t, p);
-    if (!quiet && p->history_error[0] && !history_told) fprintf(stderr, "sdlm train: %s\n", p->history_error);
-    if (!quiet) fprintf(stderr, "sdlm train: %s\n", p->message);
-    else if (final == TRAIN_FAILED) fprintf(stderr, "sdlm train: rank %d: %s\n", dist_rank(), p->message);
-    int64_t done = p->step;
-    free(p);
+    catch_stop_signals();
+    Watch w = {.quiet = dist_rank() != 0, .tty = isatty(2), .log_every = f.log_every, .ckpt = f.c.ckpt};
+    watch(t, &w, p);
+    status = report(t, &w, p);
     trainer_free(t);
-    if (final == TRAIN_FAILED) return done > 0 ? EXIT_CHECK : EXIT_USAGE;
-    return EXIT_OK;
+    free(p);
+    return status;
 }
 
 int cmd_train(int argc, char **argv) {

@@ -35,8 +35,9 @@ enum { NCOMMANDS = sizeof commands / sizeof *commands };
 
 int cmd_keys(int argc, char **argv) {
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
-        return printf("usage: sdlm keys\nPrints the editor's keys, one per line: GROUP<TAB>KEY<TAB>DESCRIPTION.\n"), EXIT_OK;
-    if (argc > 1) return fprintf(stderr, "sdlm keys: takes no arguments\n"), EXIT_USAGE;
+        return printf("usage: sdlm keys\nPrints the editor's keys, one per line: GROUP<TAB>KEY<TAB>DESCRIPTION.\n"),
+               EXIT_OK;
+    if (argc > 1) return cli_fail("sdlm keys", EXIT_USAGE, "takes no arguments");
     ui_keys_print(stdout);
     return EXIT_OK;
 }
@@ -44,21 +45,18 @@ int cmd_keys(int argc, char **argv) {
 /* `sdlm [-ckpt PATH] [-spm MODEL] [--db PATH]`: the editor. */
 static int cmd_editor(int argc, char **argv) {
     UiOptions o = {0};
-    Opt opts[] = {
-        {"-ckpt|--checkpoint", OPT_STR, &o.ckpt, "FILE", "model to open (default: the newest of the history, else the shipped one)", 0, 0, NULL},
+    const Opt opts[] = {
+        {"-ckpt|--checkpoint", OPT_STR, &o.ckpt, "FILE",
+         "model to open (default: the newest of the history, else the shipped one)", 0, 0, NULL},
         {"-spm|--spm_model", OPT_STR, &o.spm, "MODEL", "tokenizer for a checkpoint without one inside", 0, 0, NULL},
         {"--db", OPT_STR, &o.db, "PATH", "history database (default $XDG_DATA_HOME/sdlm/sdlm.db)", 0, 0, NULL},
     };
-    int n = sizeof opts / sizeof *opts, npos;
+    const OptCommand c = {"sdlm", "sdlm [-ckpt FILE] [-spm MODEL] [--db PATH]",
+                          "Opens the editor: type text, mark gaps, watch them fill; F1 inside lists every key.", opts,
+                          sizeof opts / sizeof *opts, 0};
     const char *pos[1];
-    Err e;
-    int rc = opts_parse(opts, n, argc, argv, pos, 0, &npos, &e);
-    if (rc == 1) {
-        opts_usage(stdout, "sdlm [-ckpt FILE] [-spm MODEL] [--db PATH]",
-                   "Opens the editor: type text, mark gaps, watch them fill; F1 inside lists every key.", opts, n);
-        return EXIT_OK;
-    }
-    if (rc) return fprintf(stderr, "sdlm: %s\n", e.msg), EXIT_USAGE;
+    int npos, status;
+    if (opts_command(&c, argc, argv, pos, &npos, &status)) return status;
     return ui_main(&o);
 }
 
@@ -103,6 +101,5 @@ int main(int argc, char **argv) {
     }
     for (int i = 0; i < NCOMMANDS; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "sdlm: unknown command \"%s\" (try sdlm --help)\n", argv[1]);
-    return EXIT_USAGE;
+    return cli_fail("sdlm", EXIT_USAGE, "unknown command \"%s\" (try sdlm --help)", argv[1]);
 }

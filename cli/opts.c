@@ -2,10 +2,13 @@
 #include "opts.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "exitcode.h"
 #include "models.h"
+#include "paths.h"
 
 /* Does arg (up to '=' if any) equal one of the '|'-separated names? */
 static int name_matches(const char *names, const char *arg, size_t arglen) {
@@ -28,7 +31,8 @@ static int set_value(const Opt *o, const char *flag, const char *v, Err *e) {
     case OPT_FLAG: *(int *)o->dst = 1; return 0;
     case OPT_U64: {
         unsigned long long x = strtoull(v, &end, 10);
-        if (errno || end == v || *end || v[0] == '-') return err_set(e, "%s needs a non-negative integer, not \"%s\"", flag, v);
+        if (errno || end == v || *end || v[0] == '-')
+            return err_set(e, "%s needs a non-negative integer, not \"%s\"", flag, v);
         *(uint64_t *)o->dst = x;
         return 0;
     }
@@ -37,6 +41,9 @@ static int set_value(const Opt *o, const char *flag, const char *v, Err *e) {
         double x = o->kind == OPT_INT ? (double)strtoll(v, &end, 10) : strtod(v, &end);
         if (errno || end == v || *end || x != x)
             return err_set(e, "%s needs %s, not \"%s\"", flag, o->kind == OPT_INT ? "an integer" : "a number", v);
+        if (o->kind == OPT_INT && (x < INT_MIN || x > INT_MAX)) return err_set(e, "%s: %s is out of range", flag, v);
+        if (o->min != o->max && x < o->min && o->kind == OPT_INT && o->max >= INT_MAX) /* no upper bound to speak of */
+            return err_set(e, "%s must be %.0f or more, not %s", flag, o->min, v);
         if (o->min != o->max && (x < o->min || x > o->max) && o->kind == OPT_INT) /* whole bounds, not 1.04858e+06 */
             return err_set(e, "%s must be between %.0f and %.0f, not %s", flag, o->min, o->max, v);
         if (o->min != o->max && (x < o->min || x > o->max))
@@ -86,15 +93,27 @@ int opts_parse(const Opt *opts, int n, int argc, char **argv, const char **pos, 
 
 void opts_usage(FILE *out, const char *synopsis, const char *about, const Opt *opts, int n) {
     fprintf(out, "usage: %s\n%s\n", synopsis, about);
-    if (n) fprintf(out, "\noptions:\n");
+    fprintf(out, "\noptions:\n");
     for (int k = 0; k < n; k++) {
         char left[96];
         snprintf(left, sizeof left, "%s%s%s", opts[k].names, opts[k].metavar ? " " : "",
                  opts[k].metavar ? opts[k].metavar : "");
         for (char *p = left; *p; p++)
             if (*p == '|') *p = ',';
-        fprintf(out, "  %-28s %s\n", left, opts[k].help);
+        const char *h = opts[k].help, *nl;
+        fprintf(out, "  %-28s ", left);
+        for (; (nl = strchr(h, '\n')); h = nl + 1) fprintf(out, "%.*s\n%31s", (int)(nl - h), h, ""); /* aligned below */
+        fprintf(out, "%s\n", h);
     }
+    fprintf(out, "  %-28s %s\n", "-h,--help", "show this help"); /* opts_parse answers them before the table */
+}
+
+int opts_command(const OptCommand *c, int argc, char **argv, const char **pos, int *npos, int *status) {
+    Err e;
+    int rc = opts_parse(c->opts, c->nopts, argc, argv, pos, c->maxpos, npos, &e);
+    if (rc == 1) opts_usage(stdout, c->synopsis, c->about, c->opts, c->nopts), *status = EXIT_OK;
+    else if (rc) *status = cli_fail(c->cmd, EXIT_USAGE, "%s", e.msg);
+    return rc != 0;
 }
 
 int opts_model(const char *cmd, const char *given, char *out, size_t cap) {
@@ -104,7 +123,15 @@ int opts_model(const char *cmd, const char *given, char *out, size_t cap) {
         snprintf(out, cap, "%s", given);
         return 0;
     }
-    if (models_default(out, cap, &why, &e)) return fprintf(stderr, "%s: no model: %s (give one with -ckpt FILE)\n", cmd, e.msg), -1;
+    if (models_default(out, cap, &why, &e))
+        return fprintf(stderr, "%s: no model: %s (give one with -ckpt FILE)\n", cmd, e.msg), -1;
     fprintf(stderr, "%s: using %s (%s; -ckpt FILE picks another)\n", cmd, out, why);
+    return 0;
+}
+
+int opts_db(const char *given, char *out, size_t cap, Err *e) {
+    if (!given) return paths_default_db(out, cap, e);
+    if ((size_t)snprintf(out, cap, "%s", given) >= cap)
+        return err_set(e, "--db %.200s...: the path is too long", given);
     return 0;
 }

@@ -18,7 +18,7 @@ typedef struct {
     OptKind kind;
     void *dst;          /* int*, float*, const char**, int* (flag: set to 1), uint64_t* */
     const char *metavar;
-    const char *help;
+    const char *help;   /* one line, or lines split by '\n' (aligned under the first) */
     double min, max;    /* for numbers; min == max means no range check */
     int *seen;          /* optional: set to 1 when given */
 } Opt;
@@ -28,9 +28,30 @@ typedef struct {
  * --help was asked for. */
 int opts_parse(const Opt *opts, int n, int argc, char **argv, const char **pos, int maxpos, int *npos, Err *e);
 void opts_usage(FILE *out, const char *synopsis, const char *about, const Opt *opts, int n);
+
+/* A command's whole command line: its name for messages, its --help text
+ * and its table. */
+typedef struct {
+    const char *cmd;      /* "sdlm eval" */
+    const char *synopsis; /* "sdlm eval -d HELDOUT [-ckpt FILE] [flags]" */
+    const char *about;    /* the paragraph under it */
+    const Opt *opts;
+    int nopts;
+    int maxpos;           /* positional arguments it takes, at most */
+} OptCommand;
+
+/* opts_parse for a command. Returns 0 to go on (positionals in pos[maxpos],
+ * *npos of them), or 1 when the command is done, with *status its exit
+ * status: after the usage on stdout for --help (EXIT_OK), or after one line
+ * "CMD: why" on stderr for a bad flag or value (EXIT_USAGE). */
+int opts_command(const OptCommand *c, int argc, char **argv, const char **pos, int *npos, int *status);
+
 /* The model a command uses: `given` (its -ckpt) when set, else the one the
- * editor would open (train/models.h), named on stderr as "CMD: using PATH
+ * editor would open (session/models.h), named on stderr as "CMD: using PATH
  * (WHY)". Returns 0, or -1 after printing why not. */
 int opts_model(const char *cmd, const char *given, char *out, size_t cap);
+/* The history database a command uses: `given` (its --db) when set, else the
+ * default (data/paths.h). Returns 0, or -1 with e filled. */
+int opts_db(const char *given, char *out, size_t cap, Err *e);
 
 #endif

@@ -185,7 +185,8 @@ int ckpt_config_from_file(const StFile *f, Config *cfg, Err *e) {
         return err_set(e, "%s: metadata family=\"%s\" is neither continuous nor masked", f->path, quoted(fam).s);
     c.masked = fam ? !strcmp(fam, "masked") : v_ok && lm_ok && V == Vlm + 1;
     if (v_ok && lm_ok && V != Vlm + c.masked)
-        return err_set(e, "%s: embedding.weight has %d rows and lm_head.weight %d: a %s model needs %s", f->path, V, Vlm,
+        return err_set(e, "%s: embedding.weight has %d rows and lm_head.weight %d: a %s model needs %s", f->path,
+                       V, Vlm,
                        c.masked ? "masked" : "continuous", c.masked ? "one more (the [MASK] row)" : "the same");
     if (v_ok) V -= c.masked; /* the vocabulary: [MASK] is not a piece */
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "model.h"
+#include "sampler.h"
 
 /* gamma(t) = cos(((t + 0.0002) / 1.00025) * pi/2)^2: the signal level at time t. */
 float diffusion_gamma(float t);
@@ -49,20 +50,6 @@ void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *i
 
 /* ---- sampling ---- */
 
-/* unmask (not the seed's): each step fills every open position in one shot from
- * pure noise (a pass at t = 1, self-conditioned on the previous step, then a
- * pass at t = 0 on its estimate) and keeps the most confident fills, so that
- * after step s of S a share s/S of each sequence's open positions is fixed; a
- * fixed token enters the next steps through the conditional channel, as known
- * tokens do in training. Two passes per step. */
-/* reveal and mdlm are the masked family's (masked.h): reveal shows the surest
- * hidden positions first, mdlm reveals at random as MDLM's ancestral sampler. */
-typedef enum {
-    SAMPLER_DIFFLM, SAMPLER_DDIM, SAMPLER_DDPM, SAMPLER_UNMASK, SAMPLER_REVEAL, SAMPLER_MDLM, SAMPLER_COUNT
-} SamplerKind;
-
-const char *sampler_name(SamplerKind k);
-int sampler_parse(const char *name, SamplerKind *k); /* 0 on success */
 /* Whether kind samples a model of this family; and k itself when it does,
  * else the family's default (difflm, or reveal for a masked model). */
 int sampler_fits(SamplerKind k, const Config *c);
@@ -75,7 +62,7 @@ const char *sampler_choices(const Config *c);
  * [B*L] (known tokens, and this pass's argmax elsewhere) and open [B*L] (1 at
  * the positions being filled), adds its own log-probabilities to the open
  * rows in place. The sampler then reads ids and confidences again from the
- * fused logits. train/ngram.h's trigram is one. */
+ * fused logits. data/ngram.h's trigram is one. */
 typedef void (*LogitFusion)(void *ctx, int B, int L, int V, const int32_t *ids, const uint8_t *open, float *logits);
 
 typedef struct {
@@ -96,6 +83,14 @@ typedef struct {
     LogitFusion fuse;        /* optional, with its context */
     void *fuse_ctx;
 } SampleRequest;
+
+/* A request with what most runs leave alone: unconditional (ids, known and
+ * lengths NULL: set them for infilling), no clamp, fresh noise from seed (no
+ * x_T, no eps), the seed's schedule (shift 0, times NULL), no fusion. The
+ * caller sets what differs after it. */
+static inline SampleRequest sample_request_defaults(int B, int L, SamplerKind kind, int steps, uint64_t seed) {
+    return (SampleRequest){.B = B, .L = L, .kind = kind, .steps = steps, .seed = seed};
+}
 
 typedef struct {
     const Model *m;
@@ -147,8 +142,9 @@ void sampler_estimate(Sampler *s);
  * non-zero stops the run. */
 typedef int (*SampleCallback)(void *ctx, int step, int total, float t, const int32_t *ids, const float *conf);
 
-/* Runs a whole request (total in the callback is sampler_passes); ids_out [B*L] gets the result. Returns 1 if stopped by
- * the callback, 0 when finished, -1 on error. */
+/* Runs a whole request (total in the callback is sampler_passes); ids_out
+ * [B*L] gets the result. Returns 1 if stopped by the callback, 0 when
+ * finished, -1 on error. */
 int diffusion_sample(const Model *m, Workspace *ws, const SampleRequest *req, SampleCallback cb, void *ctx,
                      int32_t *ids_out, Err *e);
 

@@ -20,6 +20,11 @@ static const char *kind_of(mode_t m) {
     return S_ISREG(m) ? NULL : "not a regular file";
 }
 
+int fileguard_is_regular(const char *path) {
+    struct stat st;
+    return path && !stat(path, &st) && S_ISREG(st.st_mode);
+}
+
 const char *fileguard_odd_kind(const char *path) {
     struct stat st;
     return stat(path, &st) ? NULL : kind_of(st.st_mode);

@@ -5,7 +5,8 @@
  * refused at once, not waited on); fileguard_same_file tells whether two paths
  * name one file (by device and inode, so "x" and "./x" or a hard link match);
  * fileguard_target resolves the symlink a save must write through, and
- * fileguard_mode gives the mode a replacement must keep.
+ * fileguard_mode gives the mode a replacement must keep; fileguard_is_regular
+ * asks only whether a path is a regular file (before offering it).
  *
  * What it is not: the atomic save itself (safetensors_write.c) or the
  * checkpoint lock (train/ckptguard.c). */
@@ -23,6 +24,8 @@
 int fileguard_open_regular(const char *path, const char *what, Err *e);
 /* 1 when both paths exist and are the same file, else 0. */
 int fileguard_same_file(const char *a, const char *b);
+/* 1 when path (not NULL) names a regular file, following symlinks; else 0. */
+int fileguard_is_regular(const char *path);
 /* What kind of thing path is when it exists but is not a regular file
  * ("a FIFO", "a directory", "a character device"...), or NULL. */
 const char *fileguard_odd_kind(const char *path);

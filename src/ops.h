@@ -9,7 +9,7 @@
  * Backward functions ACCUMULATE (+=) into parameter gradients (dw, db, and
  * the FiLM dgamma/dbeta) and OVERWRITE input gradients (dx) unless their
  * comment says otherwise. Each backward quotes the forward line it
- * differentiates. BLAS-backed ops have plain-loop twins in tests/ops_ref.h. */
+ * differentiates. BLAS-backed ops have plain-loop twins in tests/test_ops.c. */
 #ifndef SDLM_OPS_H
 #define SDLM_OPS_H
 

@@ -23,7 +23,8 @@ int config_validate(const Config *c, Err *e) {
     if (c->F < 1 || c->F > 1 << 20) return err_set(e, "feed-forward dim %d is out of range", c->F);
     if (!(c->dropout >= 0 && c->dropout < 1)) return err_set(e, "dropout %g must be in [0, 1)", c->dropout);
     if (!(c->layerdrop >= 0 && c->layerdrop < 1)) return err_set(e, "layer-drop %g must be in [0, 1)", c->layerdrop);
-    if (c->masked != 0 && c->masked != 1) return err_set(e, "model family %d is neither continuous nor masked", c->masked);
+    if (c->masked != 0 && c->masked != 1) return err_set(e, "model family %d is neither continuous nor masked",
+                                                         c->masked);
     return 0;
 }
 

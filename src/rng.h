@@ -19,4 +19,12 @@ uint64_t rng_below(Rng *r, uint64_t n);  /* uniform in [0, n), n > 0, unbiased *
 float rng_normal(Rng *r);                /* N(0, 1) */
 void rng_fill_normal(Rng *r, float *x, long n, float std);
 
+/* splitmix64's finaliser: a seed for one purpose from a run's seed and a counter
+ * (seed ^ purpose, step, row...), so streams do not overlap. */
+static inline uint64_t rng_mix64(uint64_t x) {
+    x ^= x >> 30, x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27, x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
 #endif

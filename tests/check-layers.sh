@@ -3,12 +3,16 @@
 # includes and calls (`make check-layers`, run by CI). Prints one line per
 # violation with file:line and exits 1 if there is any.
 #
-#   src/    the engine: no curses, no threads of its own but par.c's pool (BLAS has some)
-#           but par.c's pool for the elementwise kernels, nothing from train/,
-#           ui/ or cli/
-#   train/  data, training loop, session: no curses, nothing from ui/ or cli/
-#   ui/     curses and nothing numeric: no BLAS, no engine kernels (ops.h)
-#   cli/    may use every layer
+# Each layer uses only those above it in this list:
+#   src/      the engine: no curses, no threads of its own but par.c's pool for
+#             the elementwise kernels (BLAS has some)
+#   data/     text and records: corpus, tokenizer, templates, the trigram, the
+#             history store, trajectories, paths
+#   train/    the trainer, its batches and settings, checkpoints as models
+#   session/  work with a trained model: the editor's session, scoring, eval
+#   ui/       curses and nothing numeric: no BLAS, no engine kernels (ops.h)
+#   cli/      may use every layer
+# No curses below ui/.
 cd "$(dirname "$0")/.." || exit 2
 bad=0
 # forbid DIRS WHAT REGEX [EXCEPT]: report every line of DIRS' C sources
@@ -26,19 +30,24 @@ forbid() {
 inc='^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]'
 headers_of() { ls "$1"/*.h 2>/dev/null | sed 's|.*/||' | sed 's/\./\\./g' | paste -sd'|' -; }
 
-forbid "src train" "curses belongs to ui/" "$inc(n?curses(w)?/)?(n?curses|term|panel|menu|form)\.h"
+forbid "src data train session" "curses belongs to ui/" "$inc(n?curses(w)?/)?(n?curses|term|panel|menu|form)\.h"
 forbid "ui" "BLAS belongs to src/" "$inc(cblas|openblas[^>\"]*|lapacke?|f77blas)\.h|cblas_[a-z]+[[:space:]]*\("
 forbid "ui" "engine kernels belong to src/" "${inc}ops\.h[\">]"
 forbid "src" "the engine starts no threads (but par.c's pool)" "$inc(pthread|threads)\.h|pthread_create|thrd_create|[^_a-z]fork[[:space:]]*\(" src/par.c
-for layer in train ui cli; do
-    h=$(headers_of $layer)
-    [ -n "$h" ] && forbid "src" "src/ must not use $layer/" "$inc($h)[\">]"
-done
-for layer in ui cli; do
-    h=$(headers_of $layer)
-    [ -n "$h" ] && forbid "train" "train/ must not use $layer/" "$inc($h)[\">]"
-done
+# uses_none LAYER UPPER...: LAYER includes no header of the UPPER layers
+uses_none() {
+    layer=$1
+    shift
+    for upper in "$@"; do
+        h=$(headers_of "$upper")
+        [ -n "$h" ] && forbid "$layer" "$layer/ must not use $upper/" "$inc($h)[\">]"
+    done
+}
+uses_none src data train session ui cli
+uses_none data train session ui cli
+uses_none train session ui cli
+uses_none session ui cli
 if [ $bad -eq 0 ]; then
-    echo "layers ok: src/ (no curses, no threads but par.c's, no upper layers), train/ (no curses, no ui/ or cli/), ui/ (no BLAS)"
+    echo "layers ok: src/ < data/ < train/ < session/ < ui/, cli/; no curses below ui/, no BLAS in ui/, no threads in src/ but par.c's"
 fi
 exit $bad

@@ -118,18 +118,8 @@ static void fill(void) {
     store_close(s);
 }
 
-int main(void) {
-    if (!mkdtemp(dir)) return 2;
-    setenv("TZ", "UTC0", 1); /* times print in local time */
-    tzset();
-    snprintf(db, sizeof db, "%s/h.db", dir);
-    snprintf(notdb, sizeof notdb, "%s/notes.txt", dir);
-    FILE *f = fopen(notdb, "w");
-    fputs("plain text, not a database; long enough to be read as a header of one.............\n", f);
-    fclose(f);
-    char line[1024], head[1024];
-    (void)head;
-
+/* Every command on a database that does not exist yet. */
+static void test_empty(void) {
     int rc = run(cmd_runs, "runs --db DB");
     check_ok(rc == 0 && strstr(out, "no runs recorded yet"), "runs on a missing database: %s", out);
     rc = run(cmd_samples, "samples --db=DB");
@@ -137,8 +127,12 @@ int main(void) {
     rc = run(cmd_history, "history 1 --db DB");
     check_ok(rc == 2 && count_lines(err) == 1 && strstr(err, "no runs recorded"), "history on a missing database: %s",
              err);
-    fill();
+}
 
+/* sdlm runs and sdlm history on the filled database. */
+static void test_runs_history(void) {
+    char line[1024], head[1024];
+    int rc;
     rc = run(cmd_runs, "runs --db DB");
     check_ok(rc == 0 && count_lines(out) == 3, "runs: header and 2 rows (rc %d)", rc);
     int ok = find_line("ID", head, sizeof head) && find_line("1 ", line, sizeof line);
@@ -182,6 +176,12 @@ int main(void) {
     rc = run(cmd_history, "history last --db DB");
     check_ok(rc == 0 && strstr(out, "run 2: running"), "history last -> run 2");
 
+}
+
+/* sdlm samples: the list, --search, --limit, --show and --trace. */
+static void test_samples(void) {
+    char line[1024];
+    int rc;
     rc = run(cmd_samples, "samples --db DB");
     check_ok(rc == 0 && count_lines(out) == 4 && find_line("2 ", line, sizeof line) &&
                  strstr(line, "once upon a time there was") && strstr(line, "sample"),
@@ -206,6 +206,10 @@ int main(void) {
                  find_line("2  ", line, sizeof line) && strstr(line, " 19/50 20/50") && !strstr(line, " 18/"),
              "samples --trace: masked positions of the last step: %s", line);
 
+}
+
+static void test_mistakes(void) {
+    int rc;
     /* Mistakes: one line, non-zero. */
     struct {
         int (*fn)(int, char **);
@@ -219,8 +223,8 @@ int main(void) {
         {cmd_samples, "samples --show 77 --db DB", "sample 77 not found", 2},
         {cmd_samples, "samples --trace --db DB", "--trace needs --show", 2},
         {cmd_samples, "samples --limit -3 --db DB", "--limit", 2},
-        {cmd_samples, "samples --db", "missing value", 2},
-        {cmd_runs, "runs --frobnicate", "unknown option", 2},
+        {cmd_samples, "samples --db", "--db needs a value", 2},
+        {cmd_runs, "runs --frobnicate", "unknown flag \"--frobnicate\"", 2},
         {cmd_runs, "runs --db NOTDB", "file is not a database", 3},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -234,6 +238,22 @@ int main(void) {
         rc = run(fns[i], helps[i]);
         check_ok(rc == 0 && !strncmp(out, "usage: sdlm ", 12) && strstr(out, "--db PATH"), "%s", helps[i]);
     }
+}
+
+int main(void) {
+    if (!mkdtemp(dir)) return 2;
+    setenv("TZ", "UTC0", 1); /* times print in local time */
+    tzset();
+    snprintf(db, sizeof db, "%s/h.db", dir);
+    snprintf(notdb, sizeof notdb, "%s/notes.txt", dir);
+    FILE *f = fopen(notdb, "w");
+    fputs("plain text, not a database; long enough to be read as a header of one.............\n", f);
+    fclose(f);
+    test_empty();
+    fill();
+    test_runs_history();
+    test_samples();
+    test_mistakes();
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd)) printf("# could not remove %s\n", dir);

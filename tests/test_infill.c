@@ -35,8 +35,8 @@ static void fill_and_render(const Spm *spm, const char *tmpl, const char *fill, 
     for (int i = 0; i < s.len; i++) seq[i] = s.known[i] ? s.ids[i] : k < n ? ids[k++] : spm_pad_id(spm);
     char out[256];
     infill_render(spm, &t, &s, seq, out, sizeof out);
-    check_ok(!has_bare(spm, &s) && !strcmp(out, want), "\"%s\" filled with \"%s\": \"%s\" (want \"%s\"), no bare pieces known",
-             tmpl, fill, out, want);
+    check_ok(!has_bare(spm, &s) && !strcmp(out, want),
+             "\"%s\" filled with \"%s\": \"%s\" (want \"%s\"), no bare pieces known", tmpl, fill, out, want);
     infill_seq_free(&s);
     template_free(&t);
 }
@@ -53,8 +53,9 @@ int main(void) {
     int whole[64], n = 0, place[8], np = 0;
     Template t;
     InfillSeq s;
-    int ok = !spm_encode(spm, line, strlen(line), whole, 64, &n, &e) && !spm_encode(spm, "place", 5, place, 8, &np, &e) &&
-             np == 1 && !template_parse(&t, tmpl, strlen(tmpl), 0, &e) && !infill_build(spm, &t, 64, &s, &e);
+    int ok = !spm_encode(spm, line, strlen(line), whole, 64, &n, &e) &&
+             !spm_encode(spm, "place", 5, place, 8, &np, &e) && np == 1 &&
+             !template_parse(&t, tmpl, strlen(tmpl), 0, &e) && !infill_build(spm, &t, 64, &s, &e);
     if (ok) {
         ok = s.len == n + 1 && s.ids[n] == spm_eos_id(spm);
         for (int i = 0; ok && i < n; i++) ok = s.known[i] ? s.ids[i] == whole[i] : whole[i] == place[0];

@@ -1,4 +1,4 @@
-/* test_models.c: which model sdlm uses when none is named (train/models.h)
+/* test_models.c: which model sdlm uses when none is named (session/models.h)
  * and what the model picker lists: the shipped model until the user chooses
  * one, the choice kept across processes and dropped when its file is gone;
  * the list with steps, recipe, family and the newest eval figure of the

@@ -1,4 +1,4 @@
-/* test_ngram.c: the trigram anchor (train/ngram.h): its distributions sum to
+/* test_ngram.c: the trigram anchor (data/ngram.h): its distributions sum to
  * one over the pieces (end symbol included) in seen and unseen contexts and
  * agree with the one-at-a-time probability; a toy corpus's repeated phrase is
  * filled exactly; the fast fusion terms equal a plain loop of direct

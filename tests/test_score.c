@@ -1,4 +1,4 @@
-/* test_score.c: the model's own score of a fill (train/score.h): the same
+/* test_score.c: the model's own score of a fill (session/score.h): the same
  * input gives the same score, a score does not depend on its batch, the
  * ranking is sorted best first with unscored fills last, and on the shipped
  * model the true fill of a corpus line scores better than a random one on
@@ -82,7 +82,8 @@ int main(void) {
     float a[2 * LINES], b[8], b2[8], one[2];
     int rc = score_fills(&mf, ids, known, lengths, 2 * n, MAXL, a, &e);
     check_ok(!rc, "score_fills of %d sequences: %s", 2 * n, rc ? e.msg : "ok");
-    rc = score_fills(&mf, ids, known, lengths, 8, MAXL, b, &e) || score_fills(&mf, ids, known, lengths, 8, MAXL, b2, &e);
+    rc = score_fills(&mf, ids, known, lengths, 8, MAXL, b, &e) ||
+         score_fills(&mf, ids, known, lengths, 8, MAXL, b2, &e);
     check_ok(!rc && !memcmp(b, b2, sizeof b), "the same fills score the same, bit for bit");
     check_close("8 fills scored apart from the others", b, a, 8, 1e-3, 1e-4);
     /* alone, a fill scores as in the batch (the noise is per level, not per row) */

@@ -1,5 +1,5 @@
 /* test_score_session.c: the editor's session ranks a run's candidates by the
- * model's own score (train/score.h): after a run the view's scores are
+ * model's own score (session/score.h): after a run the view's scores are
  * finite and sorted best first, each is what score_fills gives the shown
  * fill, the trajectories and the history follow the new order, and a
  * re-rolled candidate is scored again in its place. On the shipped model. */
@@ -86,7 +86,8 @@ int main(void) {
                 break;
             }
             int same = 1;
-            for (int i = 0; i < v.len; i++) same &= smp.traj.ids[(long)(smp.traj.steps - 1) * v.len + i] == (uint32_t)v.ids[c][i];
+            const uint32_t *last = smp.traj.ids + (long)(smp.traj.steps - 1) * v.len;
+            for (int i = 0; i < v.len; i++) same &= last[i] == (uint32_t)v.ids[c][i];
             hist_ok &= smp.candidate == c && same;
             sample_free(&smp);
         }

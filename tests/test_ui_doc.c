@@ -1,6 +1,8 @@
 /* test_ui_doc.c: the editor's text model without a terminal: typing,
  * deleting, UTF-8, undo and redo, spans made from selections or empty,
- * resized and removed, the template form both ways, accepting fills. */
+ * resized and removed, the template form both ways, accepting fills, and
+ * a big paste arriving in pieces (exact, and one undo step). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -21,7 +23,42 @@ static int tmpl_is(const Doc *d, const char *want) {
     return !strcmp(buf, want);
 }
 
+/* 50 KB pasted in pieces of 1000 bytes (as a burst of keys arrives), into
+ * the middle of a text: exactly in the text, one undo step, and typing
+ * after the paste ends is a step of its own. */
+static void test_big_paste(void) {
+    enum { N = 50000, PIECE = 1000 };
+    char *text = malloc(N + 1), *got = malloc(N + 64);
+    if (!text || !got) return;
+    for (int i = 0; i < N; i++) text[i] = i % 61 == 60 ? '\n' : i % 7 == 6 ? ' ' : (char)('a' + i % 26);
+    text[N] = 0;
+    Doc d;
+    doc_init(&d);
+    type(&d, "<>");
+    doc_move(&d, 1, 0);
+    doc_paste_begin(&d);
+    for (int i = 0; i < N; i += PIECE) doc_insert_utf8(&d, text + i, PIECE);
+    doc_insert(&d, '!'); /* a key typed within the burst joins it */
+    doc_paste_end(&d);
+    doc_text(&d, 0, d.n, got, N + 64);
+    check_ok(d.n == N + 3 && got[0] == '<' && !memcmp(got + 1, text, N) && !strcmp(got + 1 + N, "!>"),
+             "a 50 KB paste in 50 pieces is exactly in the text, before the cell after the cursor");
+    check_ok(d.cur == N + 2, "the cursor ends after the paste (%d)", d.cur);
+    check_ok(d.nundo == 2, "the paste is one undo step (%d steps in all, with the typing before it)", d.nundo);
+    type(&d, "x");
+    doc_undo(&d);
+    doc_text(&d, 0, d.n, got, N + 64);
+    check_ok(d.n == N + 3 && got[N + 1] == '!', "typing after the paste ended is a step of its own");
+    doc_undo(&d);
+    check_ok(tmpl_is(&d, "<>"), "one undo removes the whole paste");
+    doc_redo(&d);
+    check_ok(d.n == N + 3, "and redo brings it back");
+    doc_free(&d);
+    free(text), free(got);
+}
+
 int main(void) {
+    test_big_paste();
     Doc d;
     doc_init(&d);
     type(&d, "The cat sat.");

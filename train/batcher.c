@@ -31,18 +31,12 @@ struct Batcher {
     int *wchunk;      /* [bucket] which run of `batch` sorted examples each batch of the window takes */
 };
 
-static uint64_t mix64(uint64_t x) {
-    x ^= x >> 30, x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27, x *= 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
 int64_t batcher_per_epoch(long lines, int batch) { return (lines + batch - 1) / batch; }
 
 static void make_order(Batcher *b, int64_t epoch) {
     long n = corpus_count(b->cfg.corpus);
     Rng r;
-    rng_seed(&r, mix64(b->cfg.seed ^ 0x5eed0000ull) ^ mix64((uint64_t)epoch + 1));
+    rng_seed(&r, rng_mix64(b->cfg.seed ^ 0x5eed0000ull) ^ rng_mix64((uint64_t)epoch + 1));
     for (long i = 0; i < n; i++) b->order[i] = (uint32_t)i;
     for (long i = n - 1; i > 0; i--) {
         long j = (long)rng_below(&r, (uint64_t)i + 1);
@@ -77,7 +71,7 @@ static int fill_window(Batcher *b, long start, Err *e) {
     long n = corpus_count(b->cfg.corpus), W = (long)b->cfg.bucket * b->cfg.batch;
     long m = n - start < W ? n - start : W;
     Rng r;
-    rng_seed(&r, mix64(b->cfg.seed ^ 0xb0c4e7ull) ^ mix64(((uint64_t)b->epoch << 40) ^ (uint64_t)start));
+    rng_seed(&r, rng_mix64(b->cfg.seed ^ 0xb0c4e7ull) ^ rng_mix64(((uint64_t)b->epoch << 40) ^ (uint64_t)start));
     for (long i = 0; i < m; i++) {
         int k = batcher_encode(b->cfg.corpus, b->cfg.spm, b->order[start + i], b->cfg.crop, &r,
                                b->wseq + i * b->cfg.crop, b->line, CORPUS_LINE_MAX + 1, e);
@@ -102,7 +96,7 @@ static int produce(Batcher *b, Batch *out, Err *e) {
     if (b->order_epoch != b->epoch) make_order(b, b->epoch);
     int B = (int)(n - b->index < b->cfg.batch ? n - b->index : b->cfg.batch);
     Rng r;
-    rng_seed(&r, mix64(b->cfg.seed) ^ mix64(((uint64_t)b->epoch << 40) ^ (uint64_t)b->index ^ 0xba7c4ull));
+    rng_seed(&r, rng_mix64(b->cfg.seed) ^ rng_mix64(((uint64_t)b->epoch << 40) ^ (uint64_t)b->index ^ 0xba7c4ull));
     const int32_t *seqs[B > 0 ? B : 1];
     if (b->cfg.bucket > 1) {
         long W = (long)b->cfg.bucket * b->cfg.batch, start = b->index / W * W;

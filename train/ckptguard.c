@@ -180,6 +180,7 @@ int ckptguard_dims_note(const char *ckpt, const int given[3], unsigned given_mas
     int said = 0;
     for (int i = 0; i < 3 && n < cap; i++)
         if ((given_mask >> i & 1) && given[i] != have[i])
-            n += (size_t)snprintf(note + n, cap - n, "%s %s %d (it has %d)", said++ ? "," : "", flags[i], given[i], have[i]);
+            n += (size_t)snprintf(note + n, cap - n, "%s %s %d (it has %d)", said++ ? "," : "", flags[i],
+                                  given[i], have[i]);
     return said > 0;
 }

@@ -9,6 +9,7 @@
 
 #include "ckpt.h"
 #include "paths.h"
+#include "train_settings.h"
 
 /* The shipped model's corpus, for a shipped checkpoint whose recorded one is not here (it was trained on
  * another machine). */
@@ -56,18 +57,16 @@ int modelfile_open(ModelFile *mf, const char *ckpt, const char *spm_path, int us
     memcpy(mf->model.w, mf->used_ema ? ck.ema : ck.weights, sizeof(float) * mf->model.table.total);
     const char *v = ckpt_meta(&ck, "step");
     mf->steps = v ? strtoll(v, NULL, 10) : (ck.adam_m ? ck.adam_step : 0);
-    v = ckpt_meta(&ck, "shift");
-    mf->shift = v && strtof(v, NULL) > 0 ? strtof(v, NULL) : 1.0f;
+    TrainConfig trained = trainer_defaults(); /* what the checkpoint says, else the seed's */
+    train_settings_from_meta(&trained, &ck, TRAIN_READ_ALL);
+    mf->shift = trained.shift;
+    mf->crop_len = trained.crop_len;
     v = ckpt_meta(&ck, "warp");
     if (!v || warp_parse(&mf->warp, v)) warp_init(&mf->warp); /* an unreadable curve: the seed's spacing */
-    v = ckpt_meta(&ck, "crop_len");
-    mf->crop_len = v && atoi(v) >= 2 ? atoi(v) : 64;
     v = ckpt_meta(&ck, "corpus");
     struct stat st;
     if (v) snprintf(mf->corpus, sizeof mf->corpus, "%s", v); /* when it is gone, the trigram says so */
     if (!v || stat(v, &st) || !S_ISREG(st.st_mode)) shipped_corpus(ckpt, mf->corpus, sizeof mf->corpus);
-    v = ckpt_meta(&ck, "fixed_norm");
-    int fixed_norm = v && atoi(v) != 0;
     double mparams = mf->model.table.total / 1e6;
     char steps[32];
     if (mf->steps >= 10000) snprintf(steps, sizeof steps, "%.0fk", mf->steps / 1e3);
@@ -76,7 +75,7 @@ int modelfile_open(ModelFile *mf, const char *ckpt, const char *spm_path, int us
     snprintf(mf->description, sizeof mf->description, "%.1fM params, %d pieces, %d layers x %d, %s steps%s%s%s%s%s",
              mparams, cfg.V, cfg.NL, cfg.D, steps, cfg.masked ? ", masked" : "", mf->used_ema ? ", EMA" : "",
              cfg.film_one_plus ? ", FiLM 1+gamma" : "", mf->warp.ready ? ", time warp" : "",
-             fixed_norm ? ", fixed norm" : "");
+             trained.fixed_norm ? ", fixed norm" : "");
     ckpt_free(&ck);
     return 0;
 fail:
@@ -93,13 +92,17 @@ void modelfile_close(ModelFile *mf) {
     memset(mf, 0, sizeof *mf);
 }
 
-void modelfile_schedule(const ModelFile *mf, SampleRequest *rq, int warp, float *times) {
-    rq->shift = mf->shift;
+void schedule_as_trained(SampleRequest *rq, float shift, const TimeWarp *warp, float *times) {
+    rq->shift = shift;
     rq->times = NULL;
-    if (warp && mf->warp.ready) {
-        warp_times(&mf->warp, rq->steps, times);
+    if (warp && warp->ready) {
+        warp_times(warp, rq->steps, times);
         rq->times = times;
     }
+}
+
+void modelfile_schedule(const ModelFile *mf, SampleRequest *rq, int warp, float *times) {
+    schedule_as_trained(rq, mf->shift, warp ? &mf->warp : NULL, times);
 }
 
 int modelfile_trigram(const ModelFile *mf, const char *train, Ngram **out, Err *e) {

@@ -37,7 +37,10 @@ void modelfile_close(ModelFile *mf);
  * time curve and warp is set, step times spaced by it (times: room for
  * rq->steps + 1, alive while sampling). Otherwise the seed's spacing. */
 void modelfile_schedule(const ModelFile *mf, SampleRequest *rq, int warp, float *times);
-/* The trigram anchor over the model's pieces (train/ngram.h), fitted on
+/* The same for a model being trained: its shift and, when warp is not NULL and fitted, step
+ * times spaced by it. */
+void schedule_as_trained(SampleRequest *rq, float shift, const TimeWarp *warp, float *times);
+/* The trigram anchor over the model's pieces (data/ngram.h), fitted on
  * `train`, or when that is NULL on mf->corpus. *out stays NULL (and 0 is
  * returned) when neither names a file; a file that cannot be read is an error. */
 int modelfile_trigram(const ModelFile *mf, const char *train, Ngram **out, Err *e);

@@ -5,8 +5,9 @@
  * sends commands and reads progress snapshots; nothing here prints or
  * touches a terminal.
  *
- * Every seed flag has a field here with the seed's default (see
- * trainer_defaults); `recipe` selects sdlm's improved recipe or the seed's.
+ * Every setting (the seed's flags with their defaults, sdlm's own, the recipe
+ * that sets several at once) is one entry of TRAIN_SETTINGS in
+ * train_settings.h, which makes the TrainConfig struct.
  *
  * Under mpirun (dist.h) every rank runs a Trainer with the same config; the
  * ranks share each global batch and reach the same weights, and only rank 0
@@ -17,64 +18,8 @@
 #include <stdint.h>
 
 #include "err.h"
-
-typedef enum { RECIPE_SEED, RECIPE_SDLM } Recipe;
-/* The masked family's loss: ELBO weights a sequence's hidden cross-entropy by 1/t, which with t its hidden
- * share averages each sequence over its own hidden positions; mean averages every hidden token alike. */
-enum { MASK_LOSS_ELBO, MASK_LOSS_MEAN };
-
-typedef struct {
-    /* files */
-    const char *corpus;     /* -d: one example per line */
-    const char *spm;        /* -spm: tokenizer model; NULL: the one inside the checkpoint */
-    const char *ckpt;       /* -ckpt: checkpoint path; resumed when it exists */
-    const char *db;         /* --db: history database; NULL: default; "" : none */
-    /* the seed's flags */
-    int epochs;             /* -ep 100 */
-    int batch;              /* -b 256 */
-    float lr;               /* -lr 1e-4 */
-    int warmup;             /* -wup 2000 */
-    int decay_steps;        /* -decs 800000 */
-    float weight_decay;     /* -wd 1e-4 */
-    int accum;              /* -acc 1 */
-    int E, D, NL;           /* -edim 64 -mdim 512 -numl 8 */
-    float dropout;          /* -do 0.1 */
-    float layerdrop;        /* -ld 0.0 */
-    int crop_len;           /* -cl 64 */
-    int ngen;               /* -ngen 8 samples printed at start and after each epoch */
-    /* sdlm's */
-    uint64_t seed;          /* --seed 0 */
-    int64_t max_steps;      /* --steps: stop after this many optimiser steps in total (0: no limit) */
-    double max_minutes;     /* --minutes: stop after this much wall-clock time this session (0: no limit) */
-    int save_every;         /* --save-every 500 */
-    float ema;              /* --ema DECAY (0: off) */
-    int recompute;          /* --recompute: the backward redoes each layer's products (less memory) */
-    int chunk;              /* --chunk N: sequences per forward/backward pass, at most 32 (0: 32) */
-    Recipe recipe;          /* --recipe sdlm|seed (sets the four below unless given) */
-    int film_one_plus;      /* --film one-plus: layers scale by 1 + gamma (seed: gamma, near 0 at init) */
-    float shift;            /* --shift S: the schedule's signal-to-noise scaled by S^2 (1: the seed's) */
-    int time_warp;          /* --time warp: training times drawn by the learned CE curve (CDCD) */
-    float t_weight;         /* --t-weight P: a sequence's gradient times (P + 1) t^P (0: off, the seed's) */
-    int fixed_norm;         /* --fixed-norm: the embedding LayerNorm's affine stays (1, 0), so clean
-                             * embeddings keep norm sqrt(E) and t keeps its noise level (0: learned, the seed's) */
-    int masks;              /* --masks seed|infill|mixed (MaskKind) */
-    int bucket;             /* --bucket K: batches drawn from length-sorted windows of K batches (batcher.h);
-                             * 0: off, the seed's */
-    int decay_end;          /* --decay-to-end: after warm-up the lr falls linearly to 0.1 x lr at the end of the
-                             * --steps (or else --minutes) budget, instead of over -decs steps */
-    int masked;             /* --family masked: the masked-diffusion family (src/masked.h); 0: the seed's */
-    int mask_loss;          /* --mask-loss: MASK_LOSS_ELBO or MASK_LOSS_MEAN (masked family only) */
-    float mask_t_power;     /* --mask-t-power P: training mask rates t = u^P, u uniform; 1: uniform (0 reads as 1) */
-    int vocab;              /* vocabulary when a tokenizer must be trained first (0: do not) */
-    const char *export_path; /* --export FILE: at the end, also write the sampling weights (the EMA when
-                              * kept) as F16 with the tokenizer and metadata, no optimiser state (NULL: no) */
-} TrainConfig;
-
-TrainConfig trainer_defaults(void);
-/* Sets the recipe's choices on c: FiLM, shift, time warp, masks, EMA, and
- * the batch, learning rate and warm-up (seed: its defaults; sdlm: presets
- * for a CPU). Call it before setting individual fields, which then override. */
-void trainer_apply_recipe(TrainConfig *c, Recipe r);
+#include "metric.h"
+#include "train_settings.h"
 
 typedef enum {
     TRAIN_IDLE, TRAIN_PREPARING, TRAIN_RUNNING, TRAIN_PAUSED, TRAIN_STOPPING, TRAIN_FINISHED, TRAIN_STOPPED,
@@ -83,13 +28,8 @@ typedef enum {
 
 const char *train_state_name(TrainState s);
 
-typedef struct {
-    int64_t step;
-    int epoch;
-    float loss, mse, ce, accuracy, lr, grad_norm, tokens_per_s;
-    double wall_s;
-    int skipped;            /* the update was skipped (NaN or infinite loss) */
-} TrainPoint;
+/* One step's figures, as the history keeps them (metric.h). */
+typedef Metric TrainPoint;
 
 enum { TRAIN_HISTORY = 4096, TRAIN_SAMPLES = 8, TRAIN_PROBES = 4, TRAIN_TBUCKETS = 10 };
 
@@ -109,6 +49,8 @@ typedef struct {
     char corpus_summary[512]; /* the corpus as indexed: lines, size, what was repaired ("fixed 3 with invalid UTF-8") */
     char save_error[512];   /* the latest failed save: "step N: saving failed: why" */
     int save_errors;        /* failed saves so far: a change means a new one to tell */
+    char problem[512];      /* the latest failure that did not stop training: "step N: samples failed: why" */
+    int problems;           /* such failures told so far: a change means a new one to tell */
     int nan_skips;
     /* the curve for plots: up to TRAIN_HISTORY points, thinned evenly as it grows */
     TrainPoint history[TRAIN_HISTORY];

@@ -20,12 +20,16 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "clock.h"
 #include "paths.h"
 #include "tty.h"
 #include "ui.h"
 
-enum { MIN_COLS = 60, MIN_ROWS = 14, PASTE_KEYS = 64 }; /* PASTE_KEYS: keys queued at once, more than typing */
-#define FRAME_S (1.0 / 120) /* at most this often: steps faster than that are merged */
+/* BURST_KEYS: keys waiting at once, more than anyone types; KEYS_MAX: read at most this many before a frame */
+enum { MIN_COLS = 60, MIN_ROWS = 14, BURST_KEYS = 64, KEYS_MAX = 4096 };
+#define FRAME_S (1.0 / 120)   /* at most this often: steps faster than that are merged */
+#define BURST_GAP_S 0.25      /* a burst goes on while its keys come less than this apart */
+#define BRAND " sdlm "        /* the title line's first word, when there is room */
 
 /* ---- messages, snapshots ---- */
 
@@ -120,7 +124,8 @@ int app_use_model(App *a, const char *ckpt, int chosen) {
         return 0;
     }
     if (a->model.steps < MODELS_YOUNG_STEPS)
-        app_message(a, 0, "%s trained only %lld steps: its fills will be noise", base_name(ckpt), (long long)a->model.steps);
+        app_message(a, 0, "%s trained only %lld steps: its fills will be noise", base_name(ckpt),
+                    (long long)a->model.steps);
     else app_message(a, 0, "the editor uses %s%s", base_name(ckpt), chosen ? " (remembered for the next start)" : "");
     return 0;
 }
@@ -139,6 +144,7 @@ void act_history(App *a) { app_show(a, SCR_HISTORY); }
 void act_train(App *a) { app_show(a, SCR_TRAIN); }
 void act_settings(App *a) { app_show(a, a->screen == SCR_SETTINGS ? a->back : SCR_SETTINGS); }
 void act_quit(App *a) { app_ask_quit(a); }
+void act_quit_yes(App *a) { a->quit = 1; }
 void act_back(App *a) { app_show(a, a->screen == SCR_HELP || a->screen == SCR_SETTINGS ? a->back : SCR_EDITOR); }
 void act_redraw(App *a) {
     clearok(curscr, TRUE);
@@ -147,40 +153,35 @@ void act_redraw(App *a) {
 
 /* ---- drawing ---- */
 
-/* The tabs of the title line, in order; drawing and mouse clicks share it. */
-static const struct {
-    ScreenId s;
-    const char *action, *label;
-} tabs[] = {{SCR_EDITOR, "editor", "Editor"},       {SCR_HISTORY, "history", "History"}, {SCR_TRAIN, "training", "Training"},
-            {SCR_SETTINGS, "settings", "Settings"}, {SCR_MODELS, "models", "Models"},    {SCR_HELP, "help", "Help"}};
-enum { NTABS = sizeof tabs / sizeof *tabs };
-static int tab_x[NTABS + 1]; /* where each tab was drawn, for the mouse */
-
-/* " F2 Editor " or, when the full titles do not fit, " F2 " (Help keeps its word) */
-static void tab_text(int i, int compact, char *out, size_t cap) {
-    if (compact && tabs[i].s != SCR_HELP) snprintf(out, cap, " %s ", keymap_name_of(tabs[i].action));
-    else snprintf(out, cap, " %s %s ", keymap_name_of(tabs[i].action), tabs[i].label);
+/* A screen's tab: " F2 Editor " (its name and the key that shows it, from
+ * the screen table and the keymap) or, when the full titles do not fit,
+ * " F2 " (Help keeps its word). Tabs are in the order of the screens. */
+static void tab_text(const App *a, int s, int compact, char *out, size_t cap) {
+    const Screen *sc = a->screens[s];
+    if (compact && s != SCR_HELP) snprintf(out, cap, " %s ", keymap_name_of(sc->action));
+    else snprintf(out, cap, " %s %s ", keymap_name_of(sc->action), sc->name);
 }
 
-static int title_width(int brand, int compact) {
-    int w = brand ? 6 : 0;
+static int title_width(const App *a, int brand, int compact) {
+    int w = brand ? text_width(BRAND) : 0;
     char buf[64];
-    for (int i = 0; i < NTABS; i++) tab_text(i, compact, buf, sizeof buf), w += text_width(buf);
+    for (int s = 0; s < SCR_COUNT; s++) tab_text(a, s, compact, buf, sizeof buf), w += text_width(buf);
     return w;
 }
 
-/* The tabs, whole: without the " sdlm " brand when narrow, then as keys only. */
+/* The tabs, whole: without the brand when narrow, then as keys only. Where
+ * each was drawn is kept for the mouse. */
 static void draw_title(App *a) {
     int attr = color_attr(C_TITLE);
     draw_fill(0, 0, a->cols, attr);
-    int brand = title_width(1, 0) <= a->cols, compact = title_width(0, 0) > a->cols;
-    int x = brand ? draw_text(0, 0, " sdlm ", a->cols, attr | A_BOLD) : 0;
-    for (int i = 0; i < NTABS && x < a->cols; i++) {
+    int brand = title_width(a, 1, 0) <= a->cols, compact = title_width(a, 0, 0) > a->cols;
+    int x = brand ? draw_text(0, 0, BRAND, a->cols, attr | A_BOLD) : 0;
+    for (int s = 0; s < SCR_COUNT; s++) {
         char buf[64];
-        tab_text(i, compact, buf, sizeof buf);
-        tab_x[i] = x;
-        x += draw_text(0, x, buf, a->cols - x, a->screen == tabs[i].s ? color_attr(C_TAB) : attr);
-        tab_x[i + 1] = x;
+        tab_text(a, s, compact, buf, sizeof buf);
+        a->tab_x[s] = x;
+        if (x < a->cols) x += draw_text(0, x, buf, a->cols - x, (int)a->screen == s ? color_attr(C_TAB) : attr);
+        a->tab_x[s + 1] = x;
     }
 }
 
@@ -194,16 +195,21 @@ static void draw_status(App *a) {
     if (p->state != TRAIN_IDLE) {
         if (p->total_steps > 0) /* the step padded to the total's digits: the line keeps its width */
             snprintf(tr, sizeof tr, "%s %*lld/%lld", train_state_name(p->state),
-                     snprintf(NULL, 0, "%lld", (long long)p->total_steps), (long long)p->step, (long long)p->total_steps);
+                     snprintf(NULL, 0, "%lld", (long long)p->total_steps), (long long)p->step,
+                     (long long)p->total_steps);
         else snprintf(tr, sizeof tr, "%s %lld", train_state_name(p->state), (long long)p->step);
     }
     double age = a->now - a->msg_time;
     const char *msg = NULL;
+    char ask[160];
     int mattr = attr;
     if (a->asking_quit) {
-        msg = app_run_busy(a) ? "An infill is running. Quit? y/n"
-              : training_busy(a) ? "Training is running (it will be saved). Quit? y/n"
-                                 : "The text was not infilled or saved. Quit? y/n";
+        snprintf(ask, sizeof ask, "%s Quit? %s/%s",
+                 app_run_busy(a)    ? "An infill is running."
+                 : training_busy(a) ? "Training is running (it will be saved)."
+                                    : "The text was not infilled or saved.",
+                 keymap_name_of("quit-yes"), keymap_name_of("quit-no"));
+        msg = ask;
         mattr = color_attr(C_ERROR);
     } else if (a->msg[0] && age < 6) {
         msg = a->msg;
@@ -220,7 +226,8 @@ static void draw_status(App *a) {
         char steps[32];
         app_steps_text(a->model.steps, steps, sizeof steps);
         if (young) snprintf(about, sizeof about, "only %s steps: fills are noise", steps);
-        else snprintf(about, sizeof about, "%.1fM params, %d layers x %d, %s steps", a->model.params / 1e6, a->model.NL, a->model.D, steps);
+        else snprintf(about, sizeof about, "%.1fM params, %d layers x %d, %s steps", a->model.params / 1e6, a->model.NL,
+                      a->model.D, steps);
     }
     snprintf(train, sizeof train, "training: %s", tr);
     int mw = msg ? text_width(msg) + 2 : 0;
@@ -240,15 +247,15 @@ static void draw_status(App *a) {
 }
 
 static void draw_too_small(App *a) {
-    char buf[128];
+    char buf[128], need[64], quit[64];
     snprintf(buf, sizeof buf, "terminal too small: %dx%d", a->cols, a->rows);
-    char need[64];
     snprintf(need, sizeof need, "needs at least %dx%d", MIN_COLS, MIN_ROWS);
+    snprintf(quit, sizeof quit, "%s quits", keymap_name_of("quit"));
     int y = a->rows / 2 - 1;
     if (y < 0) y = 0;
     draw_text(y, 0, buf, a->cols, A_BOLD);
     if (y + 1 < a->rows) draw_text(y + 1, 0, need, a->cols, 0);
-    if (y + 2 < a->rows) draw_text(y + 2, 0, "Ctrl-Q quits", a->cols, 0);
+    if (y + 2 < a->rows) draw_text(y + 2, 0, quit, a->cols, 0);
 }
 
 static void draw(App *a) {
@@ -282,11 +289,36 @@ static void on_mouse(App *a) {
     if (ev.bstate & BUTTON5_PRESSED) wheel = 1;
 #endif
     if (ev.y == 0 && press) { /* the tabs */
-        for (int i = 0; i < NTABS; i++)
-            if (ev.x >= tab_x[i] && ev.x < tab_x[i + 1]) app_show(a, tabs[i].s);
+        for (int s = 0; s < SCR_COUNT; s++)
+            if (ev.x >= a->tab_x[s] && ev.x < a->tab_x[s + 1]) app_show(a, (ScreenId)s);
         return;
     }
     if (a->screen == SCR_EDITOR) editor_mouse(a, ev.y, ev.x, press, drag, release, wheel);
+    a->redraw = 1;
+}
+
+/* A paste goes on while a bracketed paste or a burst does: the doc makes
+ * it one undo step, whichever ends first. */
+static void paste_state(App *a, int bracketed, int bursting) {
+    int was = a->pasting || a->bursting, now = bracketed || bursting;
+    a->pasting = bracketed, a->bursting = bursting;
+    if (now && !was) doc_paste_begin(&a->doc);
+    if (!now && was) doc_paste_end(&a->doc);
+}
+
+/* The paste gathered in a->paste: into the editor, or typed into the
+ * current screen's text field (settings, search, corpus path). */
+static void paste_flush(App *a) {
+    if (a->screen == SCR_EDITOR) {
+        editor_paste(a, a->paste, a->npaste);
+    } else {
+        for (size_t i = 0; i < a->npaste;) {
+            uint32_t cp;
+            i += utf8_decode(a->paste + i, a->npaste - i, &cp);
+            if (cp >= 0x20 && a->screens[a->screen]->modal) a->screens[a->screen]->modal(a, (int)cp);
+        }
+    }
+    a->npaste = 0;
     a->redraw = 1;
 }
 
@@ -297,48 +329,87 @@ static void dispatch(App *a, int key) {
         on_mouse(a);
         return;
     }
-    if (a->asking_quit) {
+    if (a->asking_quit) { /* the question's keys are the keymap's M_ASK rows; any other says no */
         a->asking_quit = 0;
-        if (key == 'y' || key == 'Y') a->quit = 1;
+        const KeyBinding *b = keymap_find(M_ASK, key);
+        if (b) b->fn(a);
         else app_message(a, 0, "not quitting");
         return;
     }
     if (key == K_PASTE_BEGIN) {
-        a->pasting = 1, a->npaste = 0;
+        paste_state(a, 1, a->bursting);
+        a->npaste = 0;
         return;
     }
     if (a->pasting) { /* bracketed paste: text, whatever the keys */
         if (key == K_PASTE_END || a->npaste + 8 >= sizeof a->paste) {
-            a->pasting = key != K_PASTE_END;
-            if (a->screen == SCR_EDITOR) {
-                doc_insert_utf8(&a->doc, a->paste, a->npaste);
-            } else {
-                for (size_t i = 0; i < a->npaste;) { /* into a text field */
-                    uint32_t cp;
-                    i += utf8_decode(a->paste + i, a->npaste - i, &cp);
-                    if (cp >= 0x20 && a->screens[a->screen]->modal) a->screens[a->screen]->modal(a, (int)cp);
-                }
+            paste_flush(a);
+            if (key == K_PASTE_END) {
+                paste_state(a, 0, a->bursting);
+                return;
             }
-            a->npaste = 0;
-            if (key == K_PASTE_END) return;
         }
         if (key == K_ENTER) key = '\n';
         if (key == K_TAB) key = ' ';
         if (key < K_FN && (key >= 0x20 || key == '\n')) a->npaste += utf8_encode((uint32_t)key, a->paste + a->npaste);
         return;
     }
-    if (a->too_small) {
-        if (key == KCTRL('q') || key == KCTRL('c')) app_ask_quit(a);
+    const KeyBinding *b = keymap_find(1 << a->screen, key);
+    if (a->too_small) { /* nothing to see: only the quit keys work */
+        if (b && !strcmp(b->action, "quit")) b->fn(a);
         return;
     }
     const Screen *sc = a->screens[a->screen];
     if (sc->modal && sc->modal(a, key)) return;
-    const KeyBinding *b = keymap_find(a->screen, key);
     if (b) {
         b->fn(a);
         return;
     }
     if (sc->key && sc->key(a, key)) return;
+}
+
+/* A key that types text in the editor (Enter a newline, Tab a space): what a paste is made of. */
+static int text_key(int key) {
+    return key == K_ENTER || key == K_TAB || (key >= 0x20 && key < K_FN && key != 0x7f);
+}
+
+/* A burst's keys: runs of text go into the editor as one paste each (one
+ * move of the text after the cursor, laid out at the next frame); any other
+ * key, or any key elsewhere, is dispatched as typed. */
+static void dispatch_burst(App *a, const int *keys, int n) {
+    for (int i = 0; i < n;) {
+        if (a->screen != SCR_EDITOR || a->pasting || a->asking_quit || a->too_small || !text_key(keys[i])) {
+            dispatch(a, keys[i++]);
+            continue;
+        }
+        a->npaste = 0;
+        for (; i < n && text_key(keys[i]) && a->npaste + 8 < sizeof a->paste; i++) {
+            int k = keys[i] == K_ENTER ? '\n' : keys[i] == K_TAB ? ' ' : keys[i];
+            a->npaste += utf8_encode((uint32_t)k, a->paste + a->npaste);
+        }
+        paste_flush(a);
+    }
+}
+
+/* Reads every key waiting (up to KEYS_MAX) and handles them, before the
+ * next frame. Keys faster than anyone types (BURST_KEYS waiting at once,
+ * then whatever follows within BURST_GAP_S: a paste without bracketed paste)
+ * are a burst: one undo step, its text inserted in runs, the text laid out
+ * once a frame rather than once a key (a 50 KB paste took 9 s of CPU). */
+static void read_keys(App *a) {
+    int keys[KEYS_MAX], n = 0, key;
+    while (n < KEYS_MAX && (key = tty_read_key())) keys[n++] = key;
+    if (!n) return;
+    double t = now_s();
+    int burst = n >= BURST_KEYS || (a->bursting && t - a->burst_last < BURST_GAP_S);
+    paste_state(a, a->pasting, burst);
+    if (!burst) {
+        for (int i = 0; i < n; i++) dispatch(a, keys[i]);
+        return;
+    }
+    a->burst_last = t;
+    a->burst_keys += n;
+    dispatch_burst(a, keys, n);
 }
 
 /* ---- start, loop, end ---- */
@@ -366,13 +437,7 @@ static int event_loop(App *a) {
             app_message(a, 0, "signal %d: quitting", tty_signal());
             break;
         }
-        int key;
-        /* keys faster than anyone types (a paste without bracketed paste) edit as one undo step */
-        for (int drained = 0; (key = tty_read_key()); drained++) {
-            a->doc.pasting = drained >= PASTE_KEYS;
-            dispatch(a, key);
-        }
-        a->doc.pasting = 0;
+        read_keys(a);
         a->now = now_s();
         int woken = 0;
         if (fds[1].revents & POLLIN) {
@@ -392,7 +457,7 @@ static int event_loop(App *a) {
         int timeout = 1000;
         if (a->redraw && since >= FRAME_S) {
             draw(a);
-            while ((key = tty_read_key())) dispatch(a, key); /* a resize queued during refresh */
+            read_keys(a); /* a resize queued during refresh */
             if (a->redraw) timeout = 0;
         }
         if (a->redraw) timeout = (int)((FRAME_S - (now_s() - a->last_draw)) * 1000) + 1;
@@ -408,25 +473,29 @@ static int event_loop(App *a) {
     return 0;
 }
 
-static App *the_app;
-
 static void at_exit(void) { tty_restore(); }
+
+/* Everything App holds, and App itself. */
+static void app_free(App *a) {
+    for (int i = 0; i < SCR_COUNT; i++)
+        if (a->screens[i] && a->screens[i]->done) a->screens[i]->done(a);
+    doc_free(&a->doc);
+    free_pieces(a);
+    free(a->view), free(a->train);
+    free(a);
+}
 
 static int fail(App *a, const char *fmt, const char *what) {
     tty_restore();
     fprintf(stderr, fmt, what);
     fputc('\n', stderr);
-    doc_free(&a->doc);
-    free(a->view), free(a->train);
-    free(a);
-    the_app = NULL;
+    app_free(a);
     return 3;
 }
 
 int ui_main(const UiOptions *o) {
     App *a = calloc(1, sizeof *a);
     if (!a) return fprintf(stderr, "sdlm: out of memory\n"), 3;
-    the_app = a;
     a->view = calloc(1, sizeof *a->view);
     a->train = calloc(1, sizeof *a->train);
     if (!a->view || !a->train) return fail(a, "sdlm: %s", "out of memory");
@@ -483,15 +552,11 @@ int ui_main(const UiOptions *o) {
         app_message(a, 0, "stopping: saving the training run...");
         draw(a);
     }
-    fprintf(stderr, "%ld redraws\n", a->draws);
+    fprintf(stderr, "%ld redraws, %ld layouts of the text, %ld keys in bursts\n", a->draws, a->layouts,
+            a->burst_keys);
     session_close(a->s); /* still with stderr in the log: the trainer may speak while it saves */
     tty_restore();
     close(pfd[0]), close(pfd[1]);
-    doc_free(&a->doc);
-    free_pieces(a);
-    free(a->models);
-    free(a->view), free(a->train);
-    free(a);
-    the_app = NULL;
+    app_free(a);
     return rc ? 3 : 0;
 }

@@ -1,39 +1,27 @@
-/* app.h: what the UI's files share: the one App state, the screen table, the
- * key codes, the keymap and the colour roles. Only the UI thread touches any
- * of it (and curses); the engine is reached through train/session.h. */
+/* app.h: the one App state (each screen's own state inside it, as kilo's
+ * one E), the screen table, and what the screens ask of the loop and of
+ * each other. Only the UI thread touches any of it (and curses); the engine
+ * is reached through session/session.h, the history through data/store.h.
+ * Keys and the keymap are in keys.h, colours and text drawing in draw.h. */
 #ifndef SDLM_APP_H
 #define SDLM_APP_H
 
+#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "doc.h"
+#include "draw.h"
+#include "keys.h"
 #include "models.h"
 #include "session.h"
-#include "clock.h"
+#include "store.h"
 
-/* ---- keys: characters are their code point; the rest sit above Unicode ---- */
-enum {
-    K_FN = 0x200000,  /* K_FN | ncurses KEY_* code */
-    K_ALT = 0x400000, /* K_ALT | character: Alt-x (Esc then x) */
-    K_OWN = K_FN | 0x1000,
-    K_CLEFT = K_OWN, K_CRIGHT, K_ALEFT, K_ARIGHT, K_SLEFT, K_SRIGHT, K_SUP, K_SDOWN, K_SHOME, K_SEND,
-    K_PASTE_BEGIN, K_PASTE_END,
-    K_ESC = 27, K_ENTER = 13, K_TAB = 9, K_BACKSPACE = 127,
-};
-#define KCTRL(c) ((c) & 0x1f)
-#define KALT(c) (K_ALT | (c))
-
-/* ---- screens ---- */
-typedef enum { SCR_EDITOR, SCR_HISTORY, SCR_TRAIN, SCR_SETTINGS, SCR_HELP, SCR_MODELS, SCR_COUNT } ScreenId;
-/* masks for the keymap */
-enum { M_EDITOR = 1, M_HISTORY = 2, M_TRAIN = 4, M_SETTINGS = 8, M_HELP = 16, M_MODELS = 32, M_ALL = 63 };
-
-typedef struct App App;
-
+/* ---- the screen table: one dispatcher (app.c) calls these ---- */
 typedef struct {
-    const char *name;                 /* "Editor": the tab title */
-    void (*init)(App *a);             /* once, at start-up */
+    const char *name;                 /* "Editor": its tab's title */
+    const char *action;               /* the keymap action that shows it: its tab's key */
+    void (*init)(App *a);             /* once, at start-up (may be NULL) */
+    void (*done)(App *a);             /* once, at the end: frees what its state holds (may be NULL) */
     void (*enter)(App *a);            /* each time it is shown (may be NULL) */
     void (*draw)(App *a, int top, int rows); /* the rows between the title and the status lines */
     int (*modal)(App *a, int key);    /* before the keymap: 1 = consumed (text fields, prompts) */
@@ -43,47 +31,7 @@ typedef struct {
 
 extern const Screen screen_editor, screen_history, screen_train, screen_settings, screen_help, screen_picker;
 
-/* ---- the keymap: one table drives dispatch, the help screen and `sdlm keys` ---- */
-typedef struct {
-    int screens;           /* M_* mask where the binding works */
-    const char *group;     /* heading in the help screen */
-    int key;
-    const char *keyname;   /* as the help shows it: "Ctrl-R" */
-    const char *action;    /* short name: "infill-run" */
-    const char *about;
-    void (*fn)(App *a);
-} KeyBinding;
-
-extern const KeyBinding keymap[];
-extern const int keymap_count;
-const KeyBinding *keymap_find(int screen, int key);
-const char *keymap_name_of(const char *action); /* first key name bound to an action ("?" if none) */
-
-/* ---- colours: one table of roles (ui/draw.c) ---- */
-/* A masked model's hidden slot while a fill runs (its confidence is reported negated). */
-#define HIDDEN_SLOT "\xc2\xb7" /* a middle dot */
-
-typedef enum {
-    C_NORMAL, C_TITLE, C_TAB, C_STATUS, C_MSG, C_ERROR, C_HINT, C_SPAN, C_LOW, C_MID, C_HIGH, C_SELECT,
-    C_KEY, C_PLOT, C_DIM, C_FIELD, C_COUNT
-} ColorRole;
-
-void colors_init(int enabled);
-int color_attr(ColorRole r); /* attributes (pair and mono form) to draw role r */
-/* Draws UTF-8 text at (y, x), at most maxw columns; returns columns used. */
-int draw_text(int y, int x, const char *s, int maxw, int attr);
-int text_width(const char *s); /* display columns of a UTF-8 string */
-void draw_fill(int y, int x, int w, int attr);
-void draw_box_title(int y, int x, int w, const char *title, int attr);
-/* Joins items with sep into out, dropping whole items, the largest prio
- * number first, until the text fits in width columns: a line fitted to the
- * terminal never cuts a word (as htop's and lazygit's do). Empty or NULL
- * items are skipped. Returns the width used. */
-/* s into out, cut after the last whole word that fits, with "…". */
-int fit_words(char *out, size_t cap, const char *s, int width);
-int fit_items(char *out, size_t cap, const char *const *items, const int *prio, int n, const char *sep, int width);
-
-/* ---- the state ---- */
+/* ---- the remembered settings (settings.c: ui.conf) ---- */
 typedef struct {
     InfillSettings set;
     int span_slots;        /* slots of a new empty span */
@@ -92,6 +40,94 @@ typedef struct {
     int64_t train_steps;   /* 0: no limit */
 } UiConf;
 
+/* ---- each screen's state ---- */
+
+enum { MAX_SPANS = 512, HELP_LINES = 160 };
+
+/* editor.c and editor_run.c */
+typedef struct {
+    int top;           /* first text row shown */
+    int want_col;      /* column kept by Up/Down; -1: the cursor's, at the next layout */
+    int cand;          /* candidate shown */
+    int has_run;       /* the view belongs to a run started from this text */
+    char *run_text;    /* the template the run filled: its fill shows only on exactly this text */
+    int rerolling;     /* the run is a re-roll of one span (its candidate keeps its place) */
+    int was_active;
+    int dragging;
+    /* scrubber: the shown candidate's trajectory, pos -1 = live view */
+    int32_t *traj_ids;
+    float *traj_conf, *traj_t;
+    int passes, pos;
+    /* layout of the last frame: cells 0..n */
+    int *row, *col, *wid;
+    int cap, nrows, width, text_rows;
+    int span_start[MAX_SPANS], span_len[MAX_SPANS];
+    int fill_ok;
+    /* the last run's pace, for the log: steps drawn while it ran */
+    double run_start;
+    int drawn, last_drawn_step;
+} EditorState;
+
+/* history.c: samples (searchable) and training runs, through its own
+ * read-only Store connection */
+typedef struct {
+    Store *st;
+    char err[512];
+    int runs_mode;         /* Tab: the training runs instead of the samples */
+    Sample *v;
+    int n, sel, top;
+    char query[256];
+    size_t qlen;
+    int searching;
+    Sample cur;            /* the opened sample, with its trajectory */
+    int have_cur;
+    double play_start;
+    int playing, pos;
+    Run *runs;
+    int nruns, run_sel, run_top;
+    int64_t metrics_run;   /* the run whose curves are loaded */
+    double *loss, *acc;
+    int nm;
+    uint64_t seen_serial;  /* the infill view when last looked: a run ending may have saved samples */
+} HistoryState;
+
+/* training.c */
+typedef struct {
+    int editing;           /* typing the corpus path */
+    char field[1024];
+    size_t flen;
+    /* strings the trainer keeps pointers to while it runs */
+    char ckpt[1200], spm[1200], corpus[1024];
+    double *series;
+    int cap;
+    int64_t loaded_step;   /* checkpoint step last handed to the editor */
+    /* time spent paused in this run, so "elapsed" is training time */
+    double paused_s, paused_since;
+    double elapsed_shown;  /* elapsed when the run ended, kept on screen */
+    TrainState last_state; /* at the last tick: a run ending is said once */
+} TrainScreenState;
+
+/* settings.c */
+typedef struct {
+    int field;
+    int typing;            /* digits replace the value on the first key */
+} SettingsState;
+
+/* help.c: the keymap as lines, made once */
+typedef struct {
+    int top, n;
+    char keys[HELP_LINES][64];     /* a group's heading, or the keys of one action: "Ctrl-Z, Ctrl-U" */
+    const char *about[HELP_LINES]; /* what they do (the keymap's text); NULL on headings and blank lines */
+    int keys_w;                    /* the widest keys: the column the texts start at */
+} HelpState;
+
+/* picker.c: the list read when it opens */
+typedef struct {
+    ModelEntry *v;
+    int n, sel, top;
+} PickerState;
+
+/* ---- the state ---- */
 struct App {
     Session *s;
     int wake_rd;
@@ -113,15 +149,22 @@ struct App {
     uint64_t train_serial;
     char **pieces;                /* display text of each piece, cached: [model.V] */
     int npieces;
-    int pasting;
-    char paste[65536];
+    int pasting;                  /* inside a bracketed paste */
+    char paste[65536];            /* its text, or a burst's, on the way to the editor */
     size_t npaste;
+    int bursting;                 /* keys come faster than anyone types: a paste without brackets */
+    double burst_last;            /* when its last keys were read */
+    long burst_keys;              /* keys read in bursts, for the log */
     int redraw;                   /* something changed: draw */
     double last_draw, now;
-    long draws;
-    /* the model picker (picker.c): the list read when it opens */
-    ModelEntry *models;
-    int nmodels, models_sel, models_top;
+    long draws, layouts;          /* frames drawn, whole-text layouts made (editor.c): for the log and tests */
+    int tab_x[SCR_COUNT + 1];     /* where each tab was drawn, for the mouse */
+    EditorState editor;
+    HistoryState history;
+    TrainScreenState training;
+    SettingsState settings;
+    HelpState help;
+    PickerState picker;
 };
 
 /* app.c */
@@ -148,28 +191,8 @@ void conf_save(App *a);
 
 /* editor.c: what other screens ask of the editor */
 void editor_load_template(App *a, const char *tmpl);
+void editor_paste(App *a, const char *text, size_t len); /* at the cursor, as one edit */
 void editor_after_model_change(App *a);
-
-/* handlers bound in the keymap, each in its screen's file */
-void act_help(App *a), act_editor(App *a), act_history(App *a), act_train(App *a), act_settings(App *a), act_models(App *a);
-void act_quit(App *a), act_back(App *a), act_redraw(App *a);
-void ed_left(App *a), ed_right(App *a), ed_up(App *a), ed_down(App *a), ed_home(App *a), ed_end(App *a);
-void ed_sleft(App *a), ed_sright(App *a), ed_sup(App *a), ed_sdown(App *a), ed_shome(App *a), ed_send(App *a);
-void ed_word_left(App *a), ed_word_right(App *a), ed_doc_start(App *a), ed_doc_end(App *a);
-void ed_select_all(App *a);
-void ed_newline(App *a), ed_backspace(App *a), ed_delete(App *a), ed_undo(App *a), ed_redo(App *a), ed_clear(App *a);
-void ed_span(App *a), ed_span_grow(App *a), ed_span_shrink(App *a), ed_span_remove(App *a);
-void ed_run(App *a), ed_stop(App *a), ed_cand_next(App *a), ed_cand_prev(App *a), ed_accept(App *a);
-void ed_reroll(App *a), ed_scrub_back(App *a), ed_scrub_fwd(App *a), ed_scrub_start(App *a), ed_scrub_end(App *a);
-void ed_pgup(App *a), ed_pgdn(App *a);
-void help_up(App *a), help_down(App *a), help_pgup(App *a), help_pgdn(App *a);
-void set_up(App *a), set_down(App *a), set_left(App *a), set_right(App *a), set_close(App *a);
-void hist_up(App *a), hist_down(App *a), hist_pgup(App *a), hist_pgdn(App *a), hist_search(App *a);
-void hist_open(App *a), hist_load(App *a), hist_replay(App *a), hist_toggle(App *a), hist_home(App *a), hist_end(App *a);
-void tr_start(App *a), tr_pause(App *a), tr_stop(App *a), tr_save(App *a), tr_load(App *a);
-void tr_corpus(App *a), tr_preset_next(App *a), tr_preset_prev(App *a), tr_steps(App *a);
-void picker_up(App *a), picker_down(App *a), picker_home(App *a), picker_end(App *a), picker_use(App *a);
-
 /* the editor uses the mouse */
 void editor_mouse(App *a, int y, int x, int press, int drag, int release, int wheel);
 

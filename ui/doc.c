@@ -4,6 +4,7 @@
  * deleting coalesce into one step, broken at spaces and newlines. */
 #include "doc.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,11 +87,14 @@ static void push(DocState *stack, int *n, DocState s) {
 }
 
 /* Called before every edit: saves an undo step unless this edit continues the
- * last one (typing a word, deleting a run, or a whole paste: a snapshot per
- * pasted word made a 50 KB paste take seconds). */
+ * last one: typing a word, deleting a run, or anything typed or pasted within
+ * one paste (doc_paste_begin/_end; a snapshot per pasted word made a 50 KB
+ * paste take seconds, and then took 200 undos to remove). */
 static void before_edit(Doc *d, EditKind k, uint32_t cp) {
-    int coalesce = k != EDIT_OTHER && k == d->last && ((cp != ' ' && cp != '\n') || d->pasting) && d->nundo > 0;
-    if (!coalesce) {
+    int adds = k == EDIT_TYPE || k == EDIT_PASTE, added = d->last == EDIT_TYPE || d->last == EDIT_PASTE;
+    int in_paste = d->pasting && adds && added;
+    int in_run = k != EDIT_OTHER && k != EDIT_PASTE && k == d->last && cp != ' ' && cp != '\n';
+    if (!d->nundo || !(in_paste || in_run)) {
         DocState s;
         if (!state_take(d, &s)) push(d->undo, &d->nundo, s);
     }
@@ -98,6 +102,16 @@ static void before_edit(Doc *d, EditKind k, uint32_t cp) {
     d->nredo = 0;
     d->last = k;
     d->version++;
+}
+
+void doc_paste_begin(Doc *d) {
+    d->pasting = 1;
+    d->last = EDIT_OTHER; /* its first edit starts a step of its own */
+}
+
+void doc_paste_end(Doc *d) {
+    d->pasting = 0;
+    d->last = EDIT_OTHER; /* typing after it is a step of its own */
 }
 
 static void restore(Doc *d, DocState *s) {
@@ -165,19 +179,26 @@ int doc_insert(Doc *d, uint32_t cp) {
 
 int doc_insert_utf8(Doc *d, const char *s, size_t len) {
     int a, b;
-    before_edit(d, EDIT_OTHER, 0);
+    if (len > (size_t)(INT_MAX / 2 - d->n)) return -1;
+    before_edit(d, EDIT_PASTE, 0);
     if (doc_selection(d, &a, &b)) cut(d, a, b);
     d->anchor = -1;
+    if (reserve(d, d->n + (int)len)) return -1; /* at most a cell a byte */
+    /* the cells after the cursor go to the end of the room, the text is
+     * decoded into the gap, then they close up behind it: two moves in all */
+    int tail = d->n - d->cur, m = 0;
+    Cell *at = d->cells + d->cur;
+    if (tail) memmove(at + len, at, sizeof(Cell) * tail);
     for (size_t i = 0; i < len;) {
         uint32_t cp;
-        int k = utf8_decode(s + i, len - i, &cp);
-        i += k;
+        i += utf8_decode(s + i, len - i, &cp);
         if (cp == '\r') cp = '\n';
         if (cp == '\t') cp = ' ';
         if (cp < 0x20 && cp != '\n') continue;
-        if (put(d, (Cell){cp, 0})) return -1;
+        at[m++] = (Cell){cp, 0};
     }
-    d->last = EDIT_OTHER;
+    if (tail) memmove(at + m, at + len, sizeof(Cell) * tail);
+    d->n += m, d->cur += m;
     return 0;
 }
 

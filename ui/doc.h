@@ -1,7 +1,7 @@
 /* doc.h: the editor's text: a sequence of cells, each one Unicode character
  * or one masked span of N token slots, with a cursor, a selection and undo.
  *
- * It maps to and from the template syntax of train/template.h ("{N}" is a
+ * It maps to and from the template syntax of data/template.h ("{N}" is a
  * span, "{{" "}}" literal braces), which is what session_infill_start takes.
  * No curses here, nothing about the screen: ui/editor.c lays it out. */
 #ifndef SDLM_DOC_H
@@ -24,7 +24,7 @@ typedef struct {
     int n, cur;
 } DocState;
 
-typedef enum { EDIT_OTHER, EDIT_TYPE, EDIT_BACK, EDIT_DEL, EDIT_RESIZE } EditKind;
+typedef enum { EDIT_OTHER, EDIT_TYPE, EDIT_BACK, EDIT_DEL, EDIT_RESIZE, EDIT_PASTE } EditKind;
 
 typedef struct {
     Cell *cells;
@@ -34,7 +34,7 @@ typedef struct {
     DocState undo[DOC_UNDO_MAX], redo[DOC_UNDO_MAX];
     int nundo, nredo;
     EditKind last;      /* for coalescing typing into one undo step */
-    int pasting;        /* set by the UI while it drains a burst of keys: the burst is one undo step */
+    int pasting;        /* between doc_paste_begin and _end: everything typed or pasted is one undo step */
     uint64_t version;   /* changes with every edit */
 } Doc;
 
@@ -44,7 +44,14 @@ void doc_free(Doc *d);
 /* Editing; each returns 0, or -1 when nothing changed (out of memory, nothing
  * to delete). A selection is replaced by what is typed or pasted. */
 int doc_insert(Doc *d, uint32_t cp);
-int doc_insert_utf8(Doc *d, const char *s, size_t len); /* paste: one undo step */
+/* Inserts text at the cursor in one move of the cells after it, so a paste
+ * costs O(text + len) whatever its size. One undo step, and one in all
+ * between doc_paste_begin and doc_paste_end (a paste that arrives in pieces). */
+int doc_insert_utf8(Doc *d, const char *s, size_t len);
+/* A paste begins (a new undo step) and ends; the UI calls them around a
+ * bracketed paste and around a burst of keys faster than typing. */
+void doc_paste_begin(Doc *d);
+void doc_paste_end(Doc *d);
 int doc_backspace(Doc *d);
 int doc_delete(Doc *d);
 int doc_clear(Doc *d);

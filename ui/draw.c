@@ -8,7 +8,8 @@
 #include <string.h>
 #include <wchar.h>
 
-#include "app.h"
+#include "doc.h"
+#include "draw.h"
 
 typedef struct {
     ColorRole role;

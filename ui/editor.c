@@ -14,8 +14,6 @@
 #include "app.h"
 #include "editor.h"
 
-EditorState editor; /* the one editor state */
-
 static int conf_role(float c) { return c < 0.34f ? C_LOW : c < 0.67f ? C_MID : C_HIGH; }
 
 /* Whether the span at cell i starts a line or follows a blank: then its first piece's space is not drawn
@@ -26,14 +24,15 @@ int editor_span_after_blank(const Doc *d, int i) {
 
 /* The pieces span k is drawn as; returns its width in columns. */
 static int span_segments(App *a, int k, int slots, int after_blank, Seg *seg, int *nseg, char *numbuf) {
+    EditorState *ed = &a->editor;
     int n = 0, w = 0, span = color_attr(C_SPAN);
     seg[n++] = (Seg){"[", span};
     w++;
-    if (editor.fill_ok) {
+    if (ed->fill_ok) {
         const int32_t *ids = editor_fill_ids(a);
         const float *cf = editor_fill_conf(a);
-        for (int j = 0; j < editor.span_len[k] && n < SEGS - 2; j++) {
-            int i = editor.span_start[k] + j;
+        for (int j = 0; j < ed->span_len[k] && n < SEGS - 2; j++) {
+            int i = ed->span_start[k] + j;
             const char *p = a->view->masked[i] ? app_piece(a, ids[i]) : "";
             int hidden = a->view->masked[i] && cf[i] < 0; /* a masked model's slot not yet revealed */
             if (hidden) p = HIDDEN_SLOT;
@@ -60,24 +59,29 @@ static int span_segments(App *a, int k, int slots, int after_blank, Seg *seg, in
 /* ---- layout ---- */
 
 static int cell_width(const Cell *c) {
+    if (c->cp >= 0x20 && c->cp < 0x7f) return 1; /* most text: no wcwidth call (half of a layout's time) */
     int w = wcwidth((wchar_t)c->cp);
     return w < 0 ? 1 : w;
 }
 
+/* Lays the whole text out: O(text), so it runs once a frame (editor_draw)
+ * and before what needs rows (vertical motions, the mouse), never once a key. */
 void editor_layout(App *a) {
+    EditorState *ed = &a->editor;
     Doc *d = &a->doc;
-    if (editor.cap < d->n + 1) {
+    a->layouts++;
+    if (ed->cap < d->n + 1) {
         int cap = (d->n + 1) * 2;
-        int *r = realloc(editor.row, sizeof(int) * cap), *c = r ? realloc(editor.col, sizeof(int) * cap) : NULL;
-        if (r) editor.row = r;
-        if (c) editor.col = c;
-        int *w = c ? realloc(editor.wid, sizeof(int) * cap) : NULL;
+        int *r = realloc(ed->row, sizeof(int) * cap), *c = r ? realloc(ed->col, sizeof(int) * cap) : NULL;
+        if (r) ed->row = r;
+        if (c) ed->col = c;
+        int *w = c ? realloc(ed->wid, sizeof(int) * cap) : NULL;
         if (!w) return;
-        editor.wid = w, editor.cap = cap;
+        ed->wid = w, ed->cap = cap;
     }
     editor_fill_check(a);
     int W = a->cols - 2 > 10 ? a->cols - 2 : 10, row = 0, col = 0, k = 0;
-    editor.width = W;
+    ed->width = W;
     for (int i = 0; i < d->n; i++) {
         const Cell *c = &d->cells[i];
         int w;
@@ -87,7 +91,7 @@ void editor_layout(App *a) {
             char nb[16];
             w = span_segments(a, k++, c->slots, editor_span_after_blank(d, i), seg, &ns, nb);
         } else if (c->cp == '\n') {
-            editor.row[i] = row, editor.col[i] = col, editor.wid[i] = 1;
+            ed->row[i] = row, ed->col[i] = col, ed->wid[i] = 1;
             row++, col = 0;
             continue;
         } else {
@@ -95,46 +99,52 @@ void editor_layout(App *a) {
             /* a word that does not fit moves to the next line whole (unless it fills a line alone) */
             if (c->cp != ' ' && (i == 0 || d->cells[i - 1].cp == ' ' || d->cells[i - 1].slots) && col > 0) {
                 int ww = 0;
-                for (int j = i; j < d->n && !d->cells[j].slots && d->cells[j].cp != ' ' && d->cells[j].cp != '\n' && ww <= W; j++)
-                    ww += cell_width(&d->cells[j]);
+                for (int j = i; j < d->n && ww <= W; j++) {
+                    const Cell *cj = &d->cells[j];
+                    if (cj->slots || cj->cp == ' ' || cj->cp == '\n') break;
+                    ww += cell_width(cj);
+                }
                 if (col + ww > W && ww <= W) row++, col = 0;
             }
         }
         if (col + w > W && col > 0) row++, col = 0;
-        editor.row[i] = row, editor.col[i] = col, editor.wid[i] = w;
+        ed->row[i] = row, ed->col[i] = col, ed->wid[i] = w;
         col += w;
     }
-    editor.row[d->n] = row, editor.col[d->n] = col, editor.wid[d->n] = 1;
-    editor.nrows = row + 1;
+    ed->row[d->n] = row, ed->col[d->n] = col, ed->wid[d->n] = 1;
+    ed->nrows = row + 1;
+    if (ed->want_col < 0) ed->want_col = ed->col[d->cur]; /* the cursor moved across: its column now */
 }
 
 /* The cell index nearest to (row, col) of the layout. */
 static int hit(App *a, int row, int col) {
+    EditorState *ed = &a->editor;
     const Doc *d = &a->doc;
     if (row < 0) return 0;
-    if (row > editor.row[d->n]) return d->n;
+    if (row > ed->row[d->n]) return d->n;
     int best = -1, first = -1;
     for (int i = 0; i <= d->n; i++) {
-        if (editor.row[i] != row) {
-            if (editor.row[i] > row) break;
+        if (ed->row[i] != row) {
+            if (ed->row[i] > row) break;
             continue;
         }
         if (first < 0) first = i;
-        if (editor.col[i] <= col) best = i;
+        if (ed->col[i] <= col) best = i;
     }
     if (best < 0) return first >= 0 ? first : d->n;
     int is_nl = best < d->n && d->cells[best].cp == '\n' && !d->cells[best].slots;
-    if (best < d->n && !is_nl && col >= editor.col[best] + (editor.wid[best] + 1) / 2) {
-        if (best + 1 <= d->n && (editor.row[best + 1] == row || best + 1 == d->n)) best++;
+    if (best < d->n && !is_nl && col >= ed->col[best] + (ed->wid[best] + 1) / 2) {
+        if (best + 1 <= d->n && (ed->row[best + 1] == row || best + 1 == d->n)) best++;
     }
     return best;
 }
 
 static void scroll_to_cursor(App *a) {
-    int r = editor.row[a->doc.cur];
-    if (r < editor.top) editor.top = r;
-    if (editor.text_rows > 0 && r >= editor.top + editor.text_rows) editor.top = r - editor.text_rows + 1;
-    if (editor.top < 0) editor.top = 0;
+    EditorState *ed = &a->editor;
+    int r = ed->row[a->doc.cur];
+    if (r < ed->top) ed->top = r;
+    if (ed->text_rows > 0 && r >= ed->top + ed->text_rows) ed->top = r - ed->text_rows + 1;
+    if (ed->top < 0) ed->top = 0;
 }
 
 /* ---- drawing ---- */
@@ -158,37 +168,46 @@ static void draw_hints(App *a, int y) {
     }
 }
 
-static void editor_draw(App *a, int top, int rows) {
-    editor.text_rows = rows - 3;
-    editor_layout(a);
-    scroll_to_cursor(a);
-    Doc *d = &a->doc;
-    if (editor.has_run && a->view->step != editor.last_drawn_step) editor.drawn++, editor.last_drawn_step = a->view->step;
-    int sa = 0, sb = 0, sel = doc_selection(d, &sa, &sb);
-    int cur_span = doc_span_at_cursor(d);
-    int k = 0, cy = -1, cx = 0;
+/* What to do first: on an empty text, and when no model is loaded. */
+static void draw_intro(App *a, int top, int rows) {
+    char line[800];
     if (!a->model.loaded) {
-        char line[800];
         snprintf(line, sizeof line, "No model: %.500s", a->model.error);
         draw_text(top + rows - 4, 1, line, a->cols - 2, color_attr(C_ERROR));
-        snprintf(line, sizeof line, "%s opens the training screen: train one on your text, then %s there loads it here.",
+        snprintf(line, sizeof line,
+                 "%s opens the training screen: train one on your text, then %s there loads it here.",
                  keymap_name_of("training"), keymap_name_of("train-load"));
         draw_text(top + rows - 3, 1, line, a->cols - 2, color_attr(C_HINT));
     }
-    if (!d->n) {
-        draw_text(top + 1, 1, "Type a sentence. Select words (Shift-arrows or drag) and press Ctrl-T to mask them,",
-                  a->cols - 2, color_attr(C_DIM));
-        draw_text(top + 2, 1, "or press Ctrl-T for an empty gap; then Ctrl-R fills the gaps while you watch.", a->cols - 2,
-                  color_attr(C_DIM));
-    }
+    if (a->doc.n) return;
+    const char *span = keymap_name_of("span");
+    snprintf(line, sizeof line, "Type a sentence. Select words (%s/%s or drag) and press %s to mask them,",
+             keymap_name_of("select-left"), keymap_name_of("select-right"), span);
+    draw_text(top + 1, 1, line, a->cols - 2, color_attr(C_DIM));
+    snprintf(line, sizeof line, "or press %s for an empty gap; then %s fills the gaps while you watch.", span,
+             keymap_name_of("infill-run"));
+    draw_text(top + 2, 1, line, a->cols - 2, color_attr(C_DIM));
+}
+
+static void editor_draw(App *a, int top, int rows) {
+    EditorState *ed = &a->editor;
+    ed->text_rows = rows - 3;
+    editor_layout(a);
+    scroll_to_cursor(a);
+    Doc *d = &a->doc;
+    if (ed->has_run && a->view->step != ed->last_drawn_step) ed->drawn++, ed->last_drawn_step = a->view->step;
+    int sa = 0, sb = 0, sel = doc_selection(d, &sa, &sb);
+    int cur_span = doc_span_at_cursor(d);
+    int k = 0, cy = -1, cx = 0;
+    draw_intro(a, top, rows);
     for (int i = 0; i <= d->n; i++) {
-        int r = editor.row[i] - editor.top;
-        int y = top + 1 + r, x = 1 + editor.col[i];
+        int r = ed->row[i] - ed->top;
+        int y = top + 1 + r, x = 1 + ed->col[i];
         if (i == d->cur) cy = y, cx = x;
         if (i == d->n) break;
         const Cell *c = &d->cells[i];
         int span_k = c->slots ? k++ : -1;
-        if (r < 0 || r >= editor.text_rows) continue;
+        if (r < 0 || r >= ed->text_rows) continue;
         int selected = sel && i >= sa && i < sb;
         if (c->slots) {
             Seg seg[SEGS];
@@ -207,11 +226,11 @@ static void editor_draw(App *a, int top, int rows) {
             draw_text(y, x, " ", 1, color_attr(C_SELECT));
         }
     }
-    if (editor.top > 0) draw_text(top, a->cols - 3, "▲", 1, color_attr(C_DIM));
-    if (editor.nrows - editor.top > editor.text_rows) draw_text(top + editor.text_rows, a->cols - 3, "▼", 1, color_attr(C_DIM));
+    if (ed->top > 0) draw_text(top, a->cols - 3, "▲", 1, color_attr(C_DIM));
+    if (ed->nrows - ed->top > ed->text_rows) draw_text(top + ed->text_rows, a->cols - 3, "▼", 1, color_attr(C_DIM));
     editor_draw_progress(a, top + rows - 2);
     draw_hints(a, top + rows - 1);
-    if (cy >= top + 1 && cy < top + 1 + editor.text_rows && cx < a->cols) {
+    if (cy >= top + 1 && cy < top + 1 + ed->text_rows && cx < a->cols) {
         move(cy, cx);
         curs_set(1);
     }
@@ -220,24 +239,29 @@ static void editor_draw(App *a, int top, int rows) {
 /* ---- actions ---- */
 
 void editor_moved(App *a, int to, int extend, int keep_col) {
+    EditorState *ed = &a->editor;
     doc_move(&a->doc, to, extend);
-    editor_layout(a);
-    if (!keep_col) editor.want_col = editor.col[a->doc.cur];
+    if (!keep_col) ed->want_col = -1; /* taken at the next layout */
     a->redraw = 1;
 }
 
 void editor_edited(App *a) {
-    editor_layout(a);
-    editor.want_col = editor.col[a->doc.cur];
+    a->editor.want_col = -1;
     a->redraw = 1;
 }
 
+void editor_paste(App *a, const char *text, size_t len) {
+    doc_insert_utf8(&a->doc, text, len);
+    editor_edited(a);
+}
+
 static int vertical(App *a, int drow) {
+    EditorState *ed = &a->editor;
     editor_layout(a);
-    int r = editor.row[a->doc.cur] + drow;
+    int r = ed->row[a->doc.cur] + drow;
     if (r < 0) return 0;
-    if (r > editor.row[a->doc.n]) return a->doc.n;
-    return hit(a, r, editor.want_col);
+    if (r > ed->row[a->doc.n]) return a->doc.n;
+    return hit(a, r, ed->want_col);
 }
 
 void ed_left(App *a) {
@@ -252,8 +276,9 @@ void ed_right(App *a) {
 }
 void ed_up(App *a) { editor_moved(a, vertical(a, -1), 0, 1); }
 void ed_down(App *a) { editor_moved(a, vertical(a, 1), 0, 1); }
-void ed_pgup(App *a) { editor_moved(a, vertical(a, -(editor.text_rows > 2 ? editor.text_rows - 1 : 1)), 0, 1); }
-void ed_pgdn(App *a) { editor_moved(a, vertical(a, editor.text_rows > 2 ? editor.text_rows - 1 : 1), 0, 1); }
+static int page_rows(const App *a) { return a->editor.text_rows > 2 ? a->editor.text_rows - 1 : 1; }
+void ed_pgup(App *a) { editor_moved(a, vertical(a, -page_rows(a)), 0, 1); }
+void ed_pgdn(App *a) { editor_moved(a, vertical(a, page_rows(a)), 0, 1); }
 void ed_home(App *a) { editor_moved(a, doc_line_start(&a->doc, a->doc.cur), 0, 0); }
 void ed_end(App *a) { editor_moved(a, doc_line_end(&a->doc, a->doc.cur), 0, 0); }
 void ed_sleft(App *a) { editor_moved(a, a->doc.cur - 1, 1, 0); }
@@ -310,8 +335,8 @@ void ed_span(App *a) {
         if (slots < 1) slots = 1;
     }
     doc_span_make(&a->doc, slots);
-    app_message(a, 0, "a span of %d slot%s: %s / %s change its size, %s fills", slots, slots == 1 ? "" : "s", keymap_name_of("span-grow"),
-                keymap_name_of("span-shrink"), keymap_name_of("infill-run"));
+    app_message(a, 0, "a span of %d slot%s: %s / %s change its size, %s fills", slots, slots == 1 ? "" : "s",
+                keymap_name_of("span-grow"), keymap_name_of("span-shrink"), keymap_name_of("infill-run"));
     editor_edited(a);
 }
 
@@ -346,36 +371,38 @@ static int editor_key(App *a, int key) {
 }
 
 void editor_mouse(App *a, int y, int x, int press, int drag, int release, int wheel) {
+    EditorState *ed = &a->editor;
     editor_layout(a);
     if (wheel) {
-        editor.top += 3 * wheel;
-        if (editor.top > editor.nrows - 1) editor.top = editor.nrows - 1;
-        if (editor.top < 0) editor.top = 0;
-        int r = editor.row[a->doc.cur];
-        if (r < editor.top) editor_moved(a, hit(a, editor.top, editor.want_col), 0, 1);
-        else if (r >= editor.top + editor.text_rows) editor_moved(a, hit(a, editor.top + editor.text_rows - 1, editor.want_col), 0, 1);
+        ed->top += 3 * wheel;
+        if (ed->top > ed->nrows - 1) ed->top = ed->nrows - 1;
+        if (ed->top < 0) ed->top = 0;
+        int r = ed->row[a->doc.cur];
+        if (r < ed->top) editor_moved(a, hit(a, ed->top, ed->want_col), 0, 1);
+        else if (r >= ed->top + ed->text_rows) editor_moved(a, hit(a, ed->top + ed->text_rows - 1, ed->want_col), 0, 1);
         return;
     }
-    int row = y - 2 + editor.top, col = x - 1; /* text starts at screen row 2 (title, blank) and column 1 */
-    if (y - 2 >= editor.text_rows && !editor.dragging) return;
+    int row = y - 2 + ed->top, col = x - 1; /* text starts at screen row 2 (title, blank) and column 1 */
+    if (y - 2 >= ed->text_rows && !ed->dragging) return;
     int at = hit(a, row, col);
     if (press) {
         editor_moved(a, at, 0, 0);
-        editor.dragging = 1;
-    } else if ((drag || release) && editor.dragging) {
+        ed->dragging = 1;
+    } else if ((drag || release) && ed->dragging) {
         editor_moved(a, at, 1, 0);
-        if (release) editor.dragging = 0;
+        if (release) ed->dragging = 0;
     }
 }
 
 void editor_load_template(App *a, const char *tmpl) {
+    EditorState *ed = &a->editor;
     Err e;
     if (doc_load_template(&a->doc, tmpl, &e)) {
         app_message(a, 1, "cannot load the template: %s", e.msg);
         return;
     }
-    editor.has_run = 0;
-    editor_traj_drop();
+    ed->has_run = 0;
+    editor_traj_drop(ed);
     a->doc_saved_version = a->doc.version;
     app_show(a, SCR_EDITOR);
     app_message(a, 0, "template loaded: %s fills it", keymap_name_of("infill-run"));
@@ -383,14 +410,22 @@ void editor_load_template(App *a, const char *tmpl) {
 }
 
 void editor_after_model_change(App *a) {
-    editor.has_run = 0;
-    editor_traj_drop();
+    EditorState *ed = &a->editor;
+    ed->has_run = 0;
+    editor_traj_drop(ed);
     a->redraw = 1;
 }
 
-static void editor_init(App *a) {
-    (void)a;
-    editor.pos = -1;
+static void editor_init(App *a) { a->editor.pos = -1; }
+
+static void editor_done(App *a) {
+    EditorState *ed = &a->editor;
+    editor_traj_drop(ed);
+    free(ed->run_text), free(ed->row), free(ed->col), free(ed->wid);
+    memset(ed, 0, sizeof *ed);
 }
 
-const Screen screen_editor = {"Editor", editor_init, NULL, editor_draw, NULL, editor_key, editor_tick};
+const Screen screen_editor = {
+    .name = "Editor", .action = "editor", .init = editor_init, .done = editor_done,
+    .draw = editor_draw, .key = editor_key, .tick = editor_tick,
+};

@@ -12,74 +12,50 @@
 #include <time.h>
 
 #include "app.h"
+#include "clock.h"
 #include "plot.h"
 #include "store.h"
+#include "fmt.h"
 
 enum { LIST_MAX = 500 };
 
-static struct {
-    Store *st;
-    char err[512];
-    int runs_mode;
-    Sample *v;
-    int n, sel, top;
-    char query[256];
-    size_t qlen;
-    int searching;
-    Sample cur;            /* the opened sample, with its trajectory */
-    int have_cur;
-    double play_start;
-    int playing, pos;
-    Run *runs;
-    int nruns, run_sel, run_top;
-    int64_t metrics_run;
-    double *loss, *acc;
-    int nm;
-    uint64_t seen_serial;
-} H;
-
 static int open_store(App *a) {
-    if (H.st) return 0;
+    HistoryState *h = &a->history;
+    if (h->st) return 0;
     Err e;
-    if (!a->db_path[0]) return snprintf(H.err, sizeof H.err, "no history database"), -1;
-    if (store_open(&H.st, a->db_path, 1, &e)) {
-        snprintf(H.err, sizeof H.err, "no history yet (%.400s)", e.msg);
-        H.st = NULL;
+    if (!a->db_path[0]) return snprintf(h->err, sizeof h->err, "no history database"), -1;
+    if (store_open(&h->st, a->db_path, 1, &e)) {
+        snprintf(h->err, sizeof h->err, "no history yet (%.400s)", e.msg);
+        h->st = NULL;
         return -1;
     }
-    H.err[0] = 0;
+    h->err[0] = 0;
     return 0;
 }
 
 static void reload(App *a) {
-    samples_free(H.v, H.n);
-    H.v = NULL, H.n = 0;
+    HistoryState *h = &a->history;
+    samples_free(h->v, h->n);
+    h->v = NULL, h->n = 0;
     if (open_store(a)) return;
     Err e;
-    if (store_list_samples(H.st, H.query, LIST_MAX, 0, &H.v, &H.n, &e)) {
-        snprintf(H.err, sizeof H.err, "%s", e.msg);
-        H.v = NULL, H.n = 0;
+    if (store_list_samples(h->st, h->query, LIST_MAX, 0, &h->v, &h->n, &e)) {
+        snprintf(h->err, sizeof h->err, "%s", e.msg);
+        h->v = NULL, h->n = 0;
     }
-    if (H.sel >= H.n) H.sel = H.n ? H.n - 1 : 0;
-    runs_free(H.runs, H.nruns);
-    H.runs = NULL, H.nruns = 0;
-    if (store_list_runs(H.st, &H.runs, &H.nruns, &e)) H.runs = NULL, H.nruns = 0;
-    if (H.run_sel >= H.nruns) H.run_sel = H.nruns ? H.nruns - 1 : 0;
-    H.metrics_run = -1;
+    if (h->sel >= h->n) h->sel = h->n ? h->n - 1 : 0;
+    runs_free(h->runs, h->nruns);
+    h->runs = NULL, h->nruns = 0;
+    if (store_list_runs(h->st, &h->runs, &h->nruns, &e)) h->runs = NULL, h->nruns = 0;
+    if (h->run_sel >= h->nruns) h->run_sel = h->nruns ? h->nruns - 1 : 0;
+    h->metrics_run = -1;
     a->redraw = 1;
 }
 
 static void history_enter(App *a) {
-    H.seen_serial = a->view->serial;
+    HistoryState *h = &a->history;
+    h->seen_serial = a->view->serial;
     reload(a);
-}
-
-static const char *fmt_time(double t, char *buf, size_t cap) {
-    if (!(t > -1e12 && t < 1e12)) return "-";
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (!localtime_r(&tt, &tm) || !strftime(buf, cap, "%Y-%m-%d %H:%M", &tm)) return "-";
-    return buf;
 }
 
 /* ---- samples ---- */
@@ -167,23 +143,28 @@ static int draw_wrapped(int y, int x, const char *text, int w, int max_rows, int
     return rows ? rows : 1;
 }
 
+/* The key of an action on this screen, as the keymap names it. */
+static const char *key(const char *action) { return keymap_name_in(SCR_HISTORY, action); }
+
 static const char *file_name(const char *path) {
     const char *slash = path ? strrchr(path, '/') : NULL;
     return slash ? slash + 1 : path ? path : "-";
 }
 
 static void draw_trajectory(App *a, int y, int x, int h, int w) {
-    const Trajectory *t = &H.cur.traj;
+    const HistoryState *hs = &a->history;
+    const Trajectory *t = &hs->cur.traj;
     if (!t->steps || !a->model.loaded) {
         draw_text(y, x, t->steps ? "(load a model to decode the trajectory)" : "(no trajectory recorded)", w,
                   color_attr(C_DIM));
         return;
     }
-    int p = H.pos < t->steps ? H.pos : t->steps - 1;
+    int p = hs->pos < t->steps ? hs->pos : t->steps - 1;
     char head[200];
-    int other = H.cur.checkpoint_path && strcmp(H.cur.checkpoint_path, a->model.path);
-    snprintf(head, sizeof head, "%s step %d/%d  t=%.3f   r replays, e loads the template%s", H.playing ? "▶" : "■", p,
-             t->steps - 1, (double)t->t[p], other ? "   (pieces as the current model's tokenizer reads them)" : "");
+    int other = hs->cur.checkpoint_path && strcmp(hs->cur.checkpoint_path, a->model.path);
+    snprintf(head, sizeof head, "%s step %d/%d  t=%.3f   %s replays, %s loads the template%s", hs->playing ? "▶" : "■",
+             p, t->steps - 1, (double)t->t[p], key("replay"), key("load"),
+             other ? "   (pieces as the current model's tokenizer reads them)" : "");
     draw_text(y, x, head, w, color_attr(C_KEY));
     int row = y + 1, col = 0;
     for (int i = 0; i < t->len && row < y + h; i++) {
@@ -201,33 +182,36 @@ static void draw_trajectory(App *a, int y, int x, int h, int w) {
 }
 
 static void draw_samples(App *a, int top, int rows) {
+    HistoryState *h = &a->history;
     int W = a->cols - 2;
     char line[1024];
-    if (H.searching) {
-        snprintf(line, sizeof line, "search: %s", H.query);
+    if (h->searching) {
+        snprintf(line, sizeof line, "search: %s", h->query);
         int w = draw_text(top, 1, line, W, color_attr(C_FIELD));
         move(top, 1 + w);
         curs_set(1);
     } else {
-        snprintf(line, sizeof line, "Samples: %d%s%s%s   / search  Enter replay  e to editor  Tab runs", H.n,
-                 H.query[0] ? " matching \"" : "", H.query, H.query[0] ? "\"" : "");
+        snprintf(line, sizeof line, "Samples: %d%s%s%s   %s search  %s replay  %s to editor  %s runs", h->n,
+                 h->query[0] ? " matching \"" : "", h->query, h->query[0] ? "\"" : "", key("search"), key("open"),
+                 key("load"), key("toggle"));
         draw_text(top, 1, line, W, A_BOLD);
     }
-    if (!H.n) {
-        draw_text(top + 2, 2, H.err[0] ? H.err : H.query[0] ? "no samples match" : "no samples saved yet: fill a span in the editor",
-                  W - 2, color_attr(C_DIM));
+    if (!h->n) {
+        const char *none = h->query[0] ? "no samples match" : "no samples saved yet: fill a span in the editor";
+        draw_text(top + 2, 2, h->err[0] ? h->err : none, W - 2, color_attr(C_DIM));
         return;
     }
     int list_h = (rows - 2) / 2;
     if (list_h < 3) list_h = 3;
     int mw = W >= 90 ? 24 : 16;
-    snprintf(line, sizeof line, "%-11s  %-*s  %-2s  %s", "TIME", mw, "MODEL", "#", "FILLED SPANS (Enter opens the sample)");
+    snprintf(line, sizeof line, "%-11s  %-*s  %-2s  FILLED SPANS (%s opens the sample)", "TIME", mw, "MODEL", "#",
+             key("open"));
     draw_text(top + 1, 1, line, W, color_attr(C_DIM));
-    if (H.sel < H.top) H.top = H.sel;
-    if (H.sel >= H.top + list_h) H.top = H.sel - list_h + 1;
-    for (int r = 0; r < list_h && H.top + r < H.n; r++) {
-        const Sample *s = &H.v[H.top + r];
-        int y = top + 2 + r, sel = H.top + r == H.sel;
+    if (h->sel < h->top) h->top = h->sel;
+    if (h->sel >= h->top + list_h) h->top = h->sel - list_h + 1;
+    for (int r = 0; r < list_h && h->top + r < h->n; r++) {
+        const Sample *s = &h->v[h->top + r];
+        int y = top + 2 + r, sel = h->top + r == h->sel;
         char t[32] = "-", fills[1024];
         time_t tt = (time_t)s->time;
         struct tm tm;
@@ -241,7 +225,7 @@ static void draw_samples(App *a, int top, int rows) {
     }
     int y = top + 2 + list_h;
     draw_box_title(y, 0, a->cols, "sample", A_BOLD);
-    const Sample *s = H.have_cur ? &H.cur : &H.v[H.sel];
+    const Sample *s = h->have_cur ? &h->cur : &h->v[h->sel];
     char t[32];
     snprintf(line, sizeof line, "#%lld  %s  %s, %d steps, seed %llu, clamp %s, candidate %d  │ %s", (long long)s->id,
              fmt_time(s->time, t, sizeof t), s->sampler ? s->sampler : "-", s->steps, (unsigned long long)s->seed,
@@ -253,93 +237,101 @@ static void draw_samples(App *a, int top, int rows) {
     snprintf(line, sizeof line, "result:   %s", s->result ? s->result : "-");
     y += draw_wrapped(y, 1, line, W, 2, A_BOLD);
     y -= 4; /* the trajectory below, after a blank line */
-    if (H.have_cur) draw_trajectory(a, y + 5, 1, top + rows - (y + 5), W);
-    else draw_text(y + 5, 1, "Enter replays the denoising of this sample", W, color_attr(C_DIM));
+    if (h->have_cur) draw_trajectory(a, y + 5, 1, top + rows - (y + 5), W);
+    else {
+        snprintf(line, sizeof line, "%s replays the denoising of this sample", key("open"));
+        draw_text(y + 5, 1, line, W, color_attr(C_DIM));
+    }
 }
 
 /* ---- runs ---- */
 
-static void load_metrics(void) {
-    if (!H.nruns || H.metrics_run == H.runs[H.run_sel].id) return;
-    H.metrics_run = H.runs[H.run_sel].id;
-    free(H.loss), free(H.acc);
-    H.loss = H.acc = NULL, H.nm = 0;
+static void load_metrics(HistoryState *h) {
+    if (!h->nruns || h->metrics_run == h->runs[h->run_sel].id) return;
+    h->metrics_run = h->runs[h->run_sel].id;
+    free(h->loss), free(h->acc);
+    h->loss = h->acc = NULL, h->nm = 0;
     Metric *m;
     int n;
     Err e;
-    if (store_run_metrics(H.st, H.metrics_run, 1, &m, &n, &e) || !n) return;
-    H.loss = malloc(sizeof(double) * n), H.acc = malloc(sizeof(double) * n);
-    if (H.loss && H.acc) {
-        for (int i = 0; i < n; i++) H.loss[i] = m[i].skipped ? NAN : m[i].loss, H.acc[i] = m[i].accuracy;
-        H.nm = n;
+    if (store_run_metrics(h->st, h->metrics_run, 1, &m, &n, &e) || !n) return;
+    h->loss = malloc(sizeof(double) * n), h->acc = malloc(sizeof(double) * n);
+    if (h->loss && h->acc) {
+        for (int i = 0; i < n; i++) h->loss[i] = m[i].skipped ? NAN : m[i].loss, h->acc[i] = m[i].accuracy;
+        h->nm = n;
     }
     free(m);
 }
 
 static void draw_runs(App *a, int top, int rows) {
+    HistoryState *h = &a->history;
     char line[512];
-    draw_text(top, 1, "Training runs   Up/Down choose   Tab samples", a->cols - 2, A_BOLD);
-    if (!H.nruns) {
-        draw_text(top + 2, 2, H.err[0] ? H.err : "no training runs yet: F4 opens the training screen", a->cols - 4,
-                  color_attr(C_DIM));
+    snprintf(line, sizeof line, "Training runs   %s/%s choose   %s samples", key("up"), key("down"), key("toggle"));
+    draw_text(top, 1, line, a->cols - 2, A_BOLD);
+    if (!h->nruns) {
+        snprintf(line, sizeof line, "no training runs yet: %s opens the training screen", keymap_name_of("training"));
+        draw_text(top + 2, 2, h->err[0] ? h->err : line, a->cols - 4, color_attr(C_DIM));
         return;
     }
     int lw = a->cols / 2 - 1, list_h = rows - 2;
     snprintf(line, sizeof line, "%4s %-9s %8s %8s  %s", "ID", "STATUS", "STEP", "LOSS", "CORPUS");
     draw_text(top + 1, 1, line, lw, color_attr(C_DIM));
-    if (H.run_sel < H.run_top) H.run_top = H.run_sel;
-    if (H.run_sel >= H.run_top + list_h) H.run_top = H.run_sel - list_h + 1;
-    for (int r = 0; r < list_h && H.run_top + r < H.nruns; r++) {
-        const Run *u = &H.runs[H.run_top + r];
+    if (h->run_sel < h->run_top) h->run_top = h->run_sel;
+    if (h->run_sel >= h->run_top + list_h) h->run_top = h->run_sel - list_h + 1;
+    for (int r = 0; r < list_h && h->run_top + r < h->nruns; r++) {
+        const Run *u = &h->runs[h->run_top + r];
         const char *corpus = u->corpus_path ? strrchr(u->corpus_path, '/') : NULL;
         corpus = corpus ? corpus + 1 : u->corpus_path ? u->corpus_path : "-";
         snprintf(line, sizeof line, "%4lld %-9s %8lld %8.4f  %s", (long long)u->id, run_status_name(u->status),
                  (long long)u->last_step, u->last_loss, corpus);
-        int sel = H.run_top + r == H.run_sel;
+        int sel = h->run_top + r == h->run_sel;
         draw_text(top + 2 + r, 1, line, lw, sel ? A_REVERSE : 0);
     }
-    load_metrics();
+    load_metrics(h);
     int px = lw + 2, pw = a->cols - px - 1, ph = (rows - 1) / 2;
-    plot_draw(top + 1, px, ph - 1, pw, "loss", H.loss, H.nm, 0);
-    plot_draw(top + 1 + ph, px, ph - 1, pw, "accuracy", H.acc, H.nm, 0);
+    plot_draw(top + 1, px, ph - 1, pw, "loss", h->loss, h->nm, 0);
+    plot_draw(top + 1 + ph, px, ph - 1, pw, "accuracy", h->acc, h->nm, 0);
 }
 
 static void history_draw(App *a, int top, int rows) {
-    if (H.runs_mode) draw_runs(a, top + 1, rows - 1);
+    HistoryState *h = &a->history;
+    if (h->runs_mode) draw_runs(a, top + 1, rows - 1);
     else draw_samples(a, top + 1, rows - 1);
 }
 
 static int history_tick(App *a) {
-    if (a->screen == SCR_HISTORY && !a->view->active && a->view->serial != H.seen_serial) {
-        H.seen_serial = a->view->serial; /* a run ended: it may have saved samples */
+    HistoryState *h = &a->history;
+    if (a->screen == SCR_HISTORY && !a->view->active && a->view->serial != h->seen_serial) {
+        h->seen_serial = a->view->serial; /* a run ended: it may have saved samples */
         reload(a);
     }
-    if (!H.playing || !H.have_cur) return 0;
-    int S = H.cur.traj.steps;
-    int p = (int)((a->now - H.play_start) / 2.0 * S); /* every replay takes 2 s */
-    if (p >= S - 1) p = S - 1, H.playing = 0;
-    if (p != H.pos) H.pos = p, a->redraw = 1;
-    return H.playing;
+    if (!h->playing || !h->have_cur) return 0;
+    int S = h->cur.traj.steps;
+    int p = (int)((a->now - h->play_start) / 2.0 * S); /* every replay takes 2 s */
+    if (p >= S - 1) p = S - 1, h->playing = 0;
+    if (p != h->pos) h->pos = p, a->redraw = 1;
+    return h->playing;
 }
 
 static int history_modal(App *a, int key) {
-    if (!H.searching) return 0;
+    HistoryState *h = &a->history;
+    if (!h->searching) return 0;
     a->redraw = 1;
     if (key == K_ENTER) {
-        H.searching = 0;
+        h->searching = 0;
     } else if (key == K_ESC) {
-        H.searching = 0, H.qlen = 0, H.query[0] = 0;
+        h->searching = 0, h->qlen = 0, h->query[0] = 0;
         reload(a);
     } else if (key == K_BACKSPACE) {
-        while (H.qlen > 0 && ((unsigned char)H.query[H.qlen - 1] & 0xc0) == 0x80) H.qlen--;
-        if (H.qlen > 0) H.qlen--;
-        H.query[H.qlen] = 0;
-        H.sel = 0;
+        while (h->qlen > 0 && ((unsigned char)h->query[h->qlen - 1] & 0xc0) == 0x80) h->qlen--;
+        if (h->qlen > 0) h->qlen--;
+        h->query[h->qlen] = 0;
+        h->sel = 0;
         reload(a);
-    } else if (key >= 0x20 && key < K_FN && H.qlen + 5 < sizeof H.query) {
-        H.qlen += utf8_encode((uint32_t)key, H.query + H.qlen);
-        H.query[H.qlen] = 0;
-        H.sel = 0;
+    } else if (key >= 0x20 && key < K_FN && h->qlen + 5 < sizeof h->query) {
+        h->qlen += utf8_encode((uint32_t)key, h->query + h->qlen);
+        h->query[h->qlen] = 0;
+        h->sel = 0;
         reload(a);
     } else {
         return 0;
@@ -348,54 +340,72 @@ static int history_modal(App *a, int key) {
 }
 
 static void select_row(App *a, int to) {
-    if (H.runs_mode) {
-        H.run_sel = to < 0 ? 0 : to >= H.nruns ? H.nruns - 1 : to;
-        if (H.run_sel < 0) H.run_sel = 0;
+    HistoryState *h = &a->history;
+    if (h->runs_mode) {
+        h->run_sel = to < 0 ? 0 : to >= h->nruns ? h->nruns - 1 : to;
+        if (h->run_sel < 0) h->run_sel = 0;
     } else {
-        H.sel = to < 0 ? 0 : to >= H.n ? H.n - 1 : to;
-        if (H.sel < 0) H.sel = 0;
-        if (H.have_cur) sample_free(&H.cur), H.have_cur = 0, H.playing = 0;
+        h->sel = to < 0 ? 0 : to >= h->n ? h->n - 1 : to;
+        if (h->sel < 0) h->sel = 0;
+        if (h->have_cur) sample_free(&h->cur), h->have_cur = 0, h->playing = 0;
     }
     a->redraw = 1;
 }
 
-static int cur_row(void) { return H.runs_mode ? H.run_sel : H.sel; }
-void hist_up(App *a) { select_row(a, cur_row() - 1); }
-void hist_down(App *a) { select_row(a, cur_row() + 1); }
-void hist_pgup(App *a) { select_row(a, cur_row() - 10); }
-void hist_pgdn(App *a) { select_row(a, cur_row() + 10); }
+static int cur_row(const HistoryState *h) { return h->runs_mode ? h->run_sel : h->sel; }
+void hist_up(App *a) { select_row(a, cur_row(&a->history) - 1); }
+void hist_down(App *a) { select_row(a, cur_row(&a->history) + 1); }
+void hist_pgup(App *a) { select_row(a, cur_row(&a->history) - 10); }
+void hist_pgdn(App *a) { select_row(a, cur_row(&a->history) + 10); }
 void hist_home(App *a) { select_row(a, 0); }
 void hist_end(App *a) { select_row(a, 1 << 30); }
 void hist_search(App *a) {
-    H.searching = 1, H.runs_mode = 0;
+    HistoryState *h = &a->history;
+    h->searching = 1, h->runs_mode = 0;
     a->redraw = 1;
 }
 void hist_toggle(App *a) {
-    H.runs_mode = !H.runs_mode;
+    HistoryState *h = &a->history;
+    h->runs_mode = !h->runs_mode;
     a->redraw = 1;
 }
 
 void hist_open(App *a) {
-    if (H.runs_mode || !H.n) return;
-    if (H.have_cur) sample_free(&H.cur), H.have_cur = 0;
+    HistoryState *h = &a->history;
+    if (h->runs_mode || !h->n) return;
+    if (h->have_cur) sample_free(&h->cur), h->have_cur = 0;
     Err e;
-    if (store_get_sample(H.st, H.v[H.sel].id, &H.cur, &e)) {
+    if (store_get_sample(h->st, h->v[h->sel].id, &h->cur, &e)) {
         app_message(a, 1, "%s", e.msg);
         return;
     }
-    H.have_cur = 1;
-    H.playing = H.cur.traj.steps > 0;
-    H.pos = 0;
-    H.play_start = now_s();
+    h->have_cur = 1;
+    h->playing = h->cur.traj.steps > 0;
+    h->pos = 0;
+    h->play_start = now_s();
     a->redraw = 1;
 }
 
 void hist_replay(App *a) { hist_open(a); }
 
 void hist_load(App *a) {
-    if (H.runs_mode || !H.n) return;
-    const char *t = H.v[H.sel].template_text;
+    HistoryState *h = &a->history;
+    if (h->runs_mode || !h->n) return;
+    const char *t = h->v[h->sel].template_text;
     if (t) editor_load_template(a, t);
 }
 
-const Screen screen_history = {"History", NULL, history_enter, history_draw, history_modal, NULL, history_tick};
+static void history_done(App *a) {
+    HistoryState *h = &a->history;
+    samples_free(h->v, h->n);
+    runs_free(h->runs, h->nruns);
+    if (h->have_cur) sample_free(&h->cur);
+    free(h->loss), free(h->acc);
+    if (h->st) store_close(h->st);
+    memset(h, 0, sizeof *h);
+}
+
+const Screen screen_history = {
+    .name = "History", .action = "history", .done = history_done, .enter = history_enter,
+    .draw = history_draw, .modal = history_modal, .tick = history_tick,
+};

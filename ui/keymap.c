@@ -1,12 +1,14 @@
 /* keymap.c: every key of the editor in one table. The loop dispatches
- * through it (keymap_find), the help screen is drawn from it, and
- * `sdlm keys` prints it for the man page, so the three cannot drift.
+ * through it (keymap_find), the help screen (help.c) is drawn from it,
+ * every key name a screen shows comes from it (keymap_name_of), and
+ * `sdlm keys` prints it for the man page, so none of them can drift.
  * Rows for the same action in a row (Ctrl-Z and Ctrl-U: undo) are shown as
  * one line in the help. */
 #include <curses.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "app.h"
+#include "keys.h"
 #include "ui.h"
 
 #define F(n) (K_FN | KEY_F(n))
@@ -22,12 +24,17 @@ const KeyBinding keymap[] = {
     {M_ALL, "global", F(6), "F6", "settings", "infill settings: sampler, steps, seed, candidates, clamp", act_settings},
     {M_ALL, "global", KCTRL('o'), "Ctrl-O", "settings", "infill settings", act_settings},
     {M_ALL, "global", F(9), "F9", "models", "the model picker: the shipped model and your checkpoints", act_models},
-    {M_ALL, "global", KCTRL('q'), "Ctrl-Q", "quit", "quit (asks first when a run or unsaved text would be lost)", act_quit},
+    {M_ALL, "global", KCTRL('q'), "Ctrl-Q", "quit",
+     "quit (asks first when a run or unsaved text would be lost)", act_quit},
     {M_ALL, "global", KCTRL('c'), "Ctrl-C", "quit", "quit, the same", act_quit},
     {M_ALL, "global", F(10), "F10", "quit", "quit, as in htop and mc", act_quit},
     {M_HISTORY | M_TRAIN | M_MODELS, "global", 'q', "q", "quit", "quit, on screens without typing", act_quit},
-    {M_HISTORY | M_TRAIN | M_HELP | M_SETTINGS | M_MODELS, "global", K_ESC, "Esc", "back", "back to the editor", act_back},
+    {M_HISTORY | M_TRAIN | M_HELP | M_SETTINGS | M_MODELS, "global", K_ESC, "Esc", "back",
+     "back to the editor", act_back},
     {M_ALL, "global", KCTRL('l'), "Ctrl-L", "redraw", "redraw the screen", act_redraw},
+    {M_ASK, "global", 'y', "y", "quit-yes", "when asked before quitting: quit", act_quit_yes},
+    {M_ASK, "global", 'Y', "Y", "quit-yes", "when asked before quitting: quit", act_quit_yes},
+    {M_ASK, "global", 0, "n", "quit-no", "when asked before quitting: any other key does not quit", NULL},
 
     /* editor: moving and selecting */
     {M_EDITOR, "editor: move", FN(KEY_LEFT), "Left", "left", "one character left", ed_left},
@@ -53,7 +60,8 @@ const KeyBinding keymap[] = {
 
     /* editor: editing */
     {M_EDITOR, "editor: edit", K_ENTER, "Enter", "newline", "new line", ed_newline},
-    {M_EDITOR, "editor: edit", K_BACKSPACE, "Backspace", "backspace", "delete before the cursor (or the selection)", ed_backspace},
+    {M_EDITOR, "editor: edit", K_BACKSPACE, "Backspace", "backspace",
+     "delete before the cursor (or the selection)", ed_backspace},
     {M_EDITOR, "editor: edit", FN(KEY_DC), "Delete", "delete", "delete at the cursor (or the selection)", ed_delete},
     {M_EDITOR, "editor: edit", KCTRL('z'), "Ctrl-Z", "undo", "undo", ed_undo},
     {M_EDITOR, "editor: edit", KCTRL('u'), "Ctrl-U", "undo", "undo", ed_undo},
@@ -62,11 +70,14 @@ const KeyBinding keymap[] = {
     {M_EDITOR, "editor: edit", 0, "paste", "paste", "the terminal's paste inserts text as it is", NULL},
 
     /* editor: spans */
-    {M_EDITOR, "editor: spans", KCTRL('t'), "Ctrl-T", "span", "turn the selection into a span, or insert an empty span", ed_span},
-    {M_EDITOR, "editor: spans", KALT('='), "Alt-=", "span-grow", "one more slot in the span at the cursor", ed_span_grow},
+    {M_EDITOR, "editor: spans", KCTRL('t'), "Ctrl-T", "span",
+     "turn the selection into a span, or insert an empty span", ed_span},
+    {M_EDITOR, "editor: spans", KALT('='), "Alt-=", "span-grow",
+     "one more slot in the span at the cursor", ed_span_grow},
     {M_EDITOR, "editor: spans", KALT('+'), "Alt-+", "span-grow", "one more slot", ed_span_grow},
     {M_EDITOR, "editor: spans", F(8), "F8", "span-grow", "one more slot", ed_span_grow},
-    {M_EDITOR, "editor: spans", KALT('-'), "Alt--", "span-shrink", "one slot fewer in the span at the cursor", ed_span_shrink},
+    {M_EDITOR, "editor: spans", KALT('-'), "Alt--", "span-shrink",
+     "one slot fewer in the span at the cursor", ed_span_shrink},
     {M_EDITOR, "editor: spans", F(7), "F7", "span-shrink", "one slot fewer", ed_span_shrink},
     {M_EDITOR, "editor: spans", KCTRL('d'), "Ctrl-D", "span-remove", "remove the span at the cursor", ed_span_remove},
 
@@ -77,13 +88,16 @@ const KeyBinding keymap[] = {
     {M_EDITOR, "editor: infill", KCTRL('n'), "Ctrl-N", "candidate-next", "show the next candidate", ed_cand_next},
     {M_EDITOR, "editor: infill", KCTRL('p'), "Ctrl-P", "candidate-prev", "show the previous candidate", ed_cand_prev},
     {M_EDITOR, "editor: infill", KCTRL('y'), "Ctrl-Y", "accept", "accept the shown fill into the text", ed_accept},
-    {M_EDITOR, "editor: infill", KCTRL('g'), "Ctrl-G", "reroll", "re-roll the span at the cursor, keep the others", ed_reroll},
+    {M_EDITOR, "editor: infill", KCTRL('g'), "Ctrl-G", "reroll",
+     "re-roll the span at the cursor, keep the others", ed_reroll},
     {M_EDITOR, "editor: infill", K_ALEFT, "Alt-Left", "scrub-back", "trajectory: one step back", ed_scrub_back},
     {M_EDITOR, "editor: infill", KALT(','), "Alt-,", "scrub-back", "trajectory: one step back", ed_scrub_back},
     {M_EDITOR, "editor: infill", K_ARIGHT, "Alt-Right", "scrub-forward", "trajectory: one step forward", ed_scrub_fwd},
     {M_EDITOR, "editor: infill", KALT('.'), "Alt-.", "scrub-forward", "trajectory: one step forward", ed_scrub_fwd},
-    {M_EDITOR, "editor: infill", KALT('<'), "Alt-<", "scrub-start", "trajectory: the first step (pure noise)", ed_scrub_start},
-    {M_EDITOR, "editor: infill", KALT('>'), "Alt->", "scrub-end", "trajectory: the last step (the result)", ed_scrub_end},
+    {M_EDITOR, "editor: infill", KALT('<'), "Alt-<", "scrub-start",
+     "trajectory: the first step (pure noise)", ed_scrub_start},
+    {M_EDITOR, "editor: infill", KALT('>'), "Alt->", "scrub-end",
+     "trajectory: the last step (the result)", ed_scrub_end},
 
     /* history */
     {M_HISTORY, "history", FN(KEY_UP), "Up", "up", "previous row", hist_up},
@@ -103,7 +117,8 @@ const KeyBinding keymap[] = {
     {M_TRAIN, "training", ' ', "Space", "train-pause", "pause / resume", tr_pause},
     {M_TRAIN, "training", 'x', "x", "train-stop", "stop (saves a checkpoint first)", tr_stop},
     {M_TRAIN, "training", 'w', "w", "train-save", "save a checkpoint now", tr_save},
-    {M_TRAIN, "training", 'l', "l", "train-load", "the editor uses this run's checkpoint (remembered, as in the model picker)", tr_load},
+    {M_TRAIN, "training", 'l', "l", "train-load",
+     "the editor uses this run's checkpoint (remembered, as in the model picker)", tr_load},
     {M_TRAIN, "training", 'c', "c", "corpus", "type the corpus path (Enter keeps, Esc cancels)", tr_corpus},
     {M_TRAIN, "training", 'p', "p", "preset-next", "next size preset", tr_preset_next},
     {M_TRAIN, "training", FN(KEY_RIGHT), "Right", "preset-next", "next size preset", tr_preset_next},
@@ -115,14 +130,16 @@ const KeyBinding keymap[] = {
     {M_MODELS, "models", FN(KEY_DOWN), "Down", "model-down", "next model", picker_down},
     {M_MODELS, "models", FN(KEY_HOME), "Home", "model-first", "the first (the shipped model)", picker_home},
     {M_MODELS, "models", FN(KEY_END), "End", "model-last", "the last", picker_end},
-    {M_MODELS, "models", K_ENTER, "Enter", "model-use", "the editor uses this model from now on (remembered)", picker_use},
+    {M_MODELS, "models", K_ENTER, "Enter", "model-use",
+     "the editor uses this model from now on (remembered)", picker_use},
 
     /* settings */
     {M_SETTINGS, "settings", FN(KEY_UP), "Up", "field-prev", "previous setting", set_up},
     {M_SETTINGS, "settings", FN(KEY_DOWN), "Down", "field-next", "next setting", set_down},
     {M_SETTINGS, "settings", FN(KEY_LEFT), "Left", "value-down", "smaller / previous value", set_left},
     {M_SETTINGS, "settings", FN(KEY_RIGHT), "Right", "value-up", "larger / next value", set_right},
-    {M_SETTINGS, "settings", K_ENTER, "Enter", "close", "keep the settings and go back (they are remembered)", set_close},
+    {M_SETTINGS, "settings", K_ENTER, "Enter", "close",
+     "keep the settings and go back (they are remembered)", set_close},
     {M_SETTINGS, "settings", 0, "0-9", "digits", "type a number into steps, seed, candidates or span size", NULL},
 
     /* help */
@@ -132,95 +149,37 @@ const KeyBinding keymap[] = {
     {M_HELP, "help", FN(KEY_NPAGE), "PgDn", "page-down", "one page down", help_pgdn},
     {M_HELP, "help", 'q', "q", "back", "close the help", act_back},
 };
+
 const int keymap_count = sizeof keymap / sizeof *keymap;
 
-const KeyBinding *keymap_find(int screen, int key) {
-    int mask = 1 << screen;
+const KeyBinding *keymap_find(int mask, int key) {
     for (int i = 0; i < keymap_count; i++)
         if (keymap[i].fn && keymap[i].key == key && (keymap[i].screens & mask)) return &keymap[i];
     return NULL;
 }
 
-const char *keymap_name_of(const char *action) {
+static const char *name_in(int mask, const char *action) {
     for (int i = 0; i < keymap_count; i++)
-        if (!strcmp(keymap[i].action, action)) return keymap[i].keyname;
+        if ((keymap[i].screens & mask) && !strcmp(keymap[i].action, action)) return keymap[i].keyname;
     return "?";
 }
 
-void ui_keys_print(FILE *out) {
-    for (int i = 0; i < keymap_count; i++) fprintf(out, "%s\t%s\t%s\n", keymap[i].group, keymap[i].keyname, keymap[i].about);
-}
+const char *keymap_name_of(const char *action) { return name_in(~0, action); }
 
-/* ---- the help screen: the table, grouped, keys of one action on one line ---- */
+const char *keymap_name_in(ScreenId s, const char *action) { return name_in(1 << s, action); }
 
-static int help_top;
-
-static int help_lines(char lines[][160], int *kinds, int cap) {
-    int n = 0;
-    const char *group = NULL;
-    for (int i = 0; i < keymap_count && n < cap - 2; i++) {
-        const KeyBinding *b = &keymap[i];
-        if (!group || strcmp(group, b->group)) {
-            if (group) kinds[n] = 0, lines[n++][0] = 0;
-            kinds[n] = 1;
-            snprintf(lines[n++], 160, "%s", b->group);
-            group = b->group;
-        }
-        char keys[64];
-        snprintf(keys, sizeof keys, "%s", b->keyname);
-        const char *about = b->about;
-        while (i + 1 < keymap_count && !strcmp(keymap[i + 1].action, b->action) && !strcmp(keymap[i + 1].group, b->group)) {
-            i++;
-            size_t k = strlen(keys);
-            snprintf(keys + k, sizeof keys - k, ", %s", keymap[i].keyname);
-        }
-        kinds[n] = 2;
-        snprintf(lines[n++], 160, "%-22s%s", keys, about);
+size_t keymap_names_in(ScreenId s, const char *action, const char *sep, char *out, size_t cap) {
+    size_t n = 0;
+    if (cap) out[0] = 0;
+    for (int i = 0; i < keymap_count; i++) {
+        if (!(keymap[i].screens & (1 << s)) || strcmp(keymap[i].action, action)) continue;
+        int m = snprintf(out + n, cap > n ? cap - n : 0, "%s%s", n ? sep : "", keymap[i].keyname);
+        if (m > 0) n += (size_t)m;
     }
     return n;
 }
 
-enum { HELP_CAP = 160 };
-static char hl[HELP_CAP][160];
-static int hk[HELP_CAP];
-static int hn;
-
-static void help_init(App *a) {
-    (void)a;
-    hn = help_lines(hl, hk, HELP_CAP);
+void ui_keys_print(FILE *out) {
+    for (int i = 0; i < keymap_count; i++)
+        fprintf(out, "%s\t%s\t%s\n", keymap[i].group, keymap[i].keyname, keymap[i].about);
 }
-
-static void help_draw(App *a, int top, int rows) {
-    int cols = a->cols;
-    draw_text(top, 1, "Keys (generated from the keymap that dispatches them):  Up/Down/PgUp/PgDn scroll,  q or Esc close",
-              cols - 2, color_attr(C_HINT));
-    int body = rows - 1;
-    /* two columns when wide */
-    int ncol = cols >= 150 ? 2 : 1, colw = cols / ncol;
-    int per = body * ncol;
-    if (help_top > hn - per) help_top = hn - per;
-    if (help_top < 0) help_top = 0;
-    for (int c = 0; c < ncol; c++) {
-        for (int r = 0; r < body; r++) {
-            int i = help_top + c * body + r;
-            if (i >= hn) break;
-            int y = top + 1 + r, x = c * colw + 1;
-            if (hk[i] == 1) {
-                draw_text(y, x, hl[i], colw - 2, A_BOLD | color_attr(C_TITLE));
-            } else if (hk[i] == 2) {
-                char keys[23];
-                memcpy(keys, hl[i], 22);
-                keys[22] = 0;
-                draw_text(y, x + 1, keys, 22, color_attr(C_KEY));
-                draw_text(y, x + 23, hl[i] + 22, colw - 25, 0);
-            }
-        }
-    }
-}
-
-void help_up(App *a) { help_top--, a->redraw = 1; }
-void help_down(App *a) { help_top++, a->redraw = 1; }
-void help_pgup(App *a) { help_top -= a->rows - 4, a->redraw = 1; }
-void help_pgdn(App *a) { help_top += a->rows - 4, a->redraw = 1; }
-
-const Screen screen_help = {"Help", help_init, NULL, help_draw, NULL, NULL, NULL};

@@ -1,5 +1,5 @@
 /* picker.c: the model picker: the shipped model and every checkpoint in the
- * data folder and the history (train/models.h), one row each with its name,
+ * data folder and the history (session/models.h), one row each with its name,
  * size, steps, recipe and family, date and the newest held-out figure that
  * `sdlm eval` stored; Enter switches the editor to the chosen row and
  * remembers the choice for the next start. The list is read when the screen
@@ -18,14 +18,15 @@ static int in_use(const App *a, const ModelEntry *m) {
 }
 
 static void picker_enter(App *a) {
-    free(a->models);
-    a->models = NULL;
-    a->nmodels = 0;
+    PickerState *pk = &a->picker;
+    free(pk->v);
+    pk->v = NULL;
+    pk->n = 0;
     Err e;
-    if (models_list(a->db_path[0] ? a->db_path : NULL, &a->models, &a->nmodels, &e)) app_message(a, 1, "%s", e.msg);
-    a->models_sel = 0;
-    for (int i = 0; i < a->nmodels; i++)
-        if (in_use(a, &a->models[i])) a->models_sel = i;
+    if (models_list(a->db_path[0] ? a->db_path : NULL, &pk->v, &pk->n, &e)) app_message(a, 1, "%s", e.msg);
+    pk->sel = 0;
+    for (int i = 0; i < pk->n; i++)
+        if (in_use(a, &pk->v[i])) pk->sel = i;
 }
 
 /* The columns' widths: the name takes what is left; on a narrow screen the
@@ -58,7 +59,8 @@ static void draw_row(App *a, int y, const ModelEntry *m, int selected, int open_
     struct tm tm;
     if (m->mtime > 0 && localtime_r(&t, &tm)) strftime(date, sizeof date, "%Y-%m-%d", &tm);
     snprintf(recipe, sizeof recipe, "%s%s%s", m->recipe, m->recipe[0] ? ", " : "", m->family);
-    if (m->has_eval) snprintf(held, sizeof held, "%.1f%% (1 tok %.0f%%)", 100 * m->eval_accuracy, 100 * m->eval_accuracy_1tok);
+    if (m->has_eval)
+        snprintf(held, sizeof held, "%.1f%% (1 tok %.0f%%)", 100 * m->eval_accuracy, 100 * m->eval_accuracy_1tok);
     if (m->error[0]) snprintf(held, sizeof held, "unreadable");
     else snprintf(params, sizeof params, "%.1fM", m->params / 1e6);
     format_row(line, sizeof line, columns(a), m->name, params, steps, recipe, date, held);
@@ -97,30 +99,32 @@ static void draw_detail(App *a, int y, const ModelEntry *m) {
 static void picker_draw(App *a, int top, int rows) {
     char head[256];
     snprintf(head, sizeof head, "Models   %s/%s choose, %s uses it in the editor (and remembers it), %s goes back",
-             keymap_name_of("model-up"), keymap_name_of("model-down"), keymap_name_of("model-use"), keymap_name_of("back"));
+             keymap_name_of("model-up"), keymap_name_of("model-down"), keymap_name_of("model-use"),
+             keymap_name_of("back"));
     draw_text(top + 1, 2, head, a->cols - 4, A_BOLD);
     char cols[256];
     format_row(cols, sizeof cols, columns(a), "NAME", "PARAMS", "STEPS", "RECIPE, FAMILY", "DATE", "HELD-OUT ACCURACY");
     draw_text(top + 3, 5, cols, a->cols - 4, color_attr(C_DIM));
     int list_rows = rows - 6;
-    if (a->nmodels == 0) draw_text(top + 4, 3, "no model found: train one on the training screen", a->cols - 4, 0);
-    if (a->models_sel < a->models_top) a->models_top = a->models_sel;
-    if (a->models_sel >= a->models_top + list_rows) a->models_top = a->models_sel - list_rows + 1;
-    for (int r = 0; r < list_rows && a->models_top + r < a->nmodels; r++) {
-        int i = a->models_top + r;
-        draw_row(a, top + 4 + r, &a->models[i], i == a->models_sel, in_use(a, &a->models[i]));
+    PickerState *pk = &a->picker;
+    if (pk->n == 0) draw_text(top + 4, 3, "no model found: train one on the training screen", a->cols - 4, 0);
+    if (pk->sel < pk->top) pk->top = pk->sel;
+    if (pk->sel >= pk->top + list_rows) pk->top = pk->sel - list_rows + 1;
+    for (int r = 0; r < list_rows && pk->top + r < pk->n; r++) {
+        int i = pk->top + r;
+        draw_row(a, top + 4 + r, &pk->v[i], i == pk->sel, in_use(a, &pk->v[i]));
     }
-    if (a->models_sel < a->nmodels) draw_detail(a, top + rows - 1, &a->models[a->models_sel]);
+    if (pk->sel < pk->n) draw_detail(a, top + rows - 1, &pk->v[pk->sel]);
 }
 
-void picker_up(App *a) { a->models_sel -= a->models_sel > 0, a->redraw = 1; }
-void picker_down(App *a) { a->models_sel += a->models_sel + 1 < a->nmodels, a->redraw = 1; }
-void picker_home(App *a) { a->models_sel = 0, a->redraw = 1; }
-void picker_end(App *a) { a->models_sel = a->nmodels > 0 ? a->nmodels - 1 : 0, a->redraw = 1; }
+void picker_up(App *a) { a->picker.sel -= a->picker.sel > 0, a->redraw = 1; }
+void picker_down(App *a) { a->picker.sel += a->picker.sel + 1 < a->picker.n, a->redraw = 1; }
+void picker_home(App *a) { a->picker.sel = 0, a->redraw = 1; }
+void picker_end(App *a) { a->picker.sel = a->picker.n > 0 ? a->picker.n - 1 : 0, a->redraw = 1; }
 
 void picker_use(App *a) {
-    if (a->models_sel >= a->nmodels) return;
-    const ModelEntry *m = &a->models[a->models_sel];
+    if (a->picker.sel >= a->picker.n) return;
+    const ModelEntry *m = &a->picker.v[a->picker.sel];
     if (m->error[0]) {
         app_message(a, 1, "%s", m->error);
         return;
@@ -130,6 +134,11 @@ void picker_use(App *a) {
 
 void act_models(App *a) { app_show(a, SCR_MODELS); }
 
-static void picker_init(App *a) { a->models = NULL, a->nmodels = 0; }
+static void picker_done(App *a) {
+    free(a->picker.v);
+    a->picker.v = NULL, a->picker.n = 0;
+}
 
-const Screen screen_picker = {"Models", picker_init, picker_enter, picker_draw, NULL, NULL, NULL};
+const Screen screen_picker = {
+    .name = "Models", .action = "models", .done = picker_done, .enter = picker_enter, .draw = picker_draw,
+};

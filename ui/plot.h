@@ -2,7 +2,7 @@
 #ifndef SDLM_PLOT_H
 #define SDLM_PLOT_H
 
-#include "app.h"
+#include "draw.h"
 
 /* Draws values v[0..n) left to right in an h x w box at (y, x): a title line
  * with the last value and the range, then h-1 rows of bars. logy: log scale. */

@@ -33,7 +33,8 @@ static void conf_line(UiConf *c, const char *k, const char *v) {
     else if (!strcmp(k, "random_seed")) c->set.random_seed = n != 0;
     else if (!strcmp(k, "candidates") && n >= 1 && n <= INFILL_MAX_CAND) c->set.candidates = (int)n;
     else if (!strcmp(k, "clamp")) c->set.clamp = n != 0;
-    else if (!strcmp(k, "fuse") && strtod(v, NULL) >= 0 && strtod(v, NULL) <= FUSE_MAX) c->set.fuse = (float)strtod(v, NULL);
+    else if (!strcmp(k, "fuse") && strtod(v, NULL) >= 0 && strtod(v, NULL) <= FUSE_MAX)
+        c->set.fuse = (float)strtod(v, NULL);
     else if (!strcmp(k, "span_slots") && n >= 1 && n <= DOC_SPAN_MAX) c->span_slots = (int)n;
     else if (!strcmp(k, "corpus")) snprintf(c->corpus, sizeof c->corpus, "%s", v);
     else if (!strcmp(k, "preset") && n >= 0 && n < 16) c->preset = (int)n;
@@ -83,19 +84,28 @@ void conf_save(App *a) {
 /* ---- the dialog ---- */
 
 enum { F_SAMPLER, F_STEPS, F_SEED, F_CANDS, F_CLAMP, F_FUSE, F_SPAN, F_COUNT };
-static int field, typing; /* typing: digits replace the value on the first key */
 
-static const char *const field_names[F_COUNT] = {"sampler", "steps", "seed", "candidates", "clamp", "fusion",
-                                                 "new span size"};
-static const char *const field_about[F_COUNT] = {
-    "masked: reveal (surest first), mdlm; continuous: difflm, ddim, ddpm, unmask",
-    "denoising passes per run, 1-10000",
-    "random each run, or a number to repeat a run",
-    "1-8, ranked best first by the model (Ctrl-N/Ctrl-P flip)",
-    "snap estimates to the nearest token embedding",
-    "lambda x a trigram of the model's corpus added to its logits; 0 = off",
-    "slots of a new empty span (Ctrl-T)",
+/* Each field: its name, what it does, and the editor's keys that use it
+ * (named from the keymap: "(Ctrl-N/Ctrl-P flip)"). */
+static const struct {
+    const char *name, *about, *keys[2], *verb;
+} fields[F_COUNT] = {
+    {"sampler", "masked: reveal (surest first), mdlm; continuous: difflm, ddim, ddpm, unmask", {0}, NULL},
+    {"steps", "denoising passes per run, 1-10000", {0}, NULL},
+    {"seed", "random each run, or a number to repeat a run", {0}, NULL},
+    {"candidates", "1-8, ranked best first by the model", {"candidate-next", "candidate-prev"}, "flip"},
+    {"clamp", "snap estimates to the nearest token embedding", {0}, NULL},
+    {"fusion", "lambda x a trigram of the model's corpus added to its logits; 0 = off", {0}, NULL},
+    {"new span size", "slots of a new empty span", {"span", NULL}, NULL},
 };
+
+static void about_text(int f, char *buf, size_t cap) {
+    int n = snprintf(buf, cap, "%s", fields[f].about);
+    if (!fields[f].keys[0] || n < 0 || (size_t)n >= cap) return;
+    snprintf(buf + n, cap - n, " (%s%s%s%s%s)", keymap_name_of(fields[f].keys[0]), fields[f].keys[1] ? "/" : "",
+             fields[f].keys[1] ? keymap_name_of(fields[f].keys[1]) : "", fields[f].verb ? " " : "",
+             fields[f].verb ? fields[f].verb : "");
+}
 
 static void value_text(const App *a, int f, char *buf, size_t cap) {
     const InfillSettings *s = &a->conf.set;
@@ -117,34 +127,39 @@ static void value_text(const App *a, int f, char *buf, size_t cap) {
 }
 
 static void settings_enter(App *a) {
-    (void)a;
-    typing = 0;
-    field = 0;
+    a->settings.typing = 0;
+    a->settings.field = 0;
 }
+
+static const char *key(const char *action) { return keymap_name_in(SCR_SETTINGS, action); }
 
 static void settings_draw(App *a, int top, int rows) {
     int x = 4, y = top + 1;
+    char hint[256];
     draw_text(y, x, "Infill settings", a->cols - x, A_BOLD);
-    draw_text(y + 1, x, "Up/Down choose, Left/Right change, digits type a number, Enter or Esc closes (remembered)",
-              a->cols - x - 1, color_attr(C_HINT));
+    snprintf(hint, sizeof hint, "%s/%s choose, %s/%s change, %s type a number, %s or %s closes (remembered)",
+             key("field-prev"), key("field-next"), key("value-down"), key("value-up"), key("digits"), key("close"),
+             key("back"));
+    draw_text(y + 1, x, hint, a->cols - x - 1, color_attr(C_HINT));
     y += 3;
     for (int f = 0; f < F_COUNT && y < top + rows; f++, y++) {
-        char v[64], line[128];
+        char v[64], line[128], about[160];
         value_text(a, f, v, sizeof v);
-        snprintf(line, sizeof line, "%-15s", field_names[f]);
-        int sel = f == field;
+        about_text(f, about, sizeof about);
+        snprintf(line, sizeof line, "%-15s", fields[f].name);
+        int sel = f == a->settings.field;
         draw_text(y, x, sel ? "▶ " : "  ", 2, color_attr(C_KEY));
         draw_text(y, x + 2, line, 15, sel ? A_BOLD : 0);
         snprintf(line, sizeof line, " ‹ %-12s › ", v);
         int w = draw_text(y, x + 18, line, 18, sel ? color_attr(C_FIELD) | (int)A_BOLD : color_attr(C_FIELD));
-        draw_text(y, x + 18 + w + 2, field_about[f], a->cols - (x + 20 + w) - 1, color_attr(C_HINT));
+        draw_text(y, x + 18 + w + 2, about, a->cols - (x + 20 + w) - 1, color_attr(C_HINT));
     }
 }
 
 static void change(App *a, int dir) {
     InfillSettings *s = &a->conf.set;
-    typing = 0;
-    switch (field) {
+    a->settings.typing = 0;
+    switch (a->settings.field) {
     case F_SAMPLER: s->sampler = (SamplerKind)((s->sampler + SAMPLER_COUNT + dir) % SAMPLER_COUNT); break;
     case F_STEPS: {
         static const int ladder[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000};
@@ -190,8 +205,13 @@ static void change(App *a, int dir) {
     a->redraw = 1;
 }
 
-void set_up(App *a) { field = (field + F_COUNT - 1) % F_COUNT, typing = 0, a->redraw = 1; }
-void set_down(App *a) { field = (field + 1) % F_COUNT, typing = 0, a->redraw = 1; }
+static void move_field(App *a, int by) {
+    a->settings.field = (a->settings.field + F_COUNT + by) % F_COUNT;
+    a->settings.typing = 0;
+    a->redraw = 1;
+}
+void set_up(App *a) { move_field(a, -1); }
+void set_down(App *a) { move_field(a, 1); }
 void set_left(App *a) { change(a, -1); }
 void set_right(App *a) { change(a, 1); }
 void set_close(App *a) {
@@ -207,24 +227,25 @@ void set_close(App *a) {
 /* digits and Backspace edit the numeric fields */
 static int settings_key(App *a, int key) {
     InfillSettings *s = &a->conf.set;
+    SettingsState *st = &a->settings;
     int digit = key >= '0' && key <= '9' ? key - '0' : -1;
     if (digit < 0 && key != K_BACKSPACE) {
-        if (key == ' ' && (field == F_CLAMP || field == F_SAMPLER)) change(a, 1);
+        if (key == ' ' && (st->field == F_CLAMP || st->field == F_SAMPLER)) change(a, 1);
         return key == ' ';
     }
     long long v;
-    switch (field) {
+    switch (st->field) {
     case F_STEPS: v = s->steps; break;
     case F_SEED: v = s->random_seed ? 0 : (long long)s->seed; break;
     case F_CANDS: v = s->candidates; break;
     case F_SPAN: v = a->conf.span_slots; break;
     default: return 0;
     }
-    if (!typing) v = 0;
-    typing = 1;
+    if (!st->typing) v = 0;
+    st->typing = 1;
     v = digit >= 0 ? v * 10 + digit : v / 10;
     if (v > 1000000000000LL) v = 1000000000000LL;
-    switch (field) {
+    switch (st->field) {
     case F_STEPS: s->steps = v < 1 ? 1 : v > 10000 ? 10000 : (int)v; break;
     case F_SEED: s->seed = (uint64_t)v, s->random_seed = 0; break;
     case F_CANDS: s->candidates = v < 1 ? 1 : v > INFILL_MAX_CAND ? INFILL_MAX_CAND : (int)v; break;
@@ -234,4 +255,6 @@ static int settings_key(App *a, int key) {
     return 1;
 }
 
-const Screen screen_settings = {"Settings", NULL, settings_enter, settings_draw, NULL, settings_key, NULL};
+const Screen screen_settings = {
+    .name = "Settings", .action = "settings", .enter = settings_enter, .draw = settings_draw, .key = settings_key,
+};

@@ -18,25 +18,7 @@
 #include "app.h"
 #include "paths.h"
 #include "plot.h"
-
-static struct {
-    int editing;           /* typing the corpus path */
-    char field[1024];
-    size_t flen;
-    /* strings the trainer keeps pointers to while it runs */
-    char ckpt[1200], spm[1200], corpus[1024];
-    double *series;
-    int cap;
-    int64_t loaded_step;   /* checkpoint step last handed to the editor */
-    /* time spent paused in this run, so "elapsed" is training time */
-    double paused_s, paused_since;
-    double elapsed_shown;  /* elapsed when the run ended, kept on screen */
-} T;
-
-static int file_exists(const char *p) {
-    struct stat st;
-    return !stat(p, &st) && S_ISREG(st.st_mode);
-}
+#include "fileguard.h"
 
 /* Why a corpus path cannot be read, as the screen says it: "" when it is a regular file. */
 static const char *corpus_problem(const char *p) {
@@ -63,16 +45,17 @@ static const char *fmt_dur(double s, char *buf, size_t cap) {
     return buf;
 }
 
-static void series(const TrainProgress *p, int which) {
-    if (T.cap < p->nhistory) {
-        double *s = realloc(T.series, sizeof(double) * (p->nhistory + 1));
+/* Curve `which` (0 loss, 1 mse, 2 ce, 3 accuracy, 4 lr) of the progress into t->series. */
+static void series(TrainScreenState *t, const TrainProgress *p, int which) {
+    if (t->cap < p->nhistory) {
+        double *s = realloc(t->series, sizeof(double) * (p->nhistory + 1));
         if (!s) return;
-        T.series = s, T.cap = p->nhistory;
+        t->series = s, t->cap = p->nhistory;
     }
     for (int i = 0; i < p->nhistory; i++) {
         const TrainPoint *q = &p->history[i];
         double v = which == 0 ? q->loss : which == 1 ? q->mse : which == 2 ? q->ce : which == 3 ? q->accuracy : q->lr;
-        T.series[i] = q->skipped ? NAN : v;
+        t->series[i] = q->skipped ? NAN : v;
     }
 }
 
@@ -91,7 +74,8 @@ static void t_curve(const TrainProgress *p, int y, int x, int h, int w) {
 
 /* Seconds trained: the trainer's wall time less the time spent paused. */
 static double trained_s(const App *a) {
-    double paused = T.paused_s + (T.paused_since > 0 ? a->now - T.paused_since : 0);
+    const TrainScreenState *t = &a->training;
+    double paused = t->paused_s + (t->paused_since > 0 ? a->now - t->paused_since : 0);
     double s = a->train->elapsed_s - paused;
     return s > 0 ? s : 0;
 }
@@ -112,47 +96,51 @@ static void state_line(App *a, char *line, size_t cap) {
     if (preparing)
         snprintf(line, cap, "preparing: reading the corpus and taking the first step");
     else if (p->state >= TRAIN_FINISHED)
-        snprintf(line, cap, "%s  step %s  epoch %d/%d  trained %s", train_state_name(p->state), stp, p->epoch, p->epochs,
-                 fmt_dur(T.elapsed_shown, d1, sizeof d1));
+        snprintf(line, cap, "%s  step %s  epoch %d/%d  trained %s", train_state_name(p->state), stp, p->epoch,
+                 p->epochs, fmt_dur(a->training.elapsed_shown, d1, sizeof d1));
     else
         snprintf(line, cap, "%s  step %s  epoch %d/%d  %.0f tok/s  elapsed %s  ETA %s", train_state_name(p->state), stp,
-                 p->epoch, p->epochs, p->last.tokens_per_s, fmt_dur(trained_s(a), d1, sizeof d1), fmt_dur(p->eta_s, d2, sizeof d2));
+                 p->epoch, p->epochs, p->last.tokens_per_s, fmt_dur(trained_s(a), d1, sizeof d1),
+                 fmt_dur(p->eta_s, d2, sizeof d2));
 }
 
-static void train_draw(App *a, int top, int rows) {
+/* "Corpus  ~/text.txt": the path, what is wrong with it, or the field being typed. */
+static void draw_corpus(App *a, int y, int x, int W) {
+    const TrainScreenState *t = &a->training;
+    draw_text(y, x, "Corpus  ", 8, A_BOLD);
+    if (t->editing) {
+        draw_fill(y, x + 8, W - 8, color_attr(C_FIELD));
+        int start = (int)t->flen > W - 10 ? (int)t->flen - (W - 10) : 0;
+        int w = draw_text(y, x + 8, t->field + start, W - 9, color_attr(C_FIELD));
+        move(y, x + 8 + w);
+        curs_set(1);
+        return;
+    }
+    char shown[1100], line[1400];
+    const char *why = corpus_problem(a->conf.corpus);
+    snprintf(line, sizeof line, "%s%s%s%s", app_tilde(a->conf.corpus, shown, sizeof shown), *why ? "  (" : "", why,
+             *why ? ")" : "");
+    draw_text(y, x + 8, line, W - 8, fileguard_is_regular(a->conf.corpus) ? 0 : color_attr(C_ERROR));
+}
+
+/* The corpus, the preset and step limit, the state, the trainer's message
+ * and the last checkpoint, a row each from y; returns the row after them. */
+static int draw_setup(App *a, int y, int x, int W) {
     const TrainProgress *p = a->train;
     int n;
     const TrainPreset *pr = train_presets(&n);
     const TrainPreset *cur = &pr[a->conf.preset < n ? a->conf.preset : 0];
-    int y = top + 1, x = 2, W = a->cols - 4;
-    char line[1400];
-    draw_text(y, x, "Corpus  ", 8, A_BOLD);
-    if (T.editing) {
-        draw_fill(y, x + 8, W - 8, color_attr(C_FIELD));
-        int start = (int)T.flen > W - 10 ? (int)T.flen - (W - 10) : 0;
-        int w = draw_text(y, x + 8, T.field + start, W - 9, color_attr(C_FIELD));
-        move(y, x + 8 + w);
-        curs_set(1);
-    } else {
-        char shown[1100];
-        const char *why = corpus_problem(a->conf.corpus);
-        snprintf(line, sizeof line, "%s%s%s%s", app_tilde(a->conf.corpus, shown, sizeof shown), *why ? "  (" : "", why,
-                 *why ? ")" : "");
-        draw_text(y, x + 8, line, W - 8, file_exists(a->conf.corpus) ? 0 : color_attr(C_ERROR));
-    }
-    y++;
-    char lim[32];
+    char line[1400], lim[32];
+    draw_corpus(a, y++, x, W);
     if (a->conf.train_steps) snprintf(lim, sizeof lim, "%lld", (long long)a->conf.train_steps);
     else snprintf(lim, sizeof lim, "none");
     snprintf(line, sizeof line, "‹ %s › %s, lr %g   │ step limit: %s", cur->name, cur->about, (double)cur->lr, lim);
     draw_text(y, x, "Preset  ", 8, A_BOLD);
-    draw_text(y, x + 8, line, W - 8, 0);
-    y++;
+    draw_text(y++, x + 8, line, W - 8, 0);
     state_line(a, line, sizeof line);
     draw_text(y, x, "State   ", 8, A_BOLD);
     int attr = p->state == TRAIN_FAILED ? color_attr(C_ERROR) : p->state == TRAIN_RUNNING ? color_attr(C_KEY) : 0;
-    draw_text(y, x + 8, line, W - 8, attr);
-    y++;
+    draw_text(y++, x + 8, line, W - 8, attr);
     if (p->message[0] && p->state != TRAIN_IDLE) draw_text(y, x + 8, p->message, W - 8, color_attr(C_HINT));
     y++;
     if (p->last_ckpt[0]) {
@@ -161,29 +149,40 @@ static void train_draw(App *a, int top, int rows) {
                  (long long)p->last_ckpt_step);
         draw_text(y, x + 8, line, W - 8, 0);
     }
-    y++;
-    /* the plots, two columns, and the probes */
-    int hints = top + rows - 1;
+    return y + 1;
+}
+
+/* The curves in two columns, the t curve last, in the rows from y that the
+ * probes (below them) leave before the hints; without room for plots, the
+ * t curve as one line. Returns the row after them. */
+static int draw_plots(App *a, int y, int x, int W, int hints) {
+    TrainScreenState *t = &a->training;
+    const TrainProgress *p = a->train;
     int probes = p->nprobes > 0 ? p->nprobes + 1 : 0;
     int avail = hints - y - probes;
     int cols = 2, pw = (W - 2) / cols, nplots = 6, prow = (nplots + cols - 1) / cols;
     int ph = avail / prow;
     if (ph > 10) ph = 10;
-    if (ph >= 4) { /* a title and at least two rows of bars each */
-        static const char *const names[] = {"loss", "mse", "ce", "accuracy", "lr"};
-        for (int i = 0; i < nplots; i++) {
-            int r = i / cols, c = i % cols;
-            if (i == 5) {
-                t_curve(p, y + r * ph, x + c * (pw + 2), ph - 1, pw);
-                continue;
-            }
-            series(p, i);
-            plot_draw(y + r * ph, x + c * (pw + 2), ph - 1, pw, names[i], T.series, T.series ? p->nhistory : 0, 0);
-        }
-        y += prow * ph;
-    } else if (p->state != TRAIN_IDLE && y < hints) {
-        t_curve(p, y++, x, 1, W); /* no room for plots: the t curve as one line, before the last probe */
+    if (ph < 4) { /* a title and at least two rows of bars each, or the one line */
+        if (p->state != TRAIN_IDLE && y < hints) t_curve(p, y++, x, 1, W);
+        return y;
     }
+    static const char *const names[] = {"loss", "mse", "ce", "accuracy", "lr"};
+    for (int i = 0; i < nplots; i++) {
+        int r = i / cols, c = i % cols;
+        if (i == 5) {
+            t_curve(p, y + r * ph, x + c * (pw + 2), ph - 1, pw);
+            continue;
+        }
+        series(t, p, i);
+        plot_draw(y + r * ph, x + c * (pw + 2), ph - 1, pw, names[i], t->series, t->series ? p->nhistory : 0, 0);
+    }
+    return y + prow * ph;
+}
+
+/* The probe infills at the last checkpoint and the latest samples, from y, above the hints. */
+static void draw_probes(const TrainProgress *p, int y, int x, int W, int hints) {
+    char line[1400];
     if (p->nprobes > 0 && y < hints) {
         draw_text(y++, x, "probe infills at the last checkpoint:", W, A_BOLD);
         for (int i = 0; i < p->nprobes && y < hints; i++, y++) {
@@ -195,21 +194,37 @@ static void train_draw(App *a, int top, int rows) {
         draw_text(y++, x, "latest samples:", W, A_BOLD);
         for (int i = 0; i < p->nsamples && y < hints; i++, y++) draw_text(y, x + 2, p->samples[i], W - 2, 0);
     }
-    static const char *const hint[][2] = {{"train-start", "start"}, {"train-pause", "pause/resume"}, {"train-stop", "stop"},
-                                          {"train-save", "save now"}, {"train-load", "use in the editor"},
-                                          {"corpus", "corpus"}, {"preset-prev", "preset"}, {"steps", "step limit"},
-                                          {"models", "models"}};
-    static const int prio[] = {0, 1, 0, 2, 1, 3, 3, 4, 2};
-    char hk[9][64];
-    const char *items[9];
-    for (int i = 0; i < 9; i++) {
-        if (!strcmp(hint[i][0], "preset-prev"))
-            snprintf(hk[i], sizeof hk[i], "%s/%s %s", keymap_name_of("preset-prev"), keymap_name_of("preset-next"), hint[i][1]);
-        else snprintf(hk[i], sizeof hk[i], "%s %s", keymap_name_of(hint[i][0]), hint[i][1]);
+}
+
+/* The keys of this screen, from the keymap, as many as fit, the least needed dropped first. */
+static void draw_hints(App *a, int y) {
+    static const char *const hint[][3] = {
+        {"train-start", NULL, "start"},         {"train-pause", NULL, "pause/resume"},
+        {"train-stop", NULL, "stop"},           {"train-save", NULL, "save now"},
+        {"train-load", NULL, "use in the editor"}, {"corpus", NULL, "corpus"},
+        {"preset-prev", "preset-next", "preset"}, {"steps", NULL, "step limit"},
+        {"models", NULL, "models"},
+    };
+    enum { NHINTS = sizeof hint / sizeof *hint };
+    static const int prio[NHINTS] = {0, 1, 0, 2, 1, 3, 3, 4, 2};
+    char hk[NHINTS][64], line[1024];
+    const char *items[NHINTS];
+    for (int i = 0; i < NHINTS; i++) {
+        const char *k = keymap_name_in(SCR_TRAIN, hint[i][0]);
+        if (hint[i][1]) snprintf(hk[i], sizeof hk[i], "%s/%s %s", k, keymap_name_in(SCR_TRAIN, hint[i][1]), hint[i][2]);
+        else snprintf(hk[i], sizeof hk[i], "%s %s", k, hint[i][2]);
         items[i] = hk[i];
     }
-    fit_items(line, sizeof line, items, prio, 9, "  ", a->cols - 2);
-    draw_text(hints, 1, line, a->cols - 2, color_attr(C_HINT));
+    fit_items(line, sizeof line, items, prio, NHINTS, "  ", a->cols - 2);
+    draw_text(y, 1, line, a->cols - 2, color_attr(C_HINT));
+}
+
+static void train_draw(App *a, int top, int rows) {
+    int x = 2, W = a->cols - 4, hints = top + rows - 1;
+    int y = draw_setup(a, top + 1, x, W);
+    y = draw_plots(a, y, x, W, hints);
+    draw_probes(a->train, y, x, W, hints);
+    draw_hints(a, hints);
 }
 
 static int running(const App *a) {
@@ -218,6 +233,7 @@ static int running(const App *a) {
 }
 
 void tr_start(App *a) {
+    TrainScreenState *t = &a->training;
     if (running(a)) {
         app_message(a, 0, "already training: %s stops", keymap_name_of("train-stop"));
         return;
@@ -229,8 +245,8 @@ void tr_start(App *a) {
     c.E = pr->E, c.D = pr->D, c.NL = pr->NL, c.batch = pr->batch, c.lr = pr->lr;
     c.max_steps = a->conf.train_steps;
     c.ngen = 4;
-    snprintf(T.corpus, sizeof T.corpus, "%s", a->conf.corpus);
-    c.corpus = T.corpus;
+    snprintf(t->corpus, sizeof t->corpus, "%s", a->conf.corpus);
+    c.corpus = t->corpus;
     /* a new checkpoint under the data dir, named by time and preset */
     char dir[1100];
     Err e;
@@ -244,25 +260,25 @@ void tr_start(App *a) {
     char stamp[32];
     localtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    snprintf(T.ckpt, sizeof T.ckpt, "%.1100s/%s-%s.safetensors", dir, stamp, pr->name);
-    c.ckpt = T.ckpt;
+    snprintf(t->ckpt, sizeof t->ckpt, "%.1100s/%s-%s.safetensors", dir, stamp, pr->name);
+    c.ckpt = t->ckpt;
     /* the shipped tokenizer fits the shipped corpus; another corpus gets its own */
     char share[1024];
     c.spm = NULL;
     if (!paths_share_dir(share, sizeof share, &e)) {
-        snprintf(T.spm, sizeof T.spm, "%.1000s/tokenizer.model", share);
+        snprintf(t->spm, sizeof t->spm, "%.1000s/tokenizer.model", share);
         char shipped[1100];
         snprintf(shipped, sizeof shipped, "%.1000s/corpus.txt", share);
-        if (file_exists(T.spm) && !strcmp(shipped, T.corpus)) c.spm = T.spm;
+        if (fileguard_is_regular(t->spm) && !strcmp(shipped, t->corpus)) c.spm = t->spm;
     }
     if (a->db_path[0]) c.db = a->db_path;
     if (session_train_start(a->s, &c, &e)) {
         app_message(a, 1, "%s", e.msg);
         return;
     }
-    T.paused_s = T.paused_since = T.elapsed_shown = 0;
-    app_message(a, 0, "training %s on %s", pr->name, T.corpus);
-    fprintf(stderr, "training: %s -> %s\n", T.corpus, T.ckpt);
+    t->paused_s = t->paused_since = t->elapsed_shown = 0;
+    app_message(a, 0, "training %s on %s", pr->name, t->corpus);
+    fprintf(stderr, "training: %s -> %s\n", t->corpus, t->ckpt);
 }
 
 void tr_pause(App *a) {
@@ -296,18 +312,20 @@ void tr_save(App *a) {
 }
 
 void tr_load(App *a) {
+    TrainScreenState *t = &a->training;
     const char *p = a->train->last_ckpt;
     if (!p[0]) {
         app_message(a, 0, "no checkpoint yet (%s saves one now)", keymap_name_of("train-save"));
         return;
     }
-    if (!app_use_model(a, p, 1)) T.loaded_step = a->train->last_ckpt_step;
+    if (!app_use_model(a, p, 1)) t->loaded_step = a->train->last_ckpt_step;
 }
 
 void tr_corpus(App *a) {
-    T.editing = 1;
-    snprintf(T.field, sizeof T.field, "%s", a->conf.corpus);
-    T.flen = strlen(T.field);
+    TrainScreenState *t = &a->training;
+    t->editing = 1;
+    snprintf(t->field, sizeof t->field, "%s", a->conf.corpus);
+    t->flen = strlen(t->field);
     a->redraw = 1;
 }
 
@@ -335,28 +353,35 @@ void tr_steps(App *a) {
     a->redraw = 1;
 }
 
+/* A key of the keymap that quits and cannot be typed (Ctrl-Q, F10): it leaves the field and quits. */
+static int quit_key(int key) {
+    const KeyBinding *b = keymap_find(M_TRAIN, key);
+    return b && !strcmp(b->action, "quit") && (key < 0x20 || key >= K_FN);
+}
+
 /* the corpus field */
 static int train_modal(App *a, int key) {
-    if (!T.editing) return 0;
+    TrainScreenState *t = &a->training;
+    if (!t->editing) return 0;
     a->redraw = 1;
     if (key == K_ENTER) {
-        snprintf(a->conf.corpus, sizeof a->conf.corpus, "%s", T.field);
-        T.editing = 0;
+        snprintf(a->conf.corpus, sizeof a->conf.corpus, "%s", t->field);
+        t->editing = 0;
         conf_save(a);
-        if (!file_exists(a->conf.corpus)) app_message(a, 1, "%s: %s", a->conf.corpus, corpus_problem(a->conf.corpus));
+        if (!fileguard_is_regular(a->conf.corpus)) app_message(a, 1, "%s: %s", a->conf.corpus, corpus_problem(a->conf.corpus));
     } else if (key == K_ESC) {
-        T.editing = 0;
+        t->editing = 0;
     } else if (key == K_BACKSPACE) {
-        while (T.flen > 0 && ((unsigned char)T.field[T.flen - 1] & 0xc0) == 0x80) T.flen--;
-        if (T.flen > 0) T.flen--;
-        T.field[T.flen] = 0;
+        while (t->flen > 0 && ((unsigned char)t->field[t->flen - 1] & 0xc0) == 0x80) t->flen--;
+        if (t->flen > 0) t->flen--;
+        t->field[t->flen] = 0;
     } else if (key == KCTRL('u')) {
-        T.flen = 0, T.field[0] = 0;
-    } else if (key >= 0x20 && key < K_FN && T.flen + 5 < sizeof T.field) {
-        T.flen += utf8_encode((uint32_t)key, T.field + T.flen);
-        T.field[T.flen] = 0;
-    } else if (key == KCTRL('q') || key == KCTRL('c')) {
-        T.editing = 0;
+        t->flen = 0, t->field[0] = 0;
+    } else if (key >= 0x20 && key < K_FN && t->flen + 5 < sizeof t->field) {
+        t->flen += utf8_encode((uint32_t)key, t->field + t->flen);
+        t->field[t->flen] = 0;
+    } else if (quit_key(key)) {
+        t->editing = 0;
         return 0;
     }
     return 1;
@@ -364,19 +389,27 @@ static int train_modal(App *a, int key) {
 
 /* a run ending says so wherever the user is */
 static int train_tick(App *a) {
-    static TrainState last = TRAIN_IDLE;
-    TrainState st = a->train->state;
-    if (st == TRAIN_PAUSED && last != TRAIN_PAUSED) T.paused_since = a->now;
-    if (st != TRAIN_PAUSED && T.paused_since > 0) T.paused_s += a->now - T.paused_since, T.paused_since = 0;
-    if (st < TRAIN_FINISHED) T.elapsed_shown = trained_s(a);
+    TrainScreenState *t = &a->training;
+    TrainState st = a->train->state, last = t->last_state;
+    if (st == TRAIN_PAUSED && last != TRAIN_PAUSED) t->paused_since = a->now;
+    if (st != TRAIN_PAUSED && t->paused_since > 0) t->paused_s += a->now - t->paused_since, t->paused_since = 0;
+    if (st < TRAIN_FINISHED) t->elapsed_shown = trained_s(a);
     if (st != last && st >= TRAIN_FINISHED) {
         if (st == TRAIN_FAILED) app_message(a, 1, "training failed: %s", a->train->message);
         else
             app_message(a, 0, "training %s at step %lld: %s on the training screen loads it", train_state_name(st),
                         (long long)a->train->step, keymap_name_of("train-load"));
     }
-    last = st;
+    t->last_state = st;
     return 0;
 }
 
-const Screen screen_train = {"Training", train_init, NULL, train_draw, train_modal, NULL, train_tick};
+static void train_done(App *a) {
+    free(a->training.series);
+    a->training.series = NULL, a->training.cap = 0;
+}
+
+const Screen screen_train = {
+    .name = "Training", .action = "training", .init = train_init, .done = train_done,
+    .draw = train_draw, .modal = train_modal, .tick = train_tick,
+};

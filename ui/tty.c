@@ -17,7 +17,8 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "app.h"
+#include "draw.h"
+#include "keys.h"
 #include "tty.h"
 
 /* ---- the terminal, restored whatever happens ---- */

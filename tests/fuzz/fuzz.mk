@@ -21,21 +21,21 @@ FUZZ_TIME ?= $(FUZZ_SECONDS)
 FUZZ_SMOKE_TIME ?= 20
 FUZZ_CFLAGS ?= -g -O1
 FUZZ_SANITIZE := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_CPPFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -Itrain -Itests
+FUZZ_CPPFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -Idata -Itrain -Itests
 
 FUZZ_SRC_ckpt := src/safetensors.c src/safetensors_write.c src/ckpt.c src/params.c src/err.c src/rng.c src/fileguard.c
 FUZZ_LIBS_ckpt := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
-FUZZ_SRC_corpus := train/corpus.c src/err.c src/fileguard.c
+FUZZ_SRC_corpus := data/corpus.c src/err.c src/fileguard.c
 FUZZ_MAXLEN_corpus := 40000
-FUZZ_SRC_sample := train/store.c train/store_rows.c train/traj.c src/err.c
+FUZZ_SRC_sample := data/store.c data/store_rows.c data/traj.c src/err.c
 FUZZ_LIBS_sample := $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null)
-FUZZ_SRC_template := train/template.c src/err.c
+FUZZ_SRC_template := data/template.c src/err.c
 
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 
 .SECONDEXPANSION:
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) $$(wildcard src/*.h train/*.h tests/*.h)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) $$(wildcard src/*.h data/*.h train/*.h tests/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(PC_CFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SANITIZE) -o $@ $< $(FUZZ_SRC_$*) $(FUZZ_LIBS_$*) -lm
 

@@ -1,5 +1,5 @@
 /* fuzz_template.c: libFuzzer harness for the infill template parser
- * (train/template.h), the one parser that takes text straight from the user.
+ * (data/template.h), the one parser that takes text straight from the user.
  *
  * For every input, with the first byte as the default span (0..255):
  *   - template_parse returns 0, or -1 with a one-line message that names a

@@ -2,7 +2,7 @@
 """Writes the committed seeds of tests/fuzz/corpus/sample (run from the repo root).
 
 valid-* are trajectory blobs that must decode (test_traj checks); row-* are
-"ROW:" inputs for fuzz_sample's table-row mode. Layouts: train/traj.h and the
+"ROW:" inputs for fuzz_sample's table-row mode. Layouts: data/traj.h and the
 bind_any() comment in tests/fuzz/fuzz_sample.c."""
 import struct, os
 

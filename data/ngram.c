@@ -53,7 +53,9 @@ static int cmp_u64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-static int cmp_keywt(const void *a, const void *b) { return cmp_u64(&((const KeyWt *)a)->key, &((const KeyWt *)b)->key); }
+static int cmp_keywt(const void *a, const void *b) {
+    return cmp_u64(&((const KeyWt *)a)->key, &((const KeyWt *)b)->key);
+}
 
 /* ---- counting ------------------------------------------------------------------------ */
 
@@ -174,7 +176,8 @@ static int build_contexts(Ngram *ng, const uint64_t *key, const uint32_t *cnt, s
         for (size_t k = i; k < j; k++) ent[k].key = key[k], ent[k].wt = (float)(cnt[k] / (n + T));
     }
     int rc = pairs_build(&ng->ctx, ent, nu, S, 1);
-    for (size_t k = 0; !rc && k < ng->ctx.npairs; k++) ng->ctx.lam[k] = rest_of(ng->ctx.wt, ng->ctx.off[k], ng->ctx.off[k + 1]);
+    for (size_t k = 0; !rc && k < ng->ctx.npairs; k++) ng->ctx.lam[k] = rest_of(ng->ctx.wt, ng->ctx.off[k],
+                                                                                ng->ctx.off[k + 1]);
     free(ent);
     return rc;
 }
@@ -467,7 +470,8 @@ static int beam_step(const Gap *g, int j, int32_t *hist, int32_t *next, double *
 }
 
 int ngram_fill(const Ngram *ng, const int32_t *seq, int len, int start, int k, int32_t *out, Err *e) {
-    if (k < 1 || start < 0 || start + k > len) return err_set(e, "no gap of %d at %d in a sequence of %d", k, start, len);
+    if (k < 1 || start < 0 || start + k > len) return err_set(e, "no gap of %d at %d in a sequence of %d", k,
+                                                              start, len);
     Gap g = {ng, seq, len, start, k};
     int32_t *base = malloc(sizeof(int32_t) * NGRAM_BEAM * (size_t)k * 2), *hist = base;
     float *p = malloc(sizeof(float) * (size_t)ng->nv);

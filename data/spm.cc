@@ -35,6 +35,26 @@ extern "C" {
 
 namespace sp = sentencepiece;
 
+// Exported by libsentencepiece (0.1.97) but declared only in its internal
+// common.h: the level below which its LOG() lines are dropped (0 info,
+// 1 warning, 2 error). They go straight to std::cerr.
+namespace sentencepiece {
+namespace logging {
+int GetMinLogLevel();
+void SetMinLogLevel(int v);
+}  // namespace logging
+}  // namespace sentencepiece
+
+enum { SPM_LOG_ERRORS_ONLY = 2 };
+
+// Errors only: its warnings are not the user's to act on, and they flood a
+// terminal. NBestEncode (spm_encode_sample) warns "Too big agenda size
+// 10000. Shrinking (round k) down to 50." eight times for each long line it
+// samples, so a corpus with one 10 MB line printed a screenful a step. Set
+// when a model loads and again after training, whose --minloglevel flag sets
+// the same global.
+static void quiet_logs() { sp::logging::SetMinLogLevel(SPM_LOG_ERRORS_ONLY); }
+
 struct Spm {
     sp::SentencePieceProcessor proc;
     std::string bytes;  // the serialized model, exactly as loaded
@@ -81,6 +101,7 @@ static void copy_utf8(char *buf, size_t cap, const std::string &src) {
 
 extern "C" Spm *spm_load_bytes(const void *data, size_t n, Err *e) {
     return guarded<Spm *>(e, "loading tokenizer", nullptr, [&]() -> Spm * {
+        quiet_logs();
         if (!data || n == 0) {
             err_set(e, "tokenizer model is empty (0 bytes)");
             return nullptr;
@@ -374,7 +395,8 @@ extern "C" int spm_train_lines(SpmLineFn next, void *ctx, const char *prefix, in
                            " --input_sentence_size=0 --shuffle_input_sentence=false"
                            " --max_sentence_length=" +
                            std::to_string(SPM_TRAIN_MAX_LINE_BYTES) +
-                           " --num_threads=" + std::to_string(threads) + " --minloglevel=1";
+                           " --num_threads=" + std::to_string(threads) +
+                           " --minloglevel=" + std::to_string(SPM_LOG_ERRORS_ONLY);
         LineIterator it(next, ctx);
         std::string proto;
         sp::util::Status st;
@@ -392,6 +414,7 @@ extern "C" int spm_train_lines(SpmLineFn next, void *ctx, const char *prefix, in
         });
         worker.join();
         cap.restore();
+        quiet_logs();
         if (thrown) std::rethrow_exception(thrown);
         if (it.failed()) {
             err_set(e, "%s", it.err().msg);

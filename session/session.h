@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "diffusion.h"
+#include "sampler.h"
 #include "err.h"
 #include "trainer.h"
 
@@ -110,10 +110,11 @@ typedef struct {
     int span_of[INFILL_MAX_LEN];        /* span index of a slot, -1 on known tokens */
     int nspans;
     int64_t sample_id[INFILL_MAX_CAND]; /* history ids once saved, else 0 */
-    /* the model's own score of each finished fill (train/score.h), nats per
+    /* the model's own score of each finished fill (session/score.h), nats per
      * filled token, lower is better; NAN until scored. A finished run's
      * candidates are in rank order: candidate 0 is the best. */
     float score[INFILL_MAX_CAND];
+    char score_note[512];    /* why a finished run's candidates are not scored (NAN), e.g. out of memory; "" */
     /* the index candidate c had while it was sampled (and animated): the
      * identity until the run is ranked */
     int sampled_as[INFILL_MAX_CAND];

@@ -51,13 +51,15 @@ int template_parse(Template *t, const char *text, size_t len, int default_span, 
                     return err_set(e, "template column %zu: a span has at most %d tokens", i + 1, TEMPLATE_MAX_SPAN);
                 if (j >= len)
                     return err_set(e, "template column %zu: '{' is not closed (write {{ for a literal brace)", i + 1);
-                return err_set(e, "template column %zu: '{' must be followed by a number and '}' (write {{ for a literal brace)",
+                return err_set(e, "template column %zu: '{' must be followed by a number and '}' (write {{ for "
+                               "a literal brace)",
                                i + 1);
             }
             if (j == i + 1) n = default_span;
             if (n < 1 || n > TEMPLATE_MAX_SPAN) {
                 template_free(t), free(buf);
-                return err_set(e, "template column %zu: a span needs 1 to %d tokens, not %ld", i + 1, TEMPLATE_MAX_SPAN, n);
+                return err_set(e, "template column %zu: a span needs 1 to %d tokens, not %ld", i + 1,
+                               TEMPLATE_MAX_SPAN, n);
             }
             if ((blen && add_part(t, 0, 0, buf, blen)) || add_part(t, 1, (int)n, NULL, 0)) {
                 template_free(t), free(buf);

@@ -26,6 +26,30 @@ static int grow(void **v, int *cap, int cnt, size_t sz) {
 
 /* ---- metrics ---- */
 
+/* The metrics table's columns after run_id, and their parameters, from METRIC_FIELDS. */
+#define METRIC_COLUMN(type, field, kind) ", " #field
+#define METRIC_PARAM(type, field, kind) ", ?"
+#define METRIC_BIND_INT(st, i, v) sqlite3_bind_int64(st, i, v)
+#define METRIC_BIND_REAL(st, i, v) store_bind_real(st, i, v)
+#define METRIC_BIND_BOOL(st, i, v) sqlite3_bind_int(st, i, (v) ? 1 : 0)
+#define METRIC_BIND(type, field, kind) METRIC_BIND_##kind(st, ++col, m->field);
+#define METRIC_READ_INT(st, i) sqlite3_column_int64(st, i)
+#define METRIC_READ_REAL(st, i) store_col_real(st, i)
+#define METRIC_READ_BOOL(st, i) (sqlite3_column_int(st, i) != 0)
+#define METRIC_READ(type, field, kind) m->field = METRIC_READ_##kind(st, ++col);
+
+/* Binds m as parameters 2.. of st (1 is the run). */
+static void bind_metric(sqlite3_stmt *st, const Metric *m) {
+    int col = 1;
+    METRIC_FIELDS(METRIC_BIND)
+}
+
+/* Reads m from columns 1.. of st (0 is the run). */
+static void read_metric(sqlite3_stmt *st, Metric *m) {
+    int col = 0;
+    METRIC_FIELDS(METRIC_READ)
+}
+
 int store_add_metrics(Store *s, int64_t run, const Metric *rows, int n, Err *e) {
     sqlite3_stmt *ins = NULL, *hb = NULL;
     int rc;
@@ -33,24 +57,13 @@ int store_add_metrics(Store *s, int64_t run, const Metric *rows, int n, Err *e) 
     if (n <= 0) return 0;
     if (store_begin(s, e)) return -1;
     if (store_prepare(s,
-                      "INSERT OR REPLACE INTO metrics (run_id, step, epoch, loss, mse, ce, accuracy, lr,"
-                      " grad_norm, tokens_per_s, wall_s, skipped) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                      "INSERT OR REPLACE INTO metrics (run_id" METRIC_FIELDS(METRIC_COLUMN) ") VALUES (?"
+                      METRIC_FIELDS(METRIC_PARAM) ")",
                       &ins, e))
         goto fail;
     for (int i = 0; i < n; i++) {
-        const Metric *m = &rows[i];
         sqlite3_bind_int64(ins, 1, run);
-        sqlite3_bind_int64(ins, 2, m->step);
-        sqlite3_bind_int64(ins, 3, m->epoch);
-        store_bind_real(ins, 4, m->loss);
-        store_bind_real(ins, 5, m->mse);
-        store_bind_real(ins, 6, m->ce);
-        store_bind_real(ins, 7, m->accuracy);
-        store_bind_real(ins, 8, m->lr);
-        store_bind_real(ins, 9, m->grad_norm);
-        store_bind_real(ins, 10, m->tokens_per_s);
-        store_bind_real(ins, 11, m->wall_s);
-        sqlite3_bind_int(ins, 12, m->skipped ? 1 : 0);
+        bind_metric(ins, &rows[i]);
         rc = sqlite3_step(ins);
         sqlite3_reset(ins);
         if (rc != SQLITE_DONE) {
@@ -76,28 +89,12 @@ fail:
     return -1;
 }
 
-static void read_metric(sqlite3_stmt *st, Metric *m) {
-    m->step = sqlite3_column_int64(st, 0);
-    m->epoch = sqlite3_column_int64(st, 1);
-    m->loss = store_col_real(st, 2);
-    m->mse = store_col_real(st, 3);
-    m->ce = store_col_real(st, 4);
-    m->accuracy = store_col_real(st, 5);
-    m->lr = store_col_real(st, 6);
-    m->grad_norm = store_col_real(st, 7);
-    m->tokens_per_s = store_col_real(st, 8);
-    m->wall_s = store_col_real(st, 9);
-    m->skipped = sqlite3_column_int(st, 10) != 0;
-}
-
 int store_run_metrics(Store *s, int64_t run, int every, Metric **out, int *n, Err *e) {
     sqlite3_stmt *st;
     *out = NULL;
     *n = 0;
     if (every < 1) every = 1;
-    if (store_prepare(s,
-                      "SELECT step, epoch, loss, mse, ce, accuracy, lr, grad_norm, tokens_per_s, wall_s,"
-                      " skipped FROM metrics WHERE run_id = ? ORDER BY step",
+    if (store_prepare(s, "SELECT run_id" METRIC_FIELDS(METRIC_COLUMN) " FROM metrics WHERE run_id = ? ORDER BY step",
                       &st, e))
         return -1;
     sqlite3_bind_int64(st, 1, run);

@@ -70,7 +70,8 @@ int infill_build(const Spm *spm, const Template *t, int max_len, InfillSeq *out,
     for (int i = 0; i < t->count; i++) {
         const TemplatePart *p = &t->parts[i];
         if (p->is_span) {
-            for (int k = 0; k < p->slots; k++, pos++) out->ids[pos] = pad, out->known[pos] = 0, out->span_of[pos] = span;
+            for (int k = 0; k < p->slots; k++, pos++)
+                out->ids[pos] = pad, out->known[pos] = 0, out->span_of[pos] = span;
             span++;
         } else {
             int n = 0;

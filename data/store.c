@@ -590,14 +590,36 @@ int store_run_resume_find(Store *s, const char *checkpoint_path, int64_t *run, E
     return result;
 }
 
-#define RUN_COLUMNS                                                                                     \
-    "r.id, r.created, r.started, r.ended, r.heartbeat, r.status, r.config, r.recipe, r.corpus_path,"   \
-    " r.corpus_bytes, r.corpus_lines, r.tokenizer_path, r.checkpoint_path, r.seed, r.ranks, r.notes,"  \
-    " r.pid, r.pid_start, r.host,"                                                                     \
-    " (SELECT count(*) FROM metrics m WHERE m.run_id = r.id),"                                         \
-    " (SELECT max(step) FROM metrics m WHERE m.run_id = r.id),"                                        \
-    " (SELECT loss FROM metrics m WHERE m.run_id = r.id ORDER BY step DESC LIMIT 1),"                  \
-    " (SELECT count(*) FROM checkpoints c WHERE c.run_id = r.id)"
+/* The columns a Run is read from, after r.id (column 0): X(name, sql). read_run reads each
+ * by its RUN_COL_ name, so the list and the reading cannot drift apart. */
+#define RUN_COLUMNS(X)                                                                          \
+    X(CREATED, "r.created")                                                                     \
+    X(STARTED, "r.started")                                                                     \
+    X(ENDED, "r.ended")                                                                         \
+    X(HEARTBEAT, "r.heartbeat")                                                                 \
+    X(STATUS, "r.status")                                                                       \
+    X(CONFIG, "r.config")                                                                       \
+    X(RECIPE, "r.recipe")                                                                       \
+    X(CORPUS_PATH, "r.corpus_path")                                                             \
+    X(CORPUS_BYTES, "r.corpus_bytes")                                                           \
+    X(CORPUS_LINES, "r.corpus_lines")                                                           \
+    X(TOKENIZER_PATH, "r.tokenizer_path")                                                       \
+    X(CHECKPOINT_PATH, "r.checkpoint_path")                                                     \
+    X(SEED, "r.seed")                                                                           \
+    X(RANKS, "r.ranks")                                                                         \
+    X(NOTES, "r.notes")                                                                         \
+    X(PID, "r.pid")                                                                             \
+    X(PID_START, "r.pid_start")                                                                 \
+    X(HOST, "r.host")                                                                           \
+    X(N_METRICS, "(SELECT count(*) FROM metrics m WHERE m.run_id = r.id)")                      \
+    X(LAST_STEP, "(SELECT max(step) FROM metrics m WHERE m.run_id = r.id)")                     \
+    X(LAST_LOSS, "(SELECT loss FROM metrics m WHERE m.run_id = r.id ORDER BY step DESC LIMIT 1)") \
+    X(N_CHECKPOINTS, "(SELECT count(*) FROM checkpoints c WHERE c.run_id = r.id)")
+
+#define RUN_COL_ENUM(name, sql) RUN_COL_##name,
+#define RUN_COL_SQL(name, sql) ", " sql
+enum { RUN_COL_ID, RUN_COLUMNS(RUN_COL_ENUM) };
+#define RUN_SELECT "SELECT r.id" RUN_COLUMNS(RUN_COL_SQL) " FROM runs r"
 
 static int64_t col_int_or(sqlite3_stmt *st, int col, int64_t dflt) {
     return sqlite3_column_type(st, col) == SQLITE_NULL ? dflt : sqlite3_column_int64(st, col);
@@ -606,35 +628,36 @@ static int64_t col_int_or(sqlite3_stmt *st, int col, int64_t dflt) {
 static int read_run(Store *s, sqlite3_stmt *st, Run *r, double now, Err *e) {
     int oom = 0;
     memset(r, 0, sizeof *r);
-    r->id = sqlite3_column_int64(st, 0);
-    r->created = store_col_real(st, 1);
-    r->started = store_col_real(st, 2);
-    r->ended = store_col_real(st, 3);
-    r->heartbeat = store_col_real(st, 4);
-    const char *status = (const char *)sqlite3_column_text(st, 5);
+    r->id = sqlite3_column_int64(st, RUN_COL_ID);
+    r->created = store_col_real(st, RUN_COL_CREATED);
+    r->started = store_col_real(st, RUN_COL_STARTED);
+    r->ended = store_col_real(st, RUN_COL_ENDED);
+    r->heartbeat = store_col_real(st, RUN_COL_HEARTBEAT);
+    const char *status = (const char *)sqlite3_column_text(st, RUN_COL_STATUS);
     if (run_status_parse(status, &r->status))
         return err_set(e, "%s: run %lld has an unknown status '%s'", s->path, (long long)r->id,
                        status ? status : "(null)");
-    r->config = store_col_text(st, 6, &oom);
-    r->recipe = store_col_text(st, 7, &oom);
-    r->corpus_path = store_col_text(st, 8, &oom);
-    r->corpus_bytes = col_int_or(st, 9, -1);
-    r->corpus_lines = col_int_or(st, 10, -1);
-    r->tokenizer_path = store_col_text(st, 11, &oom);
-    r->checkpoint_path = store_col_text(st, 12, &oom);
-    r->seed = (uint64_t)sqlite3_column_int64(st, 13);
-    r->ranks = sqlite3_column_int(st, 14);
-    r->notes = store_col_text(st, 15, &oom);
-    r->pid = col_int_or(st, 16, -1);
-    long long pid_start = col_int_or(st, 17, -1);
-    r->host = store_col_text(st, 18, &oom);
-    r->n_metrics = sqlite3_column_int64(st, 19);
-    r->last_step = col_int_or(st, 20, -1);
-    r->last_loss = store_col_real(st, 21);
-    r->n_checkpoints = sqlite3_column_int64(st, 22);
+    r->config = store_col_text(st, RUN_COL_CONFIG, &oom);
+    r->recipe = store_col_text(st, RUN_COL_RECIPE, &oom);
+    r->corpus_path = store_col_text(st, RUN_COL_CORPUS_PATH, &oom);
+    r->corpus_bytes = col_int_or(st, RUN_COL_CORPUS_BYTES, -1);
+    r->corpus_lines = col_int_or(st, RUN_COL_CORPUS_LINES, -1);
+    r->tokenizer_path = store_col_text(st, RUN_COL_TOKENIZER_PATH, &oom);
+    r->checkpoint_path = store_col_text(st, RUN_COL_CHECKPOINT_PATH, &oom);
+    r->seed = (uint64_t)sqlite3_column_int64(st, RUN_COL_SEED);
+    r->ranks = sqlite3_column_int(st, RUN_COL_RANKS);
+    r->notes = store_col_text(st, RUN_COL_NOTES, &oom);
+    r->pid = col_int_or(st, RUN_COL_PID, -1);
+    long long pid_start = col_int_or(st, RUN_COL_PID_START, -1);
+    r->host = store_col_text(st, RUN_COL_HOST, &oom);
+    r->n_metrics = sqlite3_column_int64(st, RUN_COL_N_METRICS);
+    r->last_step = col_int_or(st, RUN_COL_LAST_STEP, -1);
+    r->last_loss = store_col_real(st, RUN_COL_LAST_LOSS);
+    r->n_checkpoints = sqlite3_column_int64(st, RUN_COL_N_CHECKPOINTS);
     if (oom) {
+        int64_t id = r->id;
         run_free(r);
-        return err_set(e, "%s: out of memory reading run %lld", s->path, (long long)sqlite3_column_int64(st, 0));
+        return err_set(e, "%s: out of memory reading run %lld", s->path, (long long)id);
     }
     if (r->status == RUN_RUNNING && !run_alive(s, r->pid, pid_start, r->host, r->heartbeat, now))
         r->status = RUN_CRASHED;
@@ -644,7 +667,7 @@ static int read_run(Store *s, sqlite3_stmt *st, Run *r, double now, Err *e) {
 int store_get_run(Store *s, int64_t run, Run *out, Err *e) {
     sqlite3_stmt *st;
     memset(out, 0, sizeof *out);
-    if (store_prepare(s, "SELECT " RUN_COLUMNS " FROM runs r WHERE r.id = ?", &st, e)) return -1;
+    if (store_prepare(s, RUN_SELECT " WHERE r.id = ?", &st, e)) return -1;
     sqlite3_bind_int64(st, 1, run);
     int rc = sqlite3_step(st), result;
     if (rc == SQLITE_ROW) result = read_run(s, st, out, store_now(), e);
@@ -658,7 +681,7 @@ int store_list_runs(Store *s, Run **out, int *n, Err *e) {
     sqlite3_stmt *st;
     *out = NULL;
     *n = 0;
-    if (store_prepare(s, "SELECT " RUN_COLUMNS " FROM runs r ORDER BY r.id DESC", &st, e)) return -1;
+    if (store_prepare(s, RUN_SELECT " ORDER BY r.id DESC", &st, e)) return -1;
     Run *v = NULL;
     int cnt = 0, cap = 0, rc;
     double now = store_now();

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "metric.h"
 #include "traj.h"
 
 #define STORE_SCHEMA_VERSION 3
@@ -100,16 +101,6 @@ void runs_free(Run *r, int n);
 
 /* ---- metrics ---- */
 
-typedef struct {
-    int64_t step;
-    int64_t epoch;
-    double loss, mse, ce, accuracy;
-    double lr;
-    double grad_norm;       /* before clipping */
-    double tokens_per_s;
-    double wall_s;          /* seconds since the run started */
-    int skipped;            /* 1: the step was skipped (non-finite loss or gradient) */
-} Metric;
 
 /* Writes n rows in one transaction (and a heartbeat). A step already present
  * for the run is replaced, so a resumed run can log steps again. */

@@ -27,7 +27,8 @@ static int is_file(const char *p) {
 int models_shipped(char *out, size_t cap, Err *e) {
     char share[PATH_MAX];
     if (paths_share_dir(share, sizeof share, e)) return -1;
-    if ((size_t)snprintf(out, cap, "%s/sdlm-default.safetensors", share) >= cap) return err_set(e, "%s: path too long", share);
+    if ((size_t)snprintf(out, cap, "%s/sdlm-default.safetensors", share) >= cap)
+        return err_set(e, "%s: path too long", share);
     return 0;
 }
 

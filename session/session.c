@@ -21,10 +21,10 @@
 #include "models.h"
 #include "ngram.h"
 #include "paths.h"
+#include "samplerun.h"
 #include "score.h"
 #include "store.h"
 #include "template.h"
-#include "traj.h"
 #include "clock.h"
 
 enum { JOB_NONE, JOB_INFILL, JOB_REROLL };
@@ -57,7 +57,6 @@ struct Session {
     int traj_passes, traj_cap;
     Store *store; /* the session thread's own connection */
     Trainer *trainer;
-    TrainProgress *train_last; /* the final progress of a finished run, kept for the view */
     /* the trigram for fusion: fitted lazily on the session thread, dropped with its model */
     Ngram *trigram;
     NgramFusion fusion;
@@ -119,10 +118,11 @@ static NgramFusion *fusion_for(Session *s, float lambda) {
     if (!s->trigram_tried) {
         Err e;
         s->trigram_tried = 1;
-        if (modelfile_trigram(&s->mf, NULL, &s->trigram, &e)) snprintf(s->trigram_error, sizeof s->trigram_error, "%s", e.msg);
-        else if (!s->trigram) snprintf(s->trigram_error, sizeof s->trigram_error, "the model records no training corpus");
+        char *why = s->trigram_error;
+        if (modelfile_trigram(&s->mf, NULL, &s->trigram, &e)) snprintf(why, sizeof s->trigram_error, "%s", e.msg);
+        else if (!s->trigram) snprintf(why, sizeof s->trigram_error, "the model records no training corpus");
         else if (ngram_fusion_init(&s->fusion, s->trigram, lambda, s->mf.model.cfg.V, &e)) {
-            snprintf(s->trigram_error, sizeof s->trigram_error, "%s", e.msg);
+            snprintf(why, sizeof s->trigram_error, "%s", e.msg);
             ngram_free(s->trigram), s->trigram = NULL;
         }
     }
@@ -252,6 +252,7 @@ int session_infill_reroll(Session *s, int cand, int span, Err *e) {
     s->view.finished = s->view.stopped = 0;
     s->view.step = 0;
     s->view.error[0] = 0;
+    s->view.score_note[0] = 0;
     s->view.seed = s->set.seed;
     s->view.score[cand] = NAN;
     s->view.serial++;
@@ -299,8 +300,10 @@ int session_infill_trajectory(Session *s, int cand, int32_t **ids, float **conf,
     return passes;
 }
 
-/* Saves each finished candidate with its trajectory; problems go to db_error. */
-static void save_samples(Session *s, const int32_t *final, int B, int L, int first_cand, double elapsed) {
+/* Saves each finished candidate final [B, L] (first_cand on: a re-roll saves
+ * its one) with its trajectory; problems go to db_error. */
+static void save_samples(Session *s, const int32_t *final, int B, int L, int first_cand, SamplerKind ran,
+                         double elapsed) {
     Err e;
     if (!s->store && store_open(&s->store, s->db_path, 0, &e)) goto fail;
     if (store_readonly(s->store)) {
@@ -311,37 +314,18 @@ static void save_samples(Session *s, const int32_t *final, int B, int L, int fir
     template_format(&s->tmpl, tmpl, sizeof tmpl);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
+    SampleRun run = {.mf = &s->mf, .mode = SAMPLE_INFILL, .template_text = tmpl, .sampler = ran,
+                     .steps = s->set.steps, .clamp = s->set.clamp, .seed = s->set.seed,
+                     /* one time for the run: the history lists its best first */
+                     .time = now.tv_sec + now.tv_nsec * 1e-9,
+                     .elapsed_s = elapsed, .passes = s->traj_passes, .cands = s->view.candidates, .len = L,
+                     .ids = s->traj_ids, .conf = s->traj_conf, .t = s->traj_t, .known = s->seq.known};
     for (int b = 0; b < B; b++) {
         int cand = first_cand + b;
         char text[8192];
-        infill_render(s->mf.spm, &s->tmpl, &s->seq, final + (long)b * L, text, sizeof text);
-        Sample smp = {0};
-        smp.time = now.tv_sec + now.tv_nsec * 1e-9; /* one time for the run: the history lists its best first */
-        smp.mode = SAMPLE_INFILL;
-        smp.template_text = tmpl;
-        smp.result = text;
-        smp.candidate = cand;
-        smp.sampler = (char *)sampler_name(s->set.sampler);
-        smp.steps = s->set.steps;
-        smp.seed = s->set.seed;
-        smp.clamp = s->set.clamp;
-        smp.checkpoint_path = s->mf.path;
-        smp.model = s->mf.description;
-        smp.elapsed_s = elapsed;
-        int passes = s->traj_passes, cands = s->view.candidates;
-        if (traj_alloc(&smp.traj, passes, L, (uint32_t)s->mf.model.cfg.V, &e)) goto fail;
-        for (int p = 0; p < passes; p++) {
-            smp.traj.t[p] = s->traj_t[p];
-            for (int i = 0; i < L; i++) {
-                smp.traj.ids[(long)p * L + i] = (uint32_t)s->traj_ids[((long)p * cands + cand) * L + i];
-                smp.traj.conf[(long)p * L + i] = s->traj_conf[((long)p * cands + cand) * L + i];
-            }
-        }
-        for (int i = 0; i < L; i++) smp.traj.masked[i] = !s->seq.known[i];
         int64_t id = 0;
-        int rc = store_add_sample(s->store, &smp, &id, &e);
-        traj_free(&smp.traj);
-        if (rc) goto fail;
+        infill_render(s->mf.spm, &s->tmpl, &s->seq, final + (long)b * L, text, sizeof text);
+        if (samplerun_save(s->store, &run, cand, cand, text, &id, &e)) goto fail;
         pthread_mutex_lock(&s->mu);
         s->view.sample_id[cand] = id;
         s->view.serial++;
@@ -354,191 +338,254 @@ fail:
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Scores the finished fills final [B, L] with the model (on this thread,
- * under the engine lock) and puts a new run's candidates best first: the
- * final ids, the view and the trajectory alike. A re-roll's one candidate
- * is scored again in its place. A failure to score leaves NAN scores and
- * the sampling order. */
+/* The model's score of each fill final [B, L] into nats (on this thread,
+ * under the engine lock). */
+static int score_candidates(Session *s, const int32_t *final, int B, int L, float *nats, Err *e) {
+    uint8_t *known = malloc((size_t)B * L);
+    if (!known) return err_set(e, "out of memory");
+    for (int b = 0; b < B; b++) memcpy(known + (long)b * L, s->seq.known, (size_t)L);
+    engine_lock();
+    int rc = score_fills(&s->mf, final, known, NULL, B, L, nats, e);
+    engine_unlock();
+    free(known);
+    return rc;
+}
+
+/* Rows x [B][L] (of `size` bytes each element) put in `order`, through tmp. */
+static void reorder_rows(void *x, void *tmp, const int *order, int B, int L, size_t size) {
+    size_t row = size * L;
+    memcpy(tmp, x, row * B);
+    for (int i = 0; i < B; i++) memcpy((char *)x + row * i, (char *)tmp + row * order[i], row);
+}
+
+/* A new run's candidates best first by nats: the final ids, the view and the
+ * trajectory alike; under the mutex. */
+static int put_best_first(Session *s, int32_t *final, int B, int L, const float *nats) {
+    InfillView *v = &s->view;
+    int order[INFILL_MAX_CAND];
+    void *tmp = malloc(sizeof(int32_t) * B * INFILL_MAX_LEN); /* B rows of int32_t or float, L <= INFILL_MAX_LEN */
+    if (!tmp) return -1;
+    score_rank(nats, B, order);
+    reorder_rows(final, tmp, order, B, L, sizeof(int32_t));
+    reorder_rows(v->ids, tmp, order, B, INFILL_MAX_LEN, sizeof(int32_t));
+    reorder_rows(v->conf, tmp, order, B, INFILL_MAX_LEN, sizeof(float));
+    for (int i = 0; i < B; i++) v->score[i] = nats[order[i]], v->sampled_as[i] = order[i];
+    for (int p = 0; p < s->traj_passes; p++) {
+        reorder_rows(s->traj_ids + (long)p * B * L, tmp, order, B, L, sizeof(int32_t));
+        reorder_rows(s->traj_conf + (long)p * B * L, tmp, order, B, L, sizeof(float));
+    }
+    free(tmp);
+    return 0;
+}
+
+/* Scores the finished fills final [B, L] with the model and puts a new run's
+ * candidates best first. A re-roll's one candidate is scored again in its
+ * place. A failure to score leaves NAN scores, the sampling order and a
+ * score_note in the view saying why. */
 static void rank_candidates(Session *s, int32_t *final, int B, int L, int job, int cand) {
     float nats[INFILL_MAX_CAND];
-    int order[INFILL_MAX_CAND];
-    uint8_t *known = malloc((size_t)B * L);
-    int32_t *tmp = malloc(sizeof(int32_t) * B * L);
-    float *ftmp = malloc(sizeof(float) * B * L);
     Err e;
-    int rc = -1;
-    if (known && tmp && ftmp) {
-        for (int b = 0; b < B; b++) memcpy(known + (long)b * L, s->seq.known, (size_t)L);
-        engine_lock();
-        rc = score_fills(&s->mf, final, known, NULL, B, L, nats, &e);
-        engine_unlock();
-        if (rc) fprintf(stderr, "infill: not scored: %s\n", e.msg);
-    }
+    int rc = score_candidates(s, final, B, L, nats, &e);
     pthread_mutex_lock(&s->mu);
     InfillView *v = &s->view;
-    if (!rc && job == JOB_REROLL) {
-        v->score[cand] = nats[0];
-    } else if (!rc) {
-        score_rank(nats, B, order);
-        memcpy(tmp, final, sizeof(int32_t) * B * L);
-        for (int i = 0; i < B; i++) memcpy(final + (long)i * L, tmp + (long)order[i] * L, sizeof(int32_t) * L);
-        for (int i = 0; i < B; i++) memcpy(tmp + (long)i * L, v->ids[order[i]], sizeof(int32_t) * L);
-        for (int i = 0; i < B; i++) memcpy(v->ids[i], tmp + (long)i * L, sizeof(int32_t) * L);
-        for (int i = 0; i < B; i++) memcpy(ftmp + (long)i * L, v->conf[order[i]], sizeof(float) * L);
-        for (int i = 0; i < B; i++) memcpy(v->conf[i], ftmp + (long)i * L, sizeof(float) * L);
-        for (int i = 0; i < B; i++) v->score[i] = nats[order[i]], v->sampled_as[i] = order[i];
-        for (int p = 0; p < s->traj_passes; p++) {
-            int32_t *ti = s->traj_ids + (long)p * B * L;
-            float *tc = s->traj_conf + (long)p * B * L;
-            memcpy(tmp, ti, sizeof(int32_t) * B * L);
-            memcpy(ftmp, tc, sizeof(float) * B * L);
-            for (int i = 0; i < B; i++) {
-                memcpy(ti + (long)i * L, tmp + (long)order[i] * L, sizeof(int32_t) * L);
-                memcpy(tc + (long)i * L, ftmp + (long)order[i] * L, sizeof(float) * L);
-            }
+    if (!rc && job == JOB_REROLL) v->score[cand] = nats[0];
+    else if (!rc && put_best_first(s, final, B, L, nats)) rc = err_set(&e, "out of memory to rank the candidates");
+    if (rc) snprintf(v->score_note, sizeof v->score_note, "not scored: %.480s", e.msg);
+    v->serial++;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- the job: one infill or re-roll, run on the session thread -------------------------- */
+
+typedef struct {
+    int job, cand, span;     /* JOB_INFILL, or JOB_REROLL of candidate cand's span */
+    InfillSettings set;      /* set.sampler: as it runs (sampler_fit) once begun */
+    int B, L, cands, passes; /* sequences sampled, their length, candidates shown, passes kept */
+    int32_t *ids, *final;    /* [B, L] the sequences it starts from; the result */
+    uint8_t *known;          /* [B, L] */
+    int *lengths;            /* [B] */
+    float *times;            /* [steps + 1] the schedule's times */
+    Workspace ws;
+    Sampler sp;
+    int begun;               /* sp needs sampler_end */
+    Err e;
+} Job;
+
+/* The queued job's settings, under the mutex; the session is running from here. */
+static void job_take(Session *s, Job *j) {
+    pthread_mutex_lock(&s->mu);
+    *j = (Job){.job = s->job, .cand = s->reroll_cand, .span = s->reroll_span, .set = s->set, .L = s->seq.len,
+               .cands = s->view.candidates};
+    j->B = j->job == JOB_REROLL ? 1 : j->cands;
+    j->passes = j->set.steps + 1;
+    s->running = 1;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Room for the trajectory of `passes` passes of cands x L; under the mutex. */
+static int traj_reserve(Session *s, int passes, int cands, int L) {
+    free(s->traj_ids), free(s->traj_conf), free(s->traj_t);
+    s->traj_ids = malloc(sizeof(int32_t) * passes * cands * L);
+    s->traj_conf = malloc(sizeof(float) * passes * cands * L);
+    s->traj_t = malloc(sizeof(float) * passes);
+    s->traj_cap = passes * cands * L;
+    s->traj_passes = 0;
+    return s->traj_ids && s->traj_conf && s->traj_t ? 0 : -1;
+}
+
+/* The job's buffers, the trajectory's room (a new run starts it afresh, a
+ * re-roll keeps it when it fits) and the sequences it starts from: the
+ * template's, or for a re-roll the candidate with its one span open. */
+static int job_buffers(Session *s, Job *j) {
+    const int B = j->B, L = j->L;
+    j->ids = malloc(sizeof(int32_t) * B * L), j->final = malloc(sizeof(int32_t) * B * L);
+    j->known = malloc((size_t)B * L), j->lengths = malloc(sizeof(int) * B);
+    int ok = j->ids && j->final && j->known && j->lengths;
+    pthread_mutex_lock(&s->mu);
+    if (ok && (j->job == JOB_INFILL || s->traj_cap < j->passes * j->cands * L))
+        ok = !traj_reserve(s, j->passes, j->cands, L);
+    for (int b = 0; ok && b < B; b++) {
+        j->lengths[b] = L;
+        for (int i = 0; i < L; i++) {
+            long k = (long)b * L + i;
+            if (j->job == JOB_REROLL) /* keep every token but the span's */
+                j->ids[k] = s->view.ids[j->cand][i], j->known[k] = s->seq.span_of[i] != j->span;
+            else j->ids[k] = s->seq.ids[i], j->known[k] = s->seq.known[i];
         }
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (!ok) return err_set(&j->e, "out of memory for an infill of %d x %d", B, L);
+    j->times = malloc(sizeof(float) * ((size_t)j->set.steps + 1));
+    if (!j->times) return err_set(&j->e, "out of memory for %d sampling steps", j->set.steps);
+    return 0;
+}
+
+/* The workspace, the fusion (the view says whether it is on), the request,
+ * and the sampler begun: the run is ready to step. */
+static int job_begin(Session *s, Job *j) {
+    if (workspace_alloc(&j->ws, &s->mf.model.cfg, j->B, j->L, 0, &j->e)) return -1;
+    NgramFusion *fusion = fusion_for(s, j->set.fuse);
+    pthread_mutex_lock(&s->mu);
+    s->view.fuse = fusion ? j->set.fuse : 0;
+    snprintf(s->view.fuse_note, sizeof s->view.fuse_note, "%s", j->set.fuse > 0 && !fusion ? s->trigram_error : "");
+    pthread_mutex_unlock(&s->mu);
+    j->set.sampler = sampler_fit(j->set.sampler, &s->mf.model.cfg); /* a setting for the other family: its default */
+    SampleRequest rq = sample_request_defaults(j->B, j->L, j->set.sampler, j->set.steps, j->set.seed);
+    rq.ids = j->ids, rq.known = j->known, rq.lengths = j->lengths, rq.clamp = j->set.clamp;
+    if (fusion) rq.fuse = ngram_fuse, rq.fuse_ctx = fusion;
+    /* sample as the model was trained: its schedule shift and time curve, as `sdlm infill` does */
+    modelfile_schedule(&s->mf, &rq, 1, j->times);
+    engine_lock();
+    j->begun = !sampler_begin(&j->sp, &s->mf.model, &j->ws, &rq, &j->e);
+    engine_unlock();
+    if (!j->begun) return -1;
+    pthread_mutex_lock(&s->mu); /* a masked model's run is as long as its largest gap */
+    s->view.total = sampler_passes(&j->sp), s->view.sampler = j->set.sampler;
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+/* The pass just run, at time t, into the view (a re-roll changes only its
+ * span) and into the trajectory. */
+static void show_pass(Session *s, const Job *j, float t, double ms_avg) {
+    const int L = j->L;
+    pthread_mutex_lock(&s->mu);
+    InfillView *v = &s->view;
+    int p = sampler_passes_done(&j->sp) - 1; /* pass index 0..passes-1 */
+    v->step = p + 1;
+    v->t = t;
+    v->ms_per_step = ms_avg;
+    for (int b = 0; b < j->B; b++) {
+        int c = j->job == JOB_REROLL ? j->cand : b;
+        for (int i = 0; i < L; i++) {
+            if (j->job == JOB_REROLL && s->seq.span_of[i] != j->span) continue;
+            v->ids[c][i] = j->sp.ids[(long)b * L + i];
+            v->conf[c][i] = j->sp.conf[(long)b * L + i];
+        }
+    }
+    if (p < j->passes) {
+        s->traj_t[p] = t;
+        for (int c = 0; c < j->cands; c++) {
+            memcpy(s->traj_ids + ((long)p * j->cands + c) * L, v->ids[c], sizeof(int32_t) * L);
+            memcpy(s->traj_conf + ((long)p * j->cands + c) * L, v->conf[c], sizeof(float) * L);
+        }
+        if (p + 1 > s->traj_passes) s->traj_passes = p + 1;
     }
     v->serial++;
     pthread_mutex_unlock(&s->mu);
-    free(known), free(tmp), free(ftmp);
 }
 
-/* Runs the queued job to its end or until stopped; called without the mutex. */
-static void run_job(Session *s) {
-    pthread_mutex_lock(&s->mu);
-    int job = s->job, cand = s->reroll_cand, span = s->reroll_span;
-    InfillSettings set = s->set;
-    int L = s->seq.len, cands = s->view.candidates;
-    int B = job == JOB_REROLL ? 1 : cands;
-    s->running = 1;
-    pthread_mutex_unlock(&s->mu);
-
-    int32_t *ids = malloc(sizeof(int32_t) * B * L), *final = malloc(sizeof(int32_t) * B * L);
-    uint8_t *known = malloc((size_t)B * L);
-    int *lengths = malloc(sizeof(int) * B);
-    int passes = set.steps + 1;
-    Workspace ws = {0};
-    Err e = {{0}};
-    int ok = ids && final && known && lengths;
-    pthread_mutex_lock(&s->mu);
-    if (ok && (job == JOB_INFILL || s->traj_cap < passes * cands * L)) {
-        free(s->traj_ids), free(s->traj_conf), free(s->traj_t);
-        s->traj_ids = malloc(sizeof(int32_t) * passes * cands * L);
-        s->traj_conf = malloc(sizeof(float) * passes * cands * L);
-        s->traj_t = malloc(sizeof(float) * passes);
-        s->traj_cap = passes * cands * L;
-        s->traj_passes = 0;
-        ok = s->traj_ids && s->traj_conf && s->traj_t;
-    }
-    for (int b = 0; ok && b < B; b++) {
-        lengths[b] = L;
-        for (int i = 0; i < L; i++) {
-            if (job == JOB_REROLL) { /* keep every token but the span's */
-                ids[(long)b * L + i] = s->view.ids[cand][i];
-                known[(long)b * L + i] = s->seq.span_of[i] != span;
-            } else {
-                ids[(long)b * L + i] = s->seq.ids[i];
-                known[(long)b * L + i] = s->seq.known[i];
-            }
-        }
-    }
-    pthread_mutex_unlock(&s->mu);
-    if (!ok) err_set(&e, "out of memory for an infill of %d x %d", B, L);
-    if (ok) ok = !workspace_alloc(&ws, &s->mf.model.cfg, B, L, 0, &e);
-    NgramFusion *fusion = ok ? fusion_for(s, set.fuse) : NULL;
-    pthread_mutex_lock(&s->mu);
-    s->view.fuse = fusion ? set.fuse : 0;
-    snprintf(s->view.fuse_note, sizeof s->view.fuse_note, "%s", set.fuse > 0 && !fusion ? s->trigram_error : "");
-    pthread_mutex_unlock(&s->mu);
-    set.sampler = sampler_fit(set.sampler, &s->mf.model.cfg); /* a setting for the other family: this one's default */
-    SampleRequest rq = {.B = B, .L = L, .ids = ids, .known = known, .lengths = lengths, .kind = set.sampler, .steps = set.steps, .clamp = set.clamp, .seed = set.seed, .x_T = NULL, .eps = NULL,
-                        .fuse = fusion ? ngram_fuse : NULL, .fuse_ctx = fusion};
-    /* sample as the model was trained: its schedule shift and time curve, as `sdlm infill` does */
-    float *times = ok ? malloc(sizeof(float) * ((size_t)set.steps + 1)) : NULL;
-    if (ok && !times) ok = 0, err_set(&e, "out of memory for %d sampling steps", set.steps);
-    if (ok) modelfile_schedule(&s->mf, &rq, 1, times);
-    Sampler sp;
-    if (ok) {
-        engine_lock();
-        ok = !sampler_begin(&sp, &s->mf.model, &ws, &rq, &e);
-        engine_unlock();
-    }
-    if (ok) { /* a masked model's run is as long as its largest gap */
-        pthread_mutex_lock(&s->mu);
-        s->view.total = sampler_passes(&sp), s->view.sampler = set.sampler;
-        pthread_mutex_unlock(&s->mu);
-    }
-    int stopped = 0, holding = 0;
-    double start = now_s(), ms_avg = 0, slice_start = 0;
-    while (ok) {
+/* Steps the sampler to its end or until stopped, showing every pass.
+ * Returns 1 when stopped. The engine is held for a slice of passes rather
+ * than one: a training step beside it may take 100 ms, and one pass per turn
+ * would crawl. The slice keeps the time about evenly shared. */
+static int job_passes(Session *s, Job *j) {
+    int holding = 0, more = 1, stopped = 0;
+    double ms_avg = 0, slice_start = 0;
+    while (more) {
         pthread_mutex_lock(&s->mu);
         stopped = s->stop || s->quit;
         pthread_mutex_unlock(&s->mu);
         if (stopped) break;
-        float t = sp.t;
-        /* The engine is held for a slice of passes rather than one: a
-         * training step beside it may take 100 ms, and one pass per turn
-         * would crawl. The slice keeps the time about evenly shared. */
+        float t = j->sp.t;
         if (!holding) engine_lock(), holding = 1, slice_start = now_s();
         double t0 = now_s();
-        int more = sampler_step(&sp);
+        more = sampler_step(&j->sp);
         double ms = (now_s() - t0) * 1e3;
         if (!more || now_s() - slice_start > INFILL_SLICE_S) engine_unlock(), holding = 0;
         ms_avg = ms_avg ? 0.8 * ms_avg + 0.2 * ms : ms;
-        pthread_mutex_lock(&s->mu);
-        InfillView *v = &s->view;
-        int p = sampler_passes_done(&sp) - 1; /* pass index 0..passes-1 */
-        v->step = p + 1;
-        v->t = t;
-        v->ms_per_step = ms_avg;
-        for (int b = 0; b < B; b++) {
-            int c = job == JOB_REROLL ? cand : b;
-            for (int i = 0; i < L; i++) {
-                if (job == JOB_REROLL && s->seq.span_of[i] != span) continue;
-                v->ids[c][i] = sp.ids[(long)b * L + i];
-                v->conf[c][i] = sp.conf[(long)b * L + i];
-            }
-        }
-        if (p < passes) {
-            s->traj_t[p] = t;
-            for (int c = 0; c < cands; c++) {
-                memcpy(s->traj_ids + ((long)p * cands + c) * L, v->ids[c], sizeof(int32_t) * L);
-                memcpy(s->traj_conf + ((long)p * cands + c) * L, v->conf[c], sizeof(float) * L);
-            }
-            if (p + 1 > s->traj_passes) s->traj_passes = p + 1;
-        }
-        v->serial++;
-        pthread_mutex_unlock(&s->mu);
+        show_pass(s, j, t, ms_avg);
         wake(s);
-        if (!more) break;
     }
     if (holding) engine_unlock();
-    if (ok) {
-        memcpy(final, sp.ids, sizeof(int32_t) * B * L);
-        sampler_end(&sp);
+    return stopped;
+}
+
+/* The result, and for a run that was not stopped its ranking and saving,
+ * done before the view says finished so the ids are there when it does. */
+static void job_finish(Session *s, Job *j, int stopped, double start) {
+    memcpy(j->final, j->sp.ids, sizeof(int32_t) * j->B * j->L);
+    sampler_end(&j->sp), j->begun = 0;
+    workspace_free(&j->ws);
+    if (stopped) return;
+    if (j->job == JOB_REROLL) {
+        pthread_mutex_lock(&s->mu);
+        memcpy(j->final, s->view.ids[j->cand], sizeof(int32_t) * j->L);
+        pthread_mutex_unlock(&s->mu);
     }
-    workspace_free(&ws);
-    if (ok && !stopped) { /* saved before the view says finished, so the ids are there when it does */
-        if (job == JOB_REROLL) {
-            pthread_mutex_lock(&s->mu);
-            memcpy(final, s->view.ids[cand], sizeof(int32_t) * L);
-            pthread_mutex_unlock(&s->mu);
-        }
-        rank_candidates(s, final, B, L, job, cand);
-        save_samples(s, final, B, L, job == JOB_REROLL ? cand : 0, now_s() - start);
-    }
+    rank_candidates(s, j->final, j->B, j->L, j->job, j->cand);
+    save_samples(s, j->final, j->B, j->L, j->job == JOB_REROLL ? j->cand : 0, j->set.sampler, now_s() - start);
+}
+
+/* The view says how the job ended; the session is free for the next. */
+static void job_end(Session *s, Job *j, int ok, int stopped) {
+    if (j->begun) sampler_end(&j->sp);
+    workspace_free(&j->ws);
     pthread_mutex_lock(&s->mu);
     InfillView *v = &s->view;
     v->active = 0;
     v->finished = ok && !stopped;
     v->stopped = ok && stopped;
-    if (!ok) snprintf(v->error, sizeof v->error, "%s", e.msg);
+    if (!ok) snprintf(v->error, sizeof v->error, "%s", j->e.msg);
     s->running = 0;
     s->job = JOB_NONE;
     v->serial++;
     pthread_mutex_unlock(&s->mu);
     wake(s);
-    free(ids), free(final), free(known), free(lengths), free(times);
+    free(j->ids), free(j->final), free(j->known), free(j->lengths), free(j->times);
+}
+
+/* Runs the queued job to its end or until stopped; called without the mutex. */
+static void run_job(Session *s) {
+    Job j;
+    job_take(s, &j);
+    int ok = !job_buffers(s, &j) && !job_begin(s, &j), stopped = 0;
+    if (ok) {
+        double start = now_s();
+        stopped = job_passes(s, &j);
+        job_finish(s, &j, stopped, start);
+    }
+    job_end(s, &j, ok, stopped);
 }
 
 static void *session_thread(void *arg) {
@@ -565,20 +612,23 @@ int session_open(Session **out, const SessionConfig *cfg, Err *e) {
     if (!s) return err_set(e, "out of memory");
     s->cfg = *cfg;
     if (cfg->db) snprintf(s->db_path, sizeof s->db_path, "%s", cfg->db);
-    else if (paths_default_db(s->db_path, sizeof s->db_path, e)) snprintf(s->db_error, sizeof s->db_error, "%s", e->msg);
+    else if (paths_default_db(s->db_path, sizeof s->db_path, e))
+        snprintf(s->db_error, sizeof s->db_error, "%s", e->msg);
     if (s->cfg.wake_fd >= 0) fcntl(s->cfg.wake_fd, F_SETFL, fcntl(s->cfg.wake_fd, F_GETFL) | O_NONBLOCK);
     char path[1024];
     Err le;
     if (cfg->ckpt) snprintf(path, sizeof path, "%s", cfg->ckpt);
     else if (models_default(path, sizeof path, NULL, &le)) path[0] = 0; /* the rule `sdlm infill` follows too */
     if (!path[0]) snprintf(s->load_error, sizeof s->load_error, "no model found: train one (training screen)");
-    else if (modelfile_open(&s->mf, path, cfg->spm, 1, &le)) snprintf(s->load_error, sizeof s->load_error, "%s", le.msg);
+    else if (modelfile_open(&s->mf, path, cfg->spm, 1, &le))
+        snprintf(s->load_error, sizeof s->load_error, "%s", le.msg);
     else s->loaded = 1;
     if (!s->loaded) snprintf(s->mf.path, sizeof s->mf.path, "%s", path);
     /* the history: check it opens, so the editor can say so at once */
     Store *st;
     if (s->db_path[0] && !store_open(&st, s->db_path, 0, &le)) {
-        if (store_readonly(st)) snprintf(s->db_error, sizeof s->db_error, "%.400s is read-only: samples are not saved", s->db_path);
+        if (store_readonly(st))
+            snprintf(s->db_error, sizeof s->db_error, "%.400s is read-only: samples are not saved", s->db_path);
         store_close(st);
     } else if (s->db_path[0]) {
         snprintf(s->db_error, sizeof s->db_error, "%s", le.msg);
@@ -613,7 +663,6 @@ void session_close(Session *s) {
     template_free(&s->tmpl);
     infill_seq_free(&s->seq);
     free(s->traj_ids), free(s->traj_conf), free(s->traj_t);
-    free(s->train_last);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);

@@ -13,11 +13,11 @@
  * two implementations) compare on the same numbers.
  *
  * With candidates > 1 every gap is filled that many times and the fill the
- * model scores best (train/score.h) is the one counted; the accuracy of the
+ * model scores best (session/score.h) is the one counted; the accuracy of the
  * first candidate (no ranking) and of the best of them (an oracle) are kept
  * beside it, so one run says whether ranking helps.
  *
- * With a trigram (train/ngram.h, fitted on the training lines) its beam-search
+ * With a trigram (data/ngram.h, fitted on the training lines) its beam-search
  * fills of exactly the same gaps are counted beside the model's; with fuse > 0
  * the sampler runs once more with the trigram's shallow fusion at that lambda
  * (one fill per gap, the same noise seeds) and that accuracy is counted too. */

@@ -11,6 +11,7 @@
 
 #include "masked.h"
 #include "ops.h"
+#include "par.h"
 
 float diffusion_gamma(float t) {
     /* float32, rounded op by op in the seed's order: gamma(0) must be 0.99999988f */
@@ -56,12 +57,9 @@ static int argmax(const float *x, int n) {
 
 /* ---- training loss ---------------------------------------------------------------- */
 
-void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *in, float grad_scale, Rng *rng,
-                    LossStats *out) {
-    const int B = in->B, L = in->L, N = B * L, E = m->cfg.E, V = m->cfg.V;
-    diffusion_embed(m, ws, in->ids, N);
-
-    /* x_t = sqrt(g) x0 + sqrt(1-g) z; x_noised = x_t off the known positions, x_cond = x0 on them */
+/* x_t = sqrt(g) x0 + sqrt(1-g) z; x_noised = x_t off the known positions, x_cond = x0 on them, x_sc = 0 */
+static void noised_inputs(const Model *m, Workspace *ws, const LossInput *in) {
+    const int B = in->B, L = in->L, E = m->cfg.E;
     for (int b = 0; b < B; b++) {
         ws->t[b] = in->t[b];
         float gm = diffusion_gamma_shift(in->t[b], in->shift), sg = sqrtf(gm), sn = sqrtf(1.0f - gm);
@@ -77,63 +75,11 @@ void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *i
             }
         }
     }
+}
 
-    /* the loss's positions: diff_mask = len_mask && !cond */
-    long n = 0;
-    int32_t *rows = ws->loss_rows;
-    for (long i = 0; i < N; i++)
-        if (in->len_mask[i] && !in->cond[i]) rows[n++] = (int32_t)i;
-
-    /* self-conditioning: x_sc = interp(estimator([x_noised, x_cond, 0])), no gradient, 0 on known positions
-     * (and, unused by the loss, on padding) */
-    if (in->selfcond) {
-        model_forward(m, ws, B, L, in->len_mask, rng);
-        model_logits(m, ws, rows, (int)n);
-        model_norm_table(m, ws);
-        model_interp(m, ws, ws->h_in + 2 * E, 3 * E);
-    }
-
-    model_forward(m, ws, B, L, in->len_mask, rng);
-    model_logits(m, ws, rows, (int)n);
-
-    /* mse (mean over E) + cross-entropy, each averaged over the n target positions */
-    if (in->seq_correct)
-        for (int b = 0; b < B; b++) in->seq_correct[b] = in->seq_targets[b] = 0;
-    if (in->seq_ce)
-        for (int b = 0; b < B; b++) in->seq_ce[b] = 0;
-    double mse = 0, ce = 0, correct = 0;
-    float inv_n = n ? 1.0f / (float)n : 0.0f;
-    if (g) memset(ws->d_x_est, 0, sizeof(float) * N * E);
-    for (long r = 0; r < n; r++) {
-        long i = ws->lm_rows[r];
-        float *row = ws->logits + r * V;
-        const float *xe = ws->x_est + i * E, *x0 = (in->target ? in->target : ws->x0) + i * E;
-        float w = in->seq_weight ? in->seq_weight[i / L] : 1.0f;
-        double se = 0;
-        for (int c = 0; c < E; c++) {
-            float d = xe[c] - x0[c];
-            se += (double)d * d;
-            if (g) ws->d_x_est[i * E + c] = 2.0f * d / (float)E * inv_n * grad_scale * w;
-        }
-        mse += se / E;
-        int id = in->ids[i], best;
-        float lse = row_logsumexp(row, V, &best);
-        correct += best == id;
-        if (in->seq_correct) in->seq_correct[i / L] += best == id, in->seq_targets[i / L]++;
-        if (in->seq_ce) in->seq_ce[i / L] += lse - row[id];
-        ce += (double)lse - row[id];
-        if (g) row_softmax_grad(row, V, lse, id, inv_n * grad_scale * w); /* d logits = (softmax - onehot) / N */
-    }
-    out->targets = n;
-    out->mse = n ? mse / n : 0;
-    out->ce = n ? ce / n : 0;
-    out->accuracy = n ? correct / n : 0;
-    out->loss = out->mse + out->ce;
-    if (!g) return;
-
-    model_backward(m, g, ws, in->len_mask);
-
-    /* x_noised = (sqrt(g) x0 + sqrt(1-g) z) off known;  x_cond = x0 on known;  x0 = LN_affine(emb[ids]) */
+/* Its backward: x_noised = (sqrt(g) x0 + sqrt(1-g) z) off known;  x_cond = x0 on known;  x0 = LN_affine(emb[ids]) */
+static void noised_inputs_backward(const Model *m, Params *g, Workspace *ws, const LossInput *in) {
+    const int B = in->B, L = in->L, E = m->cfg.E;
     for (int b = 0; b < B; b++) {
         float sg = sqrtf(diffusion_gamma_shift(in->t[b], in->shift));
         for (int l = 0; l < L; l++) {
@@ -143,7 +89,114 @@ void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *i
             for (int c = 0; c < E; c++) dx0[c] = in->cond[i] ? dh[E + c] : sg * dh[c];
         }
     }
-    diffusion_embed_backward(m, g, ws, in->ids, N);
+    diffusion_embed_backward(m, g, ws, in->ids, B * L);
+}
+
+long diffusion_loss_rows(Workspace *ws, const LossInput *in) {
+    const long N = (long)in->B * in->L;
+    long n = 0;
+    for (long i = 0; i < N; i++)
+        if (in->len_mask[i] && !in->cond[i]) ws->loss_rows[n++] = (int32_t)i;
+    return n;
+}
+
+/* self-conditioning: x_sc = interp(estimator([x_noised, x_cond, 0])), no gradient, 0 on known positions
+ * (and, unused by the loss, on padding) */
+static void self_condition(const Model *m, Workspace *ws, const LossInput *in, long n, Rng *rng) {
+    model_forward(m, ws, in->B, in->L, in->len_mask, rng);
+    model_logits(m, ws, ws->loss_rows, (int)n);
+    model_norm_table(m, ws);
+    model_interp(m, ws, ws->h_in + 2 * m->cfg.E, 3 * m->cfg.E);
+}
+
+/* The summed mean_E((x_est - x0)^2) over the loss rows, and with grad its gradient in ws->d_x_est (0 elsewhere). */
+static double mse_terms(const Model *m, Workspace *ws, const LossInput *in, long n, float grad_scale, int grad) {
+    const int E = m->cfg.E, L = in->L;
+    float inv_n = n ? 1.0f / (float)n : 0.0f;
+    double mse = 0;
+    if (grad) memset(ws->d_x_est, 0, sizeof(float) * in->B * L * E);
+    for (long r = 0; r < n; r++) {
+        long i = ws->lm_rows[r];
+        const float *xe = ws->x_est + i * E, *x0 = (in->target ? in->target : ws->x0) + i * E;
+        float w = in->seq_weight ? in->seq_weight[i / L] : 1.0f;
+        double se = 0;
+        for (int c = 0; c < E; c++) {
+            float d = xe[c] - x0[c];
+            se += (double)d * d;
+            if (grad) ws->d_x_est[i * E + c] = 2.0f * d / (float)E * inv_n * grad_scale * w;
+        }
+        mse += se / E;
+    }
+    return mse;
+}
+
+typedef struct {
+    Workspace *ws;
+    const LossInput *in;
+    int V, grad;
+    float scale;
+} CeArgs;
+
+/* Loss rows r0 .. r1-1: each row's log-sum-exp, target logit and argmax, then (grad) the row becomes its gradient. */
+static void ce_rows(void *p, long r0, long r1) {
+    const CeArgs *a = p;
+    Workspace *ws = a->ws;
+    for (long r = r0; r < r1; r++) {
+        long i = ws->lm_rows[r];
+        float *row = ws->logits + r * a->V;
+        int id = a->in->ids[i], best;
+        float lse = row_logsumexp(row, a->V, &best);
+        ws->ce_lse[r] = lse;
+        ws->ce_target[r] = row[id];
+        ws->ce_best[r] = best;
+        float w = a->in->seq_weight ? a->in->seq_weight[i / a->in->L] : 1.0f;
+        if (a->grad) row_softmax_grad(row, a->V, lse, id, a->scale * w); /* d logits = (softmax - onehot) / N */
+    }
+}
+
+void diffusion_ce(const Model *m, Workspace *ws, const LossInput *in, long n, float grad_scale, int grad, double *ce,
+                  double *correct) {
+    const int V = m->cfg.V, L = in->L;
+    float inv_n = n ? 1.0f / (float)n : 0.0f;
+    CeArgs a = {.ws = ws, .in = in, .V = V, .grad = grad, .scale = inv_n * grad_scale};
+    par_for(n, (8192 + V - 1) / V, ce_rows, &a); /* rows apart: each as in one pass */
+    if (in->seq_correct)
+        for (int b = 0; b < in->B; b++) in->seq_correct[b] = in->seq_targets[b] = 0;
+    if (in->seq_ce)
+        for (int b = 0; b < in->B; b++) in->seq_ce[b] = 0;
+    *ce = *correct = 0;
+    for (long r = 0; r < n; r++) { /* the sums in row order */
+        long i = ws->lm_rows[r];
+        int hit = ws->ce_best[r] == in->ids[i];
+        *correct += hit;
+        if (in->seq_correct) in->seq_correct[i / L] += hit, in->seq_targets[i / L]++;
+        if (in->seq_ce) in->seq_ce[i / L] += ws->ce_lse[r] - ws->ce_target[r];
+        *ce += (double)ws->ce_lse[r] - ws->ce_target[r];
+    }
+}
+
+void diffusion_loss(const Model *m, Params *g, Workspace *ws, const LossInput *in, float grad_scale, Rng *rng,
+                    LossStats *out) {
+    diffusion_embed(m, ws, in->ids, in->B * in->L);
+    noised_inputs(m, ws, in);
+    long n = diffusion_loss_rows(ws, in);
+    if (in->selfcond) self_condition(m, ws, in, n, rng);
+
+    model_forward(m, ws, in->B, in->L, in->len_mask, rng);
+    model_logits(m, ws, ws->loss_rows, (int)n);
+
+    /* mse (mean over E) + cross-entropy, each averaged over the n target positions */
+    double mse = mse_terms(m, ws, in, n, grad_scale, g != NULL), ce, correct;
+    diffusion_ce(m, ws, in, n, grad_scale, g != NULL, &ce, &correct);
+    out->targets = n;
+    out->mse = n ? mse / n : 0;
+    out->ce = n ? ce / n : 0;
+    out->accuracy = n ? correct / n : 0;
+    out->loss = out->mse + out->ce;
+    if (!g) return;
+
+    model_backward(m, g, ws, in->len_mask);
+    noised_inputs_backward(m, g, ws, in);
 }
 
 /* ---- samplers ---------------------------------------------------------------------- */
@@ -247,10 +300,11 @@ int sampler_begin(Sampler *s, const Model *m, Workspace *ws, const SampleRequest
     return 0;
 }
 
-/* Argmax and top probability of each row of logits (not modified). */
-static void read_predictions(Sampler *s) {
+/* Argmax and top probability of rows i0 .. i1-1 of the logits (not modified). */
+static void predictions_rows(void *p, long i0, long i1) {
+    Sampler *s = p;
     const int V = s->m->cfg.V;
-    for (long i = 0; i < s->N; i++) {
+    for (long i = i0; i < i1; i++) {
         if (s->known && s->known[i]) continue;
         int best;
         float lse = row_logsumexp(s->ws->logits + i * V, V, &best);
@@ -258,6 +312,8 @@ static void read_predictions(Sampler *s) {
         s->conf[i] = expf(s->ws->logits[i * V + best] - lse);
     }
 }
+
+static void read_predictions(Sampler *s) { par_for(s->N, (8192 + s->m->cfg.V - 1) / s->m->cfg.V, predictions_rows, s); }
 
 /* x_sc = the nearest row of the normalised embedding table (Diffusion-LM's clamping). */
 static void clamp_to_embeddings(Sampler *s) {

@@ -128,6 +128,13 @@ int sampler_passes_done(const Sampler *s);
 void diffusion_embed(const Model *m, Workspace *ws, const int32_t *ids, int N);
 /* Its backward, from ws->d_x0 [N, E]: accumulates into g's norm and the embedding rows of ids. */
 void diffusion_embed_backward(const Model *m, Params *g, Workspace *ws, const int32_t *ids, int N);
+/* The loss's positions (len_mask && !cond) into ws->loss_rows, in order; returns their count n. */
+long diffusion_loss_rows(Workspace *ws, const LossInput *in);
+/* Cross-entropy of ws->logits (the n rows of model_logits on ws->loss_rows) against in->ids: *ce and
+ * *correct summed over the rows, in->seq_* filled; with grad each row becomes its gradient, (softmax -
+ * onehot) * grad_scale / n, times its sequence's weight. The rows split over the pool; the sums stay in row order. */
+void diffusion_ce(const Model *m, Workspace *ws, const LossInput *in, long n, float grad_scale, int grad, double *ce,
+                  double *correct);
 void sampler_estimate(Sampler *s);
 
 /* Called after every pass with the pass number (1..S, then S+1 for the final

@@ -69,34 +69,14 @@ static void masked_inputs(const Model *m, Workspace *ws, const int32_t *ids, con
 
 void masked_loss(const Model *m, Params *g, Workspace *ws, const LossInput *in, float grad_scale, Rng *rng,
                  LossStats *out) {
-    const int B = in->B, L = in->L, N = B * L, E = m->cfg.E, V = m->cfg.V;
+    const int B = in->B, L = in->L, N = B * L, E = m->cfg.E;
     masked_inputs(m, ws, in->ids, in->len_mask, in->cond, N);
     for (int b = 0; b < B; b++) ws->t[b] = in->t[b];
-    long n = 0;
-    int32_t *rows = ws->loss_rows;
-    for (long i = 0; i < N; i++)
-        if (in->len_mask[i] && !in->cond[i]) rows[n++] = (int32_t)i;
+    long n = diffusion_loss_rows(ws, in);
     model_forward(m, ws, B, L, in->len_mask, rng);
-    model_logits(m, ws, rows, (int)n);
-
-    if (in->seq_correct)
-        for (int b = 0; b < B; b++) in->seq_correct[b] = in->seq_targets[b] = 0;
-    if (in->seq_ce)
-        for (int b = 0; b < B; b++) in->seq_ce[b] = 0;
-    double ce = 0, correct = 0;
-    float inv_n = n ? 1.0f / (float)n : 0.0f;
-    for (long r = 0; r < n; r++) {
-        long i = ws->lm_rows[r];
-        float *row = ws->logits + r * V;
-        int id = in->ids[i], best;
-        float lse = row_logsumexp(row, V, &best);
-        correct += best == id;
-        if (in->seq_correct) in->seq_correct[i / L] += best == id, in->seq_targets[i / L]++;
-        if (in->seq_ce) in->seq_ce[i / L] += lse - row[id];
-        ce += (double)lse - row[id];
-        float w = in->seq_weight ? in->seq_weight[i / L] : 1.0f;
-        if (g) row_softmax_grad(row, V, lse, id, inv_n * grad_scale * w);
-    }
+    model_logits(m, ws, ws->loss_rows, (int)n);
+    double ce, correct;
+    diffusion_ce(m, ws, in, n, grad_scale, g != NULL, &ce, &correct);
     *out = (LossStats){.loss = n ? ce / n : 0, .mse = 0, .ce = n ? ce / n : 0, .accuracy = n ? correct / n : 0,
                        .targets = n};
     if (!g) return;

@@ -74,6 +74,9 @@ void model_free(Model *m) {
     X(lm_rows, N, int32_t)                                                     \
     X(ids_in, N, int32_t)                                                      \
     X(loss_rows, N, int32_t)                                                   \
+    X(ce_lse, N, float)                                                        \
+    X(ce_target, N, float)                                                     \
+    X(ce_best, N, int32_t)                                                     \
     X(logits, ARENA, float)                                                    \
     X(interp, N * E, float)                                                    \
     X(lat, N * D, float)                                                       \
@@ -83,7 +86,7 @@ void model_free(Model *m) {
     X(d_x_est, T * N * E, float)                                               \
     X(d_res, T * N * D, float)                                                 \
     X(d_a, T * N * D, float)                                                   \
-    X(d_att_scratch, T * L * L, float)                                         \
+    X(d_att_scratch, T * (B * H * L * L + N * D), float)                       \
     X(d_h_in, T * N * 3 * E, float)                                            \
     X(d_tg, T * B * G, float)                                                  \
     X(d_th, T * B * TIME_HIDDEN, float)                                        \
@@ -201,13 +204,13 @@ void model_forward(const Model *m, Workspace *ws, int B, int L, const uint8_t *l
     gelu_forward(ws->th, ws->th_pre, (long)B * TIME_HIDDEN);
     if (drop)
         for (int i = 0; i < KEY_LAYERS + 2 * c->NL; i++) ws->drop_key[i] = (uint32_t)rng_u64(rng);
-    if (drop) dropout_apply(ws->th, (long)B * TIME_HIDDEN, pd, ws->drop_key[KEY_TIME]);
+    if (drop) dropout_apply(ws->th, ws->th, (long)B * TIME_HIDDEN, pd, ws->drop_key[KEY_TIME]);
     linear_forward(ws->tg_pre, ws->th, p->time_w4, p->time_b4, B, TIME_HIDDEN, G);
     gelu_forward(ws->tg, ws->tg_pre, (long)B * G);
 
     /* x = dropout(project([x_noised, x_cond, x_sc])) */
     linear_forward(ws->x_res, ws->h_in, p->proj_w, p->proj_b, N, 3 * E, D);
-    if (drop) dropout_apply(ws->x_res, (long)N * D, pd, ws->drop_key[KEY_PROJ]);
+    if (drop) dropout_apply(ws->x_res, ws->x_res, (long)N * D, pd, ws->drop_key[KEY_PROJ]);
 
     for (int l = 0; l < c->NL; l++) {
         const LayerParams *lp = &p->layer[l];
@@ -228,12 +231,10 @@ void model_forward(const Model *m, Workspace *ws, int B, int L, const uint8_t *l
         norm_film(ws, ws->act, SAVED(ws, ln1_mean, l, N), SAVED(ws, ln1_rstd, l, N), x, gamma1, beta1, G, B, L, D,
                   c->film_one_plus);
         linear_forward(qkv, ws->act, lp->wq, NULL, N, D, 3 * D); /* [q|k|v] = a [Wq; Wk; Wv]^T */
-        rotary_forward(q, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R, 3 * D);
-        rotary_forward(k, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R, 3 * D);
-        attention_forward(att, probs, q, k, v, len_mask, B, L, H, HD, 3 * D);
+        rotary_forward(q, ws->rot_cos, ws->rot_sin, B, L, 2 * H, HD, c->R, 3 * D); /* q's heads, then k's */
+        attention_forward(att, probs, ws->tmp, q, k, v, len_mask, B, L, H, HD, 3 * D);
         linear_forward(ws->tmp, att, lp->wo, lp->bo, N, D, D);
-        if (drop) dropout_apply(ws->tmp, (long)N * D, pd, ws->drop_key[KEY_ATTN(l)]);
-        add_forward(x_mid, x, ws->tmp, (long)N * D);
+        add_dropout(x_mid, x, ws->tmp, (long)N * D, drop ? pd : 0, ws->drop_key[KEY_ATTN(l)]);
 
         /* c = gamma2 * LN(x) + beta2;  x = x + dropout(W2 GELU(W1 c + b1) + b2) */
         norm_film(ws, ws->act, SAVED(ws, ln2_mean, l, N), SAVED(ws, ln2_rstd, l, N), x_mid, gamma2, beta2, G, B,
@@ -241,8 +242,7 @@ void model_forward(const Model *m, Workspace *ws, int B, int L, const uint8_t *l
         linear_forward(f1, ws->act, lp->ffn_w1, lp->ffn_b1, N, D, F);
         gelu_forward(ws->gl, f1, (long)N * F);
         linear_forward(ws->tmp, ws->gl, lp->ffn_w2, lp->ffn_b2, N, F, D);
-        if (drop) dropout_apply(ws->tmp, (long)N * D, pd, ws->drop_key[KEY_FFN(l)]);
-        add_forward(y, x_mid, ws->tmp, (long)N * D);
+        add_dropout(y, x_mid, ws->tmp, (long)N * D, drop ? pd : 0, ws->drop_key[KEY_FFN(l)]);
     }
 
     /* x_est = out(latent) */
@@ -260,7 +260,7 @@ void model_logits(const Model *m, Workspace *ws, const int32_t *rows, int nrows)
         ws->lm_rows[r] = rows ? rows[r] : r;
         memcpy(ws->lat + (long)r * D, latent + (long)ws->lm_rows[r] * D, sizeof(float) * D);
     }
-    if (ws->dropout_on) dropout_apply(ws->lat, (long)nrows * D, m->cfg.dropout, ws->drop_key[KEY_LM]);
+    if (ws->dropout_on) dropout_apply(ws->lat, ws->lat, (long)nrows * D, m->cfg.dropout, ws->drop_key[KEY_LM]);
     linear_forward(ws->logits, ws->lat, m->p.lm_w, m->p.lm_b, nrows, D, m->cfg.V);
 }
 
@@ -282,6 +282,13 @@ void model_interp(const Model *m, Workspace *ws, float *out, int out_stride) {
 
 /* ---- backward ------------------------------------------------------------------ */
 
+/* The gradient at a dropout's input, from d at its output: d itself when p is 0, else dropout(d) in buf. */
+static const float *through_dropout(float *buf, const float *d, long n, float p, uint32_t key) {
+    if (p <= 0) return d;
+    dropout_apply(buf, d, n, p, key);
+    return buf;
+}
+
 void model_backward(const Model *m, Params *g, Workspace *ws, const uint8_t *len_mask) {
     const Config *c = &m->cfg;
     const Params *p = &m->p;
@@ -296,7 +303,7 @@ void model_backward(const Model *m, Params *g, Workspace *ws, const uint8_t *len
     const int nrows = ws->lm_nrows;
     memset(d_res, 0, sizeof(float) * N * D);
     linear_backward(ws->d_a, g->lm_w, g->lm_b, ws->logits, ws->lat, p->lm_w, nrows, D, V, 0);
-    if (drop) dropout_apply(ws->d_a, (long)nrows * D, pd, ws->drop_key[KEY_LM]);
+    if (drop) dropout_apply(ws->d_a, ws->d_a, (long)nrows * D, pd, ws->drop_key[KEY_LM]);
     for (int r = 0; r < nrows; r++) {
         float *dst = d_res + (long)ws->lm_rows[r] * D, *src = ws->d_a + (long)r * D;
         for (int k = 0; k < D; k++) dst[k] += src[k];
@@ -326,12 +333,11 @@ void model_backward(const Model *m, Params *g, Workspace *ws, const uint8_t *len
         const float *mean2 = SAVED(ws, ln2_mean, l, N), *rstd2 = SAVED(ws, ln2_rstd, l, N);
 
         /* y = x_mid + dropout(W2 GELU(W1 c + b1) + b2), c = gamma2 * LN(x_mid) + beta2 */
-        memcpy(ws->tmp, d_res, sizeof(float) * N * D);
-        if (drop) dropout_apply(ws->tmp, (long)N * D, pd, ws->drop_key[KEY_FFN(l)]);
+        const float *dy = through_dropout(ws->tmp, d_res, (long)N * D, drop ? pd : 0, ws->drop_key[KEY_FFN(l)]);
         norm_film(ws, ws->act, NULL, NULL, x_mid, gamma2, beta2, G, B, L, D, c->film_one_plus); /* recompute c */
         if (redo) linear_forward(f1, ws->act, lp->ffn_w1, lp->ffn_b1, N, D, F);
         gelu_forward_deriv(ws->gl, f1, f1, (long)N * F); /* recompute GELU(f1); f1 := GELU'(f1) */
-        linear_backward(ws->d_gl, lg->ffn_w2, lg->ffn_b2, ws->tmp, ws->gl, lp->ffn_w2, N, F, D, 0); /* d_gl is gl */
+        linear_backward(ws->d_gl, lg->ffn_w2, lg->ffn_b2, dy, ws->gl, lp->ffn_w2, N, F, D, 0); /* d_gl is gl */
         mul_inplace(ws->d_gl, f1, (long)N * F);
         linear_backward(ws->d_a, lg->ffn_w1, lg->ffn_b1, ws->d_gl, ws->act, lp->ffn_w1, N, D, F, 0);
         film_backward(ws->d_a, dgamma2, dbeta2, ws->d_a, ws->xhat, gamma2, G, B, L, D, c->film_one_plus);
@@ -341,30 +347,27 @@ void model_backward(const Model *m, Params *g, Workspace *ws, const uint8_t *len
         norm_film(ws, ws->act, NULL, NULL, x, gamma1, beta1, G, B, L, D, c->film_one_plus); /* recompute a */
         if (redo) { /* the forward's lines again, as they were */
             linear_forward(qkv, ws->act, lp->wq, NULL, N, D, 3 * D);
-            rotary_forward(q, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R, 3 * D);
-            rotary_forward(k, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R, 3 * D);
-            attention_forward(att, probs, q, k, v, len_mask, B, L, H, HD, 3 * D);
+            rotary_forward(q, ws->rot_cos, ws->rot_sin, B, L, 2 * H, HD, c->R, 3 * D);
+            attention_forward(att, probs, ws->tmp, q, k, v, len_mask, B, L, H, HD, 3 * D);
         }
-        memcpy(ws->tmp, d_res, sizeof(float) * N * D);
-        if (drop) dropout_apply(ws->tmp, (long)N * D, pd, ws->drop_key[KEY_ATTN(l)]);
-        linear_backward(ws->d_a, lg->wo, lg->bo, ws->tmp, att, lp->wo, N, D, D, 0);
+        dy = through_dropout(ws->tmp, d_res, (long)N * D, drop ? pd : 0, ws->drop_key[KEY_ATTN(l)]);
+        linear_backward(ws->d_a, lg->wo, lg->bo, dy, att, lp->wo, N, D, D, 0);
         attention_backward(dq, dk, dv, ws->d_att_scratch, ws->d_a, probs, q, k, v, len_mask, B, L, H, HD, 3 * D);
-        rotary_backward(dq, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R, 3 * D);
-        rotary_backward(dk, ws->rot_cos, ws->rot_sin, B, L, H, HD, c->R, 3 * D);
+        rotary_backward(dq, ws->rot_cos, ws->rot_sin, B, L, 2 * H, HD, c->R, 3 * D); /* dq's heads, then dk's */
         linear_backward(ws->d_a, lg->wq, NULL, ws->d_qkv, ws->act, lp->wq, N, D, 3 * D, 0); /* Wq|Wk|Wv as one */
         film_backward(ws->d_a, dgamma1, dbeta1, ws->d_a, ws->xhat, gamma1, G, B, L, D, c->film_one_plus);
         layernorm_backward(d_res, NULL, NULL, ws->d_a, x, mean1, rstd1, NULL, N, D);
     }
 
     /* x = dropout(project(h_in)) */
-    if (drop) dropout_apply(d_res, (long)N * D, pd, ws->drop_key[KEY_PROJ]);
+    if (drop) dropout_apply(d_res, d_res, (long)N * D, pd, ws->drop_key[KEY_PROJ]);
     linear_backward(ws->d_h_in, g->proj_w, g->proj_b, d_res, ws->h_in, p->proj_w, N, 3 * E, D, 0);
 
     /* g = GELU(W4 h + b4) */
     gelu_backward(ws->d_tg, ws->d_tg, ws->tg_pre, (long)B * G);
     linear_backward(ws->d_th, g->time_w4, g->time_b4, ws->d_tg, ws->th, p->time_w4, B, TIME_HIDDEN, G, 0);
     /* h = dropout(GELU(W1 s + b1)) */
-    if (drop) dropout_apply(ws->d_th, (long)B * TIME_HIDDEN, pd, ws->drop_key[KEY_TIME]);
+    if (drop) dropout_apply(ws->d_th, ws->d_th, (long)B * TIME_HIDDEN, pd, ws->drop_key[KEY_TIME]);
     gelu_backward(ws->d_th, ws->d_th, ws->th_pre, (long)B * TIME_HIDDEN);
     linear_backward(ws->d_tfeat, g->time_w1, g->time_b1, ws->d_th, ws->tfeat, p->time_w1, B, 2 * TIME_FREQS,
                     TIME_HIDDEN, 0);

@@ -72,6 +72,8 @@ typedef struct {
     int32_t *ids_in;   /* [N] masked family: the ids embedded, [MASK] (V) where hidden (masked.c) */
     int lm_nrows;
     int32_t *loss_rows; /* [N] the positions of the loss (diffusion.c) */
+    float *ce_lse, *ce_target; /* [N] per loss row: log-sum-exp of its logits, its target's logit (diffusion.c) */
+    int32_t *ce_best;          /* [N] per loss row: the argmax */
     float *logits;     /* [lm_nrows, V]; softmax or d_logits in place later. Valid until the
                         * next model_forward or model_backward, whose scratch shares its memory */
     /* scratch (inside the logits' memory, see model.c) */
@@ -86,7 +88,7 @@ typedef struct {
     float *d_res, *d_a; /* [N, D] */
     float *d_qkv;       /* [N, 3D] (scratch, inside the logits' memory; the same as gl) */
     float *d_gl;        /* [N, F] (scratch, inside the logits' memory; the same as gl) */
-    float *d_att_scratch; /* [L, L] */
+    float *d_att_scratch; /* [B, H, L, L + HD] attention_backward's */
     float *d_h_in;    /* [N, 3E] output of model_backward */
     float *d_tg, *d_th, *d_tfeat; /* [B, G], [B, 128], [B, 128] */
 } Workspace;

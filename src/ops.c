@@ -1,9 +1,10 @@
 /* ops.c: forward and backward kernels of the network's building blocks.
  *
  * Big matrix work goes through cblas_sgemm on contiguous buffers; the
- * elementwise passes are plain loops written so the compiler can vectorise
- * them (no calls into libm in the hot loops: fast_expf and fast_erff below),
- * and split over the second core by par.h's pool (helpers never call BLAS).
+ * elementwise passes, and the attention's small per-head products, are plain
+ * loops written so the compiler can vectorise them (no calls into libm in the
+ * hot loops: fast_expf and fast_erff below), and split over the second core
+ * by par.h's pool (helpers never call BLAS).
  * Legend as in ops.h. */
 #include "ops.h"
 
@@ -24,6 +25,7 @@
  * helper's wake-up costs some microseconds. */
 #define GRAIN_MATH 8192  /* erf / exp per element (GELU, softmax) */
 #define GRAIN_MOVE 32768 /* a few flops per element (LayerNorm, FiLM, rotary, products) */
+#define GRAIN_MACS 262144 /* multiply-adds of the attention's products (some microseconds) */
 
 /* Rows per range so that a range holds at least `floats` floats of C-wide rows. */
 static long rows_grain(long floats, long C) { return C >= floats ? 1 : (floats + C - 1) / C; }
@@ -178,19 +180,73 @@ void linear_backward(float *dx, float *dw, float *db, const float *dy, const flo
     }
 }
 
-/* ---- sums ------------------------------------------------------------------ */
+/* ---- dropout and the residual sums ---------------------------------------- */
+
+/* lowbias32 (Wellons): a cheap 32-bit mixer, good enough for dropout masks. */
+static inline uint32_t mix32(uint32_t x) {
+    x ^= x >> 16;
+    x *= 0x7feb352du;
+    x ^= x >> 15;
+    x *= 0x846ca68bu;
+    x ^= x >> 16;
+    return x;
+}
+
+typedef struct {
+    float *y;
+    const float *a, *b; /* y = a + dropout(b), or dropout(b) alone (a NULL) */
+    uint32_t threshold, k2;
+    float scale;
+} DropArgs;
+
+static DropArgs dropout_args(float *y, const float *a, const float *b, float p, uint32_t key) {
+    return (DropArgs){.y = y, .a = a, .b = b, .threshold = (uint32_t)((double)p * 4294967296.0),
+                      .k2 = mix32(key ^ 0x9e3779b9u), .scale = 1.0f / (1.0f - p)};
+}
+
+/* Element i is kept iff the hash of (key, i) is at least p * 2^32: a mask of the index alone, so any split
+ * of [0, n) draws the same one. */
+static inline int dropout_keep(long i, uint32_t k2, uint32_t threshold) {
+    return mix32(((uint32_t)i * 0x85ebca6bu) ^ k2) >= threshold;
+}
+
+KERNEL static void dropout_span(const DropArgs *d, long i0, long i1) {
+    float *y = d->y;
+    const float *b = d->b, scale = d->scale;
+    const uint32_t k2 = d->k2, threshold = d->threshold;
+    for (long i = i0; i < i1; i++) y[i] = keep_or_zero(dropout_keep(i, k2, threshold), b[i] * scale);
+}
+
+KERNEL static void add_dropout_span(const DropArgs *d, long i0, long i1) {
+    float *y = d->y;
+    const float *a = d->a, *b = d->b, scale = d->scale;
+    const uint32_t k2 = d->k2, threshold = d->threshold;
+    for (long i = i0; i < i1; i++) y[i] = a[i] + keep_or_zero(dropout_keep(i, k2, threshold), b[i] * scale);
+}
 
 KERNEL static void add_span(float *y, const float *a, const float *b, long n) {
     for (long i = 0; i < n; i++) y[i] = a[i] + b[i];
 }
 
+static void dropout_part(void *p, long i0, long i1) { dropout_span(p, i0, i1); }
+static void add_dropout_part(void *p, long i0, long i1) { add_dropout_span(p, i0, i1); }
 static void add_part(void *p, long i0, long i1) {
     const Elem *e = p;
     add_span(e->out + i0, e->in + i0, e->in2 + i0, i1 - i0);
 }
 
-void add_forward(float *y, const float *a, const float *b, long n) {
-    par_for(n, GRAIN_MOVE, add_part, &(Elem){.out = y, .in = a, .in2 = b});
+void dropout_apply(float *y, const float *x, long n, float p, uint32_t key) {
+    DropArgs d = dropout_args(y, NULL, x, p, key);
+    par_for(n, GRAIN_MATH, dropout_part, &d);
+}
+
+void add_dropout(float *y, const float *a, const float *b, long n, float p, uint32_t key) {
+    if (p <= 0) {
+        par_for(n, GRAIN_MOVE, add_part, &(Elem){.out = y, .in = a, .in2 = b});
+        return;
+    }
+    DropArgs d = dropout_args(y, a, b, p, key);
+    par_for(n, GRAIN_MATH, add_dropout_part, &d);
 }
 
 /* ---- GELU ------------------------------------------------------------------ */
@@ -545,26 +601,6 @@ KERNEL void row_softmax_grad(float *row, int C, float lse, int target, float sca
     row[target] -= scale;
 }
 
-/* lowbias32 (Wellons): a cheap 32-bit mixer, good enough for dropout masks. */
-static inline uint32_t mix32(uint32_t x) {
-    x ^= x >> 16;
-    x *= 0x7feb352du;
-    x ^= x >> 15;
-    x *= 0x846ca68bu;
-    x ^= x >> 16;
-    return x;
-}
-
-KERNEL void dropout_apply(float *x, long n, float p, uint32_t key) {
-    const uint32_t threshold = (uint32_t)((double)p * 4294967296.0);
-    const float scale = 1.0f / (1.0f - p);
-    const uint32_t k2 = mix32(key ^ 0x9e3779b9u);
-    for (long i = 0; i < n; i++) {
-        uint32_t h = mix32(((uint32_t)i * 0x85ebca6bu) ^ k2);
-        x[i] = keep_or_zero(h >= threshold, x[i] * scale);
-    }
-}
-
 /* dS = P * (dP - rowsum(dP * P)), zero at masked pairs; dS holds dP on entry. */
 KERNEL static void softmax_backward_rows(float *dS, const float *P, const uint8_t *lm, int L) {
     for (int i = 0; i < L; i++) {
@@ -592,69 +628,127 @@ KERNEL static void mask_scores(float *S, const uint8_t *lm, int L) {
     }
 }
 
-typedef struct {
-    float *probs;
-    const uint8_t *len_mask;
-    int L, H;
-} MaskSoftmaxArgs;
+/* ---- attention: one (sequence, head) pair at a time, on the pool -----------------
+ * A head's products are small (L x L x HD: 64 x 64 x 32 at the small size), too
+ * small for OpenBLAS to split, and it has no batched product: called per head
+ * from the BLAS thread they kept one core busy while the other waited. Here
+ * each pair is one item of a par_for, its products plain loops beside its mask
+ * and softmax, so the heads spread over every core. The products sum over k in
+ * order, each in one thread: results do not depend on the thread count. */
 
-/* For the (sequence, head) pairs t0 .. t1-1: mask the scores, then P = softmax(S). */
-static void mask_softmax_part(void *p, long t0, long t1) {
-    const MaskSoftmaxArgs *a = p;
-    const int L = a->L;
+#define TILE_ROWS 4
+#define TILE_COLS 16
+
+/* The products' c += a * b as one fused multiply-add where the clone has FMA, as OpenBLAS's kernels do:
+ * CPUs whose multiplies and adds share two FMA ports (Intel's AVX2 ones) run it at twice the rate of a
+ * multiply and an add. ISO C mode leaves contraction off, and the rest of ops.c keeps it so. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define FMA_CONTRACT __attribute__((optimize("fp-contract=fast")))
+#else
+#define FMA_CONTRACT
+#endif
+
+/* C[M, N] (row stride ldc) = alpha * sum_k A(i, k) B[k, :], with A(i, k) = A[i * ars + k * acs] (a
+ * row-major matrix: ars its stride, acs 1; or the transpose of one: ars 1) and B row-major (stride ldb).
+ * A tile of 4 rows x 16 columns keeps its sums in registers over all of k; the rest goes a row or an
+ * element at a time. */
+KERNEL FMA_CONTRACT static void head_product(float *restrict C, long ldc, const float *restrict A, long ars,
+                                             long acs, const float *restrict B, long ldb, int M, int N, int K,
+                                             float alpha) {
+    int j = 0;
+    for (; j + TILE_COLS <= N; j += TILE_COLS) {
+        int i = 0;
+        for (; i + TILE_ROWS <= M; i += TILE_ROWS) {
+            float c[TILE_ROWS][TILE_COLS] = {{0}};
+            for (int k = 0; k < K; k++) {
+                const float *b = B + k * ldb + j;
+                for (int r = 0; r < TILE_ROWS; r++) {
+                    float a = A[(i + r) * ars + k * acs];
+#pragma omp simd
+                    for (int x = 0; x < TILE_COLS; x++) c[r][x] += a * b[x];
+                }
+            }
+            for (int r = 0; r < TILE_ROWS; r++)
+                for (int x = 0; x < TILE_COLS; x++) C[(i + r) * ldc + j + x] = alpha * c[r][x];
+        }
+        for (; i < M; i++) {
+            float c[TILE_COLS] = {0};
+            for (int k = 0; k < K; k++) {
+                float a = A[i * ars + k * acs];
+                for (int x = 0; x < TILE_COLS; x++) c[x] += a * B[k * ldb + j + x];
+            }
+            for (int x = 0; x < TILE_COLS; x++) C[i * ldc + j + x] = alpha * c[x];
+        }
+    }
+    for (int i = 0; j < N && i < M; i++) /* the last N % 16 columns */
+        for (int jj = j; jj < N; jj++) {
+            float sum = 0;
+            for (int k = 0; k < K; k++) sum += A[i * ars + k * acs] * B[k * ldb + jj];
+            C[i * ldc + jj] = alpha * sum;
+        }
+}
+
+/* t[HD, L] = x[L, HD]^T for one head (x's row stride ld). */
+static void head_transpose(float *t, const float *x, int L, int HD, long ld) {
+    for (int j = 0; j < L; j++)
+        for (int c = 0; c < HD; c++) t[(long)c * L + j] = x[j * ld + c];
+}
+
+typedef struct {
+    float *out, *probs, *scratch; /* the forward's outputs; each pair's scratch (both ways) */
+    float *dq, *dk, *dv;          /* the backward's */
+    const float *q, *k, *v, *dout, *P;
+    const uint8_t *len_mask;
+    int L, H, HD, ld;
+    float scale;
+} AttArgs;
+
+/* Pairs t0 .. t1-1 (pair t is sequence t / H, head t % H). */
+static void attention_forward_items(void *p, long t0, long t1) {
+    const AttArgs *a = p;
+    const int L = a->L, HD = a->HD, D = a->H * HD;
     for (long t = t0; t < t1; t++) {
-        float *P = a->probs + t * L * L;
-        if (a->len_mask) mask_scores(P, a->len_mask + t / a->H * L, L);
-        softmax_rows_range(P, 0, L, L);
+        long b = t / a->H, in = b * L * a->ld + t % a->H * HD;
+        float *P = a->probs + t * L * L, *kt = a->scratch + t * HD * L;
+        head_transpose(kt, a->k + in, L, HD, a->ld);
+        head_product(P, L, a->q + in, a->ld, 1, kt, L, L, L, HD, a->scale); /* S = q k^T / sqrt(HD) */
+        if (a->len_mask) mask_scores(P, a->len_mask + b * L, L);         /* S = -1e9 where masked */
+        softmax_rows_range(P, 0, L, L);                                   /* P = softmax(S) */
+        head_product(a->out + b * L * D + t % a->H * HD, D, P, L, 1, a->v + in, a->ld, L, HD, L, 1.0f); /* out = P v */
     }
 }
 
-void attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
+void attention_forward(float *out, float *probs, float *scratch, const float *q, const float *k, const float *v,
                        const uint8_t *len_mask, int B, int L, int H, int HD, int ld) {
-    /* Three passes over the heads: the products in this thread (the BLAS caller), the
-     * masking and softmax between them split over the pool. */
-    int D = H * HD;
-    float scale = 1.0f / sqrtf((float)HD);
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < H; h++) {
-            long in = (long)b * L * ld + h * HD;
-            float *P = probs + ((long)b * H + h) * L * L;
-            /* S = q k^T / sqrt(HD) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, HD, scale, q + in, ld, k + in, ld, 0.0f, P, L);
-        }
-    /* S = -1e9 where masked;  P = softmax(S) */
-    MaskSoftmaxArgs a = {.probs = probs, .len_mask = len_mask, .L = L, .H = H};
-    par_for((long)B * H, rows_grain(GRAIN_MATH, (long)L * L), mask_softmax_part, &a);
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < H; h++) {
-            long in = (long)b * L * ld + h * HD, o = (long)b * L * D + h * HD;
-            const float *P = probs + ((long)b * H + h) * L * L;
-            /* out = P v */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, HD, L, 1.0f, P, L, v + in, ld, 0.0f, out + o, D);
-        }
+    AttArgs a = {.out = out, .probs = probs, .scratch = scratch, .q = q, .k = k, .v = v, .len_mask = len_mask,
+                 .L = L, .H = H, .HD = HD, .ld = ld, .scale = 1.0f / sqrtf((float)HD)};
+    par_for((long)B * H, rows_grain(GRAIN_MACS, 2L * L * L * HD), attention_forward_items, &a);
+}
+
+static void attention_backward_items(void *p, long t0, long t1) {
+    const AttArgs *a = p;
+    const int L = a->L, HD = a->HD, D = a->H * HD;
+    for (long t = t0; t < t1; t++) {
+        long b = t / a->H, in = b * L * a->ld + t % a->H * HD;
+        const float *P = a->P + t * L * L, *dout = a->dout + b * L * D + t % a->H * HD;
+        float *dS = a->scratch + t * L * (L + HD), *vt = dS + L * L;
+        float *dq = a->dq + in, *dk = a->dk + in, *dv = a->dv + in;
+        /* out = P v:  dP = dout v^T,  dv = P^T dout */
+        head_transpose(vt, a->v + in, L, HD, a->ld);
+        head_product(dS, L, dout, D, 1, vt, L, L, L, HD, 1.0f);
+        head_product(dv, a->ld, P, 1, L, dout, D, L, HD, L, 1.0f);
+        /* P = softmax(S):  dS = P * (dP - sum_j dP P);  masked scores were constants: dS = 0 there */
+        softmax_backward_rows(dS, P, a->len_mask ? a->len_mask + b * L : NULL, L);
+        /* S = q k^T * scale:  dq = dS k * scale,  dk = dS^T q * scale */
+        head_product(dq, a->ld, dS, L, 1, a->k + in, a->ld, L, HD, L, a->scale);
+        head_product(dk, a->ld, dS, 1, L, a->q + in, a->ld, L, HD, L, a->scale);
+    }
 }
 
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout, const float *probs,
                         const float *q, const float *k, const float *v, const uint8_t *len_mask, int B, int L,
                         int H, int HD, int ld) {
-    int D = H * HD;
-    float scale = 1.0f / sqrtf((float)HD);
-    for (int b = 0; b < B; b++) {
-        const uint8_t *lm = len_mask ? len_mask + (long)b * L : NULL;
-        for (int h = 0; h < H; h++) {
-            long in = (long)b * L * ld + h * HD, o = (long)b * L * D + h * HD;
-            const float *P = probs + ((long)b * H + h) * L * L;
-            float *dS = scratch;
-            /* out = P v:  dP = dout v^T,  dv = P^T dout */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, HD, 1.0f, dout + o, D, v + in, ld, 0.0f, dS, L);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, HD, L, 1.0f, P, L, dout + o, D, 0.0f, dv + in, ld);
-            /* P = softmax(S):  dS = P * (dP - sum_j dP P);  masked scores were constants: dS = 0 there */
-            softmax_backward_rows(dS, P, lm, L);
-            /* S = q k^T * scale:  dq = dS k * scale,  dk = dS^T q * scale */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, HD, L, scale, dS, L, k + in, ld, 0.0f, dq + in,
-                        ld);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, HD, L, scale, dS, L, q + in, ld, 0.0f, dk + in,
-                        ld);
-        }
-    }
+    AttArgs a = {.dq = dq, .dk = dk, .dv = dv, .scratch = scratch, .q = q, .k = k, .v = v, .dout = dout, .P = probs,
+                 .len_mask = len_mask, .L = L, .H = H, .HD = HD, .ld = ld, .scale = 1.0f / sqrtf((float)HD)};
+    par_for((long)B * H, rows_grain(GRAIN_MACS, 4L * L * L * HD), attention_backward_items, &a);
 }

@@ -24,7 +24,10 @@
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(SDLM_NO_CLONES)
 #define SDLM_KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #define SDLM_KERNEL_CLONES 1
-#elif defined(__GNUC__) /* one version, kept out of line as the clones are: to be found in a profile or objdump */
+#elif defined(__GNUC__) && !defined(__clang__) /* one version, kept whole and out of line as the clones are:
+                                                * to be found by name in a profile or objdump */
+#define SDLM_KERNEL __attribute__((noinline, noclone))
+#elif defined(__GNUC__)
 #define SDLM_KERNEL __attribute__((noinline))
 #else
 #define SDLM_KERNEL
@@ -41,8 +44,9 @@ void linear_forward(float *y, const float *x, const float *w, const float *b, in
 void linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int N,
                      int IN, int OUT, int accumulate_dx);
 
-/* y = a + b elementwise (a residual connection); y may alias a or b. */
-void add_forward(float *y, const float *a, const float *b, long n);
+/* y = a + dropout(b) elementwise (a residual connection after dropout, as
+ * dropout_apply draws it; p 0: y = a + b); y may alias a or b. */
+void add_dropout(float *y, const float *a, const float *b, long n, float p, uint32_t key);
 
 /* Exact GELU: 0.5 x (1 + erf(x / sqrt 2)), in place or out of place. */
 void gelu_forward(float *y, const float *x, long n);
@@ -85,10 +89,12 @@ void rotary_backward(float *dx, const float *cosv, const float *sinv, int B, int
  * side by side; ld = 3D when they are the thirds of one [B*L, 3D] block):
  * per sequence b and head h, S = q k^T / sqrt(HD); S = -1e9 where
  * !(len_mask[b,i] && len_mask[b,j]) (len_mask NULL: nothing masked);
- * P = softmax(S) saved in probs[B,H,L,L]; out[B*L, D] (stride D) = P v. */
-void attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
+ * P = softmax(S) saved in probs[B,H,L,L]; out[B*L, D] (stride D) = P v.
+ * scratch holds B*L*D floats. The (sequence, head) pairs split over the
+ * pool, their products in plain loops (ops.c says why). */
+void attention_forward(float *out, float *probs, float *scratch, const float *q, const float *k, const float *v,
                        const uint8_t *len_mask, int B, int L, int H, int HD, int ld);
-/* dq, dk, dv (=, row stride ld) from dout (stride D); scratch holds L*L floats. */
+/* dq, dk, dv (=, row stride ld) from dout (stride D); scratch holds B*H*L*(L + HD) floats. */
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout, const float *probs,
                         const float *q, const float *k, const float *v, const uint8_t *len_mask, int B, int L,
                         int H, int HD, int ld);
@@ -100,11 +106,11 @@ float row_logsumexp(const float *row, int C, int *argmax);
 /* Cross-entropy gradient in place: row = (softmax(row) - onehot(target)) * scale, given lse. */
 void row_softmax_grad(float *row, int C, float lse, int target, float scale);
 
-/* Dropout with a counter-based mask: element i is kept iff a hash of (key, i)
- * is at least p * 2^32, and kept elements are scaled by 1/(1-p). The same key
- * gives the same mask, so the backward pass applies this very function to the
- * gradient and nothing is stored. */
-void dropout_apply(float *x, long n, float p, uint32_t key);
+/* y = dropout(x) with a counter-based mask: element i is kept iff a hash of
+ * (key, i) is at least p * 2^32, and kept elements are scaled by 1/(1-p). The
+ * same key gives the same mask, so the backward pass applies this very
+ * function to the gradient and nothing is stored. y may be x. */
+void dropout_apply(float *y, const float *x, long n, float p, uint32_t key);
 
 /* Fast vectorisable exp and erf, accurate to a few ulp / 1.2e-7. */
 float fast_expf(float x);

@@ -1,5 +1,6 @@
 /* par.h: the engine's fork-join pool, so the elementwise kernels of ops.c and
- * adamw.c use the second core that OpenBLAS uses for matrix products.
+ * adamw.c, and the attention's per-head work, use the second core that
+ * OpenBLAS uses for matrix products.
  *
  * par_for splits [0, n) into one contiguous range per thread: the calling
  * thread runs the first and helper threads the others, and it returns when

@@ -289,34 +289,42 @@ static void test_rotary(void) {
 }
 
 typedef struct {
-    float *q, *k, *v, *out, *probs, *wy;
+    float *q, *k, *v, *out, *probs, *scratch, *wy;
     uint8_t *lm;
     int B, L, H, HD;
 } AttCtx;
 static double att_f(void *c) {
     AttCtx *a = c;
-    attention_forward(a->out, a->probs, a->q, a->k, a->v, a->lm, a->B, a->L, a->H, a->HD, a->H * a->HD);
+    attention_forward(a->out, a->probs, a->scratch, a->q, a->k, a->v, a->lm, a->B, a->L, a->H, a->HD, a->H * a->HD);
     return dot(a->out, a->wy, (long)a->B * a->L * a->H * a->HD);
 }
 
+/* Shapes for the products' 4 x 16 tiles: none whole (L 6, HD 4), whole ones
+ * and every remainder (L 37, HD 20), whole ones alone (L 16, HD 16). */
 static void test_attention(void) {
-    int B = 2, L = 6, H = 2, HD = 4;
-    long n = (long)B * L * H * HD;
-    uint8_t lm[12] = {1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1};
-    for (int masked = 0; masked <= 1; masked++) {
-        AttCtx c = {randn(n, 1), randn(n, 1), randn(n, 1), zeros(n), zeros(B * H * L * L), randn(n, 1),
-                    masked ? lm : NULL, B, L, H, HD};
-        float *want = zeros(n);
-        ref_attention(want, c.q, c.k, c.v, c.lm, B, L, H, HD);
-        att_f(&c);
-        check_close(masked ? "attention (length mask) vs loops" : "attention vs loops", c.out, want, n, 1e-5, 1e-5);
-        float *dq = zeros(n), *dk = zeros(n), *dv = zeros(n), *scratch = zeros(L * L);
-        attention_backward(dq, dk, dv, scratch, c.wy, c.probs, c.q, c.k, c.v, c.lm, B, L, H, HD, H * HD);
-        check_fd("attention dq", c.q, dq, n, att_f, &c, 2e-3);
-        check_fd("attention dk", c.k, dk, n, att_f, &c, 2e-3);
-        check_fd("attention dv", c.v, dv, n, att_f, &c, 2e-3);
-        free(c.q), free(c.k), free(c.v), free(c.out), free(c.probs), free(c.wy), free(want), free(dq), free(dk),
-            free(dv), free(scratch);
+    const int shapes[][4] = {{2, 6, 2, 4}, {1, 37, 2, 20}, {2, 16, 1, 16}}; /* B, L, H, HD */
+    for (int sh = 0; sh < 3; sh++) {
+        int B = shapes[sh][0], L = shapes[sh][1], H = shapes[sh][2], HD = shapes[sh][3];
+        long n = (long)B * L * H * HD;
+        uint8_t *lm = malloc((size_t)B * L);
+        for (int i = 0; i < B * L; i++) lm[i] = i % L < L - 2 - i / L; /* the last 2 (then 3) positions padded */
+        for (int masked = 0; masked <= 1; masked++) {
+            AttCtx c = {randn(n, 1), randn(n, 1), randn(n, 1), zeros(n), zeros((long)B * H * L * L), zeros(n),
+                        randn(n, 1), masked ? lm : NULL, B, L, H, HD};
+            float *want = zeros(n);
+            ref_attention(want, c.q, c.k, c.v, c.lm, B, L, H, HD);
+            att_f(&c);
+            check_close(masked ? "attention (length mask) vs loops" : "attention vs loops", c.out, want, n, 1e-5,
+                        1e-5);
+            float *dq = zeros(n), *dk = zeros(n), *dv = zeros(n), *scratch = zeros((long)B * H * L * (L + HD));
+            attention_backward(dq, dk, dv, scratch, c.wy, c.probs, c.q, c.k, c.v, c.lm, B, L, H, HD, H * HD);
+            check_fd("attention dq", c.q, dq, n, att_f, &c, 2e-3);
+            check_fd("attention dk", c.k, dk, n, att_f, &c, 2e-3);
+            check_fd("attention dv", c.v, dv, n, att_f, &c, 2e-3);
+            free(c.q), free(c.k), free(c.v), free(c.out), free(c.probs), free(c.scratch), free(c.wy), free(want);
+            free(dq), free(dk), free(dv), free(scratch);
+        }
+        free(lm);
     }
 }
 
@@ -338,10 +346,11 @@ static void test_strided_qkv(void) {
     rotary_forward(qkv, cosv, sinv, B, L, H, HD, R, 3 * D);
     rotary_forward(qkv + D, cosv, sinv, B, L, H, HD, R, 3 * D);
     float *out = zeros(N * D), *out3 = zeros(N * D), *P = zeros(B * H * L * L), *P3 = zeros(B * H * L * L);
-    attention_forward(out, P, q, k, v, lm, B, L, H, HD, D);
-    attention_forward(out3, P3, qkv, qkv + D, qkv + 2 * D, lm, B, L, H, HD, 3 * D);
+    float *sc = zeros((long)B * H * L * (L + HD));
+    attention_forward(out, P, sc, q, k, v, lm, B, L, H, HD, D);
+    attention_forward(out3, P3, sc, qkv, qkv + D, qkv + 2 * D, lm, B, L, H, HD, 3 * D);
     check_close("attention with row stride 3D = contiguous", out3, out, N * D, 0, 0);
-    float *dq = zeros(N * D), *dk = zeros(N * D), *dv = zeros(N * D), *d3 = zeros(3L * N * D), *sc = zeros(L * L);
+    float *dq = zeros(N * D), *dk = zeros(N * D), *dv = zeros(N * D), *d3 = zeros(3L * N * D);
     attention_backward(dq, dk, dv, sc, dout, P, q, k, v, lm, B, L, H, HD, D);
     attention_backward(d3, d3 + D, d3 + 2 * D, sc, dout, P3, qkv, qkv + D, qkv + 2 * D, lm, B, L, H, HD, 3 * D);
     rotary_backward(dq, cosv, sinv, B, L, H, HD, R, D);
@@ -357,6 +366,31 @@ static void test_strided_qkv(void) {
     check_close("attention backward with row stride 3D: dv", dv3, dv, N * D, 0, 0);
     free(q), free(k), free(v), free(dout), free(qkv), free(cosv), free(sinv), free(out), free(out3), free(P), free(P3);
     free(dq), free(dk), free(dv), free(d3), free(sc), free(dq3), free(dk3), free(dv3);
+}
+
+/* Dropout against its definition: a kept element is scaled by 1/(1-p), the mask is the same out of place
+ * and in place, and add_dropout is dropout_apply then a sum. */
+static void test_dropout(void) {
+    long n = 5000;
+    float p = 0.3f, *x = randn(n, 1), *y = zeros(n), *z = zeros(n), *a = randn(n, 1), *s = zeros(n);
+    dropout_apply(y, x, n, p, 42);
+    memcpy(z, x, sizeof(float) * n);
+    dropout_apply(z, z, n, p, 42);
+    long kept = 0, bad = 0;
+    for (long i = 0; i < n; i++) {
+        kept += y[i] != 0;
+        bad += y[i] != 0 && y[i] != x[i] * (1.0f / (1.0f - p));
+    }
+    check_ok(!bad && memcmp(y, z, sizeof(float) * n) == 0 && fabs((double)kept / n - (1 - p)) < 0.03,
+             "dropout_apply: kept %.3f (want %.2f), kept ones scaled by 1/(1-p) (%ld wrong), in place = out of place",
+             (double)kept / n, 1 - p, bad);
+    add_dropout(s, a, x, n, p, 42);
+    for (long i = 0; i < n; i++) z[i] = a[i] + y[i];
+    check_close("add_dropout = a + dropout_apply(b), bit for bit", s, z, n, 0, 0);
+    add_dropout(s, a, x, n, 0, 42);
+    for (long i = 0; i < n; i++) z[i] = a[i] + x[i];
+    check_close("add_dropout with p 0 = a + b", s, z, n, 0, 0);
+    free(x), free(y), free(z), free(a), free(s);
 }
 
 static void test_logsumexp(void) {
@@ -399,6 +433,7 @@ int main(void) {
     test_rotary();
     test_attention();
     test_strided_qkv();
+    test_dropout();
     test_logsumexp();
     test_softmax();
     return check_done();

@@ -88,8 +88,10 @@ static void test_elementwise(void) {
         float *g1 = randn(n, 1);
         gelu_backward(g1, dy, x, n);
         mul_inplace(m1, x, n);
-        float *a1 = copy(x, n);
-        add_forward(a1, a1, dy, n);
+        float *a1 = copy(x, n), *r1 = randn(n, 1), *o1 = randn(n, 1);
+        add_dropout(a1, a1, dy, n, 0.0f, 0);
+        add_dropout(r1, x, dy, n, 0.3f, 7);
+        dropout_apply(o1, dy, n, 0.3f, 7);
         for (int t = 2; t <= 3; t++) {
             par_set_threads(t);
             float *yn = randn(n, 1), *dn = copy(x, n), *bn = randn(n, 1), *mn = copy(dy, n), *gn = copy(dy, n);
@@ -97,15 +99,18 @@ static void test_elementwise(void) {
             gelu_forward_deriv(bn, dn, dn, n);
             gelu_backward(gn, gn, x, n); /* dx aliasing dy */
             mul_inplace(mn, x, n);
-            float *an = copy(dy, n);
-            add_forward(an, x, an, n);
+            float *an = copy(dy, n), *rn = copy(x, n), *on = copy(dy, n);
+            add_dropout(an, x, an, n, 0.0f, 0);
+            add_dropout(rn, rn, dy, n, 0.3f, 7);
+            dropout_apply(on, on, n, 0.3f, 7); /* in place */
             check_ok(same(y1, yn, n) && same(b1, bn, n) && same(d1, dn, n) && same(g1, gn, n) && same(m1, mn, n) &&
-                         same(a1, an, n),
-                     "gelu_forward, gelu_forward_deriv, gelu_backward, mul_inplace, add_forward: %d threads = 1, n %ld",
+                         same(a1, an, n) && same(r1, rn, n) && same(o1, on, n),
+                     "gelu_forward, gelu_forward_deriv, gelu_backward, mul_inplace, add_dropout, dropout_apply: "
+                     "%d threads = 1, n %ld",
                      t, n);
-            free(yn), free(dn), free(bn), free(mn), free(gn), free(an);
+            free(yn), free(dn), free(bn), free(mn), free(gn), free(an), free(rn), free(on);
         }
-        free(x), free(dy), free(y1), free(d1), free(b1), free(m1), free(g1), free(a1);
+        free(x), free(dy), free(y1), free(d1), free(b1), free(m1), free(g1), free(a1), free(r1), free(o1);
     }
 }
 
@@ -186,21 +191,26 @@ static void test_rotary_softmax(void) {
 }
 
 static void test_attention(void) {
-    int B = 3, L = 9, H = 3, HD = 4, D = H * HD, ld = 3 * D;
+    int B = 3, L = 21, H = 3, HD = 20, D = H * HD, ld = 3 * D; /* whole 4 x 16 tiles and remainders */
     long n = (long)B * L * ld;
-    float *qkv = randn(n, 1), *out[4], *probs[4];
-    uint8_t lm[3 * 9];
-    for (int i = 0; i < B * L; i++) lm[i] = i % L < 5 + i / L;
+    float *qkv = randn(n, 1), *dout = randn((long)B * L * D, 1), *out[4], *probs[4], *d[4];
+    float *scratch = malloc(sizeof(float) * B * H * L * (L + HD));
+    uint8_t lm[3 * 21];
+    for (int i = 0; i < B * L; i++) lm[i] = i % L < 15 + i / L;
     for (int t = 1; t <= 3; t++) {
         par_set_threads(t);
         out[t] = malloc(sizeof(float) * B * L * D), probs[t] = malloc(sizeof(float) * B * H * L * L);
-        attention_forward(out[t], probs[t], qkv, qkv + D, qkv + 2 * D, lm, B, L, H, HD, ld);
+        d[t] = malloc(sizeof(float) * n);
+        attention_forward(out[t], probs[t], scratch, qkv, qkv + D, qkv + 2 * D, lm, B, L, H, HD, ld);
+        attention_backward(d[t], d[t] + D, d[t] + 2 * D, scratch, dout, probs[t], qkv, qkv + D, qkv + 2 * D, lm, B,
+                           L, H, HD, ld);
     }
     for (int t = 2; t <= 3; t++)
-        check_ok(same(out[1], out[t], (long)B * L * D) && same(probs[1], probs[t], (long)B * H * L * L),
-                 "attention_forward (length mask, row stride 3D): %d threads = 1", t);
-    for (int t = 1; t <= 3; t++) free(out[t]), free(probs[t]);
-    free(qkv);
+        check_ok(same(out[1], out[t], (long)B * L * D) && same(probs[1], probs[t], (long)B * H * L * L) &&
+                     same(d[1], d[t], n),
+                 "attention forward and backward (length mask, row stride 3D): %d threads = 1", t);
+    for (int t = 1; t <= 3; t++) free(out[t]), free(probs[t]), free(d[t]);
+    free(qkv), free(dout), free(scratch);
 }
 
 static void test_adamw(void) {

@@ -2,7 +2,7 @@
 # Builds the shipped default model from scratch: the corpus (five Debian text
 # packages, scripts/make-corpus.sh), a 2000-piece SentencePiece tokenizer, and
 # a model trained with the sdlm recipe (the masked family at 2 layers x 128)
-# for a fixed budget of steps (90000: about 45 minutes on one core of the
+# for a fixed budget of steps (90000: about 40 minutes on one core of the
 # 2-core machine it was made on), exported with F16 weights and no optimiser
 # state; then measures it on the held-out lines beside the trigram anchor and
 # says how long it all took.

@@ -2,8 +2,9 @@
  * adamw.c, and the attention's per-head work, use the second core that
  * OpenBLAS uses for matrix products.
  *
- * par_for splits [0, n) into one contiguous range per thread: the calling
- * thread runs the first and helper threads the others, and it returns when
+ * par_for splits [0, n) into a few contiguous ranges per thread (par.c's
+ * RANGES_PER_THREAD) that the calling thread and the helpers take in turn,
+ * so a helper that wakes late costs a fraction of its share; it returns when
  * all are done. Helpers sleep on a condition variable between jobs (they do
  * not spin: they share the cores with OpenBLAS's own workers) and never call
  * BLAS: the thread that calls par_for stays the only BLAS caller.

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "par.h"
 
 int model_alloc(Model *m, const Config *cfg, Err *e) {
     memset(m, 0, sizeof *m);
@@ -86,7 +87,7 @@ void model_free(Model *m) {
     X(d_x_est, T * N * E, float)                                               \
     X(d_res, T * N * D, float)                                                 \
     X(d_a, T * N * D, float)                                                   \
-    X(d_att_scratch, T * (B * H * L * L + N * D), float)                       \
+    X(d_att_scratch, T * PAR_MAX_THREADS * L * (L + D / H), float)             \
     X(d_h_in, T * N * 3 * E, float)                                            \
     X(d_tg, T * B * G, float)                                                  \
     X(d_th, T * B * TIME_HIDDEN, float)                                        \

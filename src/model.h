@@ -88,7 +88,7 @@ typedef struct {
     float *d_res, *d_a; /* [N, D] */
     float *d_qkv;       /* [N, 3D] (scratch, inside the logits' memory; the same as gl) */
     float *d_gl;        /* [N, F] (scratch, inside the logits' memory; the same as gl) */
-    float *d_att_scratch; /* [B, H, L, L + HD] attention_backward's */
+    float *d_att_scratch; /* [PAR_MAX_THREADS, L, L + HD] attention_backward's, one block per pool thread */
     float *d_h_in;    /* [N, 3E] output of model_backward */
     float *d_tg, *d_th, *d_tfeat; /* [B, G], [B, 128], [B, 128] */
 } Workspace;

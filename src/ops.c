@@ -731,7 +731,7 @@ static void attention_backward_items(void *p, long t0, long t1) {
     for (long t = t0; t < t1; t++) {
         long b = t / a->H, in = b * L * a->ld + t % a->H * HD;
         const float *P = a->P + t * L * L, *dout = a->dout + b * L * D + t % a->H * HD;
-        float *dS = a->scratch + t * L * (L + HD), *vt = dS + L * L;
+        float *dS = a->scratch + (long)par_worker() * L * (L + HD), *vt = dS + L * L; /* this thread's */
         float *dq = a->dq + in, *dk = a->dk + in, *dv = a->dv + in;
         /* out = P v:  dP = dout v^T,  dv = P^T dout */
         head_transpose(vt, a->v + in, L, HD, a->ld);

@@ -94,7 +94,7 @@ void rotary_backward(float *dx, const float *cosv, const float *sinv, int B, int
  * pool, their products in plain loops (ops.c says why). */
 void attention_forward(float *out, float *probs, float *scratch, const float *q, const float *k, const float *v,
                        const uint8_t *len_mask, int B, int L, int H, int HD, int ld);
-/* dq, dk, dv (=, row stride ld) from dout (stride D); scratch holds B*H*L*(L + HD) floats. */
+/* dq, dk, dv (=, row stride ld) from dout (stride D); scratch holds PAR_MAX_THREADS*L*(L + HD) floats: one block per pool thread (par_worker). */
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout, const float *probs,
                         const float *q, const float *k, const float *v, const uint8_t *len_mask, int B, int L,
                         int H, int HD, int ld);

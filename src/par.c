@@ -80,8 +80,13 @@ static int run_ranges(const Job *j) {
     return last;
 }
 
+static _Thread_local int worker_index; /* par_worker(): 0 but in a helper */
+
+int par_worker(void) { return worker_index; }
+
 static void *helper_main(void *arg) {
     const int id = (int)(intptr_t)arg;
+    worker_index = id;
     pthread_mutex_lock(&pool.lock);
     uint32_t seen = pool.seen0[id];
     for (;;) {

@@ -34,6 +34,11 @@ typedef void (*ParFn)(void *ctx, long begin, long end);
  * whole cache lines). */
 void par_for(long n, long grain, ParFn fn, void *ctx);
 
+/* The thread running the current range: 0 in the caller (and in any serial
+ * run), 1 .. par_threads() - 1 in the helpers. A fn's ranges on one thread
+ * run one after another, so it may index per-thread scratch by this
+ * (PAR_MAX_THREADS slots at most). */
+int par_worker(void);
 /* The number of threads par_for splits over (1: serial). */
 int par_threads(void);
 /* Sets it (1 .. PAR_MAX_THREADS; 0: back to OpenBLAS's count), for tests and

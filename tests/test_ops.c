@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "ops.h"
+#include "par.h"
 #include "rng.h"
 
 static Rng rng;
@@ -316,7 +317,7 @@ static void test_attention(void) {
             att_f(&c);
             check_close(masked ? "attention (length mask) vs loops" : "attention vs loops", c.out, want, n, 1e-5,
                         1e-5);
-            float *dq = zeros(n), *dk = zeros(n), *dv = zeros(n), *scratch = zeros((long)B * H * L * (L + HD));
+            float *dq = zeros(n), *dk = zeros(n), *dv = zeros(n), *scratch = zeros((long)PAR_MAX_THREADS * L * (L + HD));
             attention_backward(dq, dk, dv, scratch, c.wy, c.probs, c.q, c.k, c.v, c.lm, B, L, H, HD, H * HD);
             check_fd("attention dq", c.q, dq, n, att_f, &c, 2e-3);
             check_fd("attention dk", c.k, dk, n, att_f, &c, 2e-3);

@@ -213,7 +213,7 @@ int session_infill_start(Session *s, const char *template_text, const InfillSett
     InfillView *v = &s->view;
     memset(v, 0, sizeof *v);
     v->active = 1;
-    v->total = s->set.steps + 1;
+    v->total = 0; /* set once the sampler has begun: a masked run is as long as its largest gap */
     v->sampler = sampler_fit(s->set.sampler, &s->mf.model.cfg); /* as the job will run it */
     v->seed = s->set.seed;
     v->candidates = s->set.candidates;

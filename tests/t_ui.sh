@@ -193,6 +193,12 @@ keys PgDn PgDn
 check "help scrolls to the infill keys" wait_for "trajectory: one step back"
 keys q
 check "q closes the help" wait_for "Ctrl-T span"
+$T resize-window -t ui -x 80 -y 30
+keys F1 PgUp PgUp PgUp PgUp
+check "at 80 columns a long description wraps under itself, not cut mid-word" wait_re '^ {20,}checkpoints$'
+keys q
+$T resize-window -t ui -x 100 -y 30
+wait_for "F9 models" >/dev/null # the hint line's last item: at 100 columns again
 
 # training from the UI on the tiny corpus
 keys F4
@@ -362,7 +368,7 @@ check "the picker lists the shipped model" grep -q "sdlm-default.safetensors *1.
 check "the picker lists the checkpoint in the data folder with its eval figure" \
     grep -Eq "picked.safetensors +0.2M +30 .*[0-9.]+% \(1 tok [0-9]+%\)" "$tmp/screen"
 keys Down Enter
-check "Enter switches the editor to it and warns it is young" wait_for "picked.safetensors trained only 30 steps"
+check "Enter switches the editor to it and warns it is young" wait_for "trained only 30 steps"
 check "the status line names the new model" sh -c "tail -n 1 '$tmp/screen' | grep -q '^ picked.safetensors '"
 keys F10
 check "F10 quits (nothing to lose: no question)" wait_for "EXIT=0"

@@ -66,6 +66,29 @@ static void test_fitting(void) {
     check_ok(!strcmp(out, "short"), "a message that fits is left alone");
 }
 
+/* Descriptions and hints wrap between words, never inside one, and say "…"
+ * when the lines allowed run out. */
+static void test_wrapping(void) {
+    char line[256];
+    erase();
+    int n = draw_wrapped(0, 0, "quit (asks first when a run or unsaved text would be lost)", 30, 5, 0);
+    row_text(0, line, sizeof line);
+    check_ok(n == 2 && !strcmp(line, "quit (asks first when a run"), "wrapped between words: %s", line);
+    row_text(1, line, sizeof line);
+    check_ok(!strcmp(line, "or unsaved text would be lost)"), "the rest on the next line: %s", line);
+    check_ok(wrapped_lines("quit (asks first when a run or unsaved text would be lost)", 30) == 2,
+             "wrapped_lines counts what draw_wrapped draws");
+    erase();
+    n = draw_wrapped(0, 0, "one two three four five six", 10, 2, 0);
+    row_text(1, line, sizeof line);
+    check_ok(n == 2 && !strcmp(line, "three…"), "out of lines: the last ends in an ellipsis: %s", line);
+    erase();
+    n = draw_wrapped(0, 0, "abcdefghijklmnop qr", 8, 5, 0);
+    row_text(1, line, sizeof line);
+    check_ok(n == 3 && !strcmp(line, "ijklmnop"), "a word wider than a line is cut, not lost: %s", line);
+    check_ok(wrapped_lines("", 10) == 1, "empty text still takes its line");
+}
+
 static void test_training_state(void) {
     static TrainProgress p;
     App a = {0};
@@ -137,6 +160,7 @@ int main(void) {
     check_ok(cell(11, 1) == 'n', "no data says so");
 
     test_fitting();
+    test_wrapping();
     resizeterm(30, 100);
     test_training_state();
 

@@ -124,8 +124,7 @@ int app_use_model(App *a, const char *ckpt, int chosen) {
         return 0;
     }
     if (a->model.steps < MODELS_YOUNG_STEPS)
-        app_message(a, 0, "%s trained only %lld steps: its fills will be noise", base_name(ckpt),
-                    (long long)a->model.steps);
+        app_message(a, 0, "trained only %lld steps: fills will be noise", (long long)a->model.steps);
     else app_message(a, 0, "the editor uses %s%s", base_name(ckpt), chosen ? " (remembered for the next start)" : "");
     return 0;
 }

@@ -140,6 +140,46 @@ int fit_items(char *out, size_t cap, const char *const *items, const int *prio, 
     return total > 0 ? total : 0;
 }
 
+/* Bytes of s's longest prefix that fits in width columns, ending between
+ * words where one does (at least one character, so wrapping moves on). */
+static size_t wrap_cut(const char *s, int width) {
+    size_t n = 0, len = strlen(s), space = 0;
+    for (int w = 0; n < len;) {
+        uint32_t cp;
+        size_t k = (size_t)utf8_decode(s + n, len - n, &cp);
+        char one[8] = {0};
+        memcpy(one, s + n, k);
+        if (w + text_width(one) > width) return space ? space : n ? n : k;
+        if (s[n] == ' ') space = n;
+        w += text_width(one), n += k;
+    }
+    return n;
+}
+
+/* draw_wrapped, or with draw 0 only its count of lines. */
+static int wrap_lines(int y, int x, const char *s, int width, int max_lines, int attr, int draw) {
+    char line[1024];
+    int used = 0;
+    while (*s == ' ') s++;
+    while (*s && used < max_lines && width > 1) {
+        size_t cut = wrap_cut(s, width);
+        if (used == max_lines - 1 && s[cut]) { /* text is left over: say so */
+            cut = wrap_cut(s, width - 1);
+            snprintf(line, sizeof line, "%.*s…", (int)cut, s);
+        } else snprintf(line, sizeof line, "%.*s", (int)cut, s);
+        if (draw) draw_text(y + used, x, line, width, attr);
+        used++;
+        for (s += cut; *s == ' '; s++) {}
+    }
+    return used ? used : 1;
+}
+
+int draw_wrapped(int y, int x, const char *s, int width, int max_lines, int attr) {
+    return wrap_lines(y, x, s, width, max_lines, attr, 1);
+}
+
+int wrapped_lines(const char *s, int width) { return wrap_lines(0, 0, s, width, 1 << 20, 0, 0); }
+
 int fit_words(char *out, size_t cap, const char *s, int width) {
     snprintf(out, cap, "%s", s);
     if (text_width(out) <= width) return text_width(out);

@@ -21,6 +21,11 @@ int draw_text(int y, int x, const char *s, int maxw, int attr);
 int text_width(const char *s); /* display columns of a UTF-8 string */
 void draw_fill(int y, int x, int w, int attr);
 void draw_box_title(int y, int x, int w, const char *title, int attr);
+/* s drawn over at most max_lines lines of width columns, broken between words
+ * (inside a word wider than a line), the last line ending in "…" if text is
+ * left. Returns the lines used, at least 1. */
+int draw_wrapped(int y, int x, const char *s, int width, int max_lines, int attr);
+int wrapped_lines(const char *s, int width); /* the lines draw_wrapped would use, with no limit */
 /* s into out, cut after the last whole word that fits, with "…". */
 int fit_words(char *out, size_t cap, const char *s, int width);
 /* Joins items with sep into out, dropping whole items, the largest prio

@@ -92,9 +92,11 @@ static void progress_active(App *a, char *line, size_t cap) {
     int bw = 12, filled = v->total ? v->step * bw / v->total : 0, sw = snprintf(NULL, 0, "%d", shown_steps(v));
     char step[48], t[24] = "", ms[32], bar[128] = "", stop[48], seed[40], watch[48] = "", fuse[160];
     for (int i = 0; i < bw; i++) strcat(bar, i < filled ? "█" : "·");
-    snprintf(step, sizeof step, "▶ step %*d/%d", sw, shown_step(v), shown_steps(v));
-    if (v->sampler != SAMPLER_UNMASK) snprintf(t, sizeof t, "t=%.3f", (double)v->t); /* unmask has no noise level */
-    snprintf(ms, sizeof ms, "%6.1f ms/step", v->ms_per_step);
+    if (v->total) snprintf(step, sizeof step, "▶ step %*d/%d", sw, shown_step(v), shown_steps(v));
+    else snprintf(step, sizeof step, "▶ starting"); /* its length is not known before the sampler begins */
+    if (v->sampler != SAMPLER_UNMASK && v->total) snprintf(t, sizeof t, "t=%.3f", (double)v->t); /* unmask: no t */
+    if (v->total) snprintf(ms, sizeof ms, "%6.1f ms/step", v->ms_per_step);
+    else ms[0] = 0;
     snprintf(stop, sizeof stop, "%s stops", keymap_name_of("infill-stop"));
     snprintf(seed, sizeof seed, "seed %llu", (unsigned long long)v->seed);
     if (v->candidates > 1) snprintf(watch, sizeof watch, "watching 1/%d", v->candidates);

@@ -35,31 +35,35 @@ static void help_init(App *a) {
     }
 }
 
+/* The lines entry i takes with its description aw columns wide. */
+static int entry_lines(const HelpState *h, int i, int aw) { return h->about[i] ? wrapped_lines(h->about[i], aw) : 1; }
+
 static void help_draw(App *a, int top, int rows) {
     HelpState *h = &a->help;
     int cols = a->cols;
     char head[200], close[64];
     keymap_names_in(SCR_HELP, "back", " or ", close, sizeof close);
-    snprintf(head, sizeof head, "Keys (generated from the keymap that dispatches them):  %s/%s/%s/%s scroll,  %s close",
+    snprintf(head, sizeof head, "Every key, by screen:  %s/%s/%s/%s scroll,  %s close",
              keymap_name_in(SCR_HELP, "up"), keymap_name_in(SCR_HELP, "down"), keymap_name_in(SCR_HELP, "page-up"),
              keymap_name_in(SCR_HELP, "page-down"), close);
-    draw_text(top, 1, head, cols - 2, color_attr(C_HINT));
+    draw_wrapped(top, 1, head, cols - 2, 1, color_attr(C_HINT));
     int body = rows - 1;
-    /* two columns when wide */
-    int ncol = cols >= 150 ? 2 : 1, colw = cols / ncol, kw = h->keys_w + 2;
-    int per = body * ncol;
-    if (h->top > h->n - per) h->top = h->n - per;
+    /* two columns when wide; a description wraps under itself, so the
+     * screen scrolls by entries */
+    int ncol = cols >= 150 ? 2 : 1, colw = cols / ncol, kw = h->keys_w + 2, aw = colw - kw - 3;
+    int last_top = h->n, used = 0; /* the first entry of the last screenful */
+    while (last_top > 0 && (used += entry_lines(h, last_top - 1, aw)) <= body * ncol) last_top--;
+    if (h->top > last_top) h->top = last_top;
     if (h->top < 0) h->top = 0;
-    for (int c = 0; c < ncol; c++) {
-        for (int r = 0; r < body; r++) {
-            int i = h->top + c * body + r;
-            if (i >= h->n) break;
+    for (int c = 0, i = h->top; c < ncol; c++) {
+        for (int r = 0; i < h->n && r + entry_lines(h, i, aw) <= body; i++) {
             int y = top + 1 + r, x = c * colw + 1;
             if (h->about[i]) {
                 draw_text(y, x + 1, h->keys[i], kw, color_attr(C_KEY));
-                draw_text(y, x + 1 + kw, h->about[i], colw - kw - 3, 0);
-            } else if (h->keys[i][0]) {
-                draw_text(y, x, h->keys[i], colw - 2, A_BOLD | color_attr(C_TITLE));
+                r += draw_wrapped(y, x + 1 + kw, h->about[i], aw, body - r, 0);
+            } else {
+                if (h->keys[i][0]) draw_text(y, x, h->keys[i], colw - 2, A_BOLD | color_attr(C_TITLE));
+                r++;
             }
         }
     }

@@ -119,30 +119,6 @@ static void sample_fills(const Sample *s, char *out, size_t cap) {
     snprintf(out, cap, "%s", fills);
 }
 
-/* text over at most max_rows rows of width w (cut at a row's end); returns
- * the rows used. */
-static int draw_wrapped(int y, int x, const char *text, int w, int max_rows, int attr) {
-    int rows = 0;
-    size_t len = strlen(text);
-    for (size_t i = 0; i < len && rows < max_rows; rows++) {
-        size_t n = 0;
-        int cw = 0; /* the bytes of the next w columns */
-        while (i + n < len && cw < w) {
-            uint32_t cp;
-            size_t k = (size_t)utf8_decode(text + i + n, len - i - n, &cp);
-            char one[8] = {0};
-            memcpy(one, text + i + n, k);
-            cw += text_width(one);
-            n += k;
-        }
-        char row[1024];
-        snprintf(row, sizeof row, "%.*s", (int)n, text + i);
-        draw_text(y + rows, x, row, w, attr);
-        i += n;
-    }
-    return rows ? rows : 1;
-}
-
 /* The key of an action on this screen, as the keymap names it. */
 static const char *key(const char *action) { return keymap_name_in(SCR_HISTORY, action); }
 
@@ -227,10 +203,10 @@ static void draw_samples(App *a, int top, int rows) {
     draw_box_title(y, 0, a->cols, "sample", A_BOLD);
     const Sample *s = h->have_cur ? &h->cur : &h->v[h->sel];
     char t[32];
-    snprintf(line, sizeof line, "#%lld  %s  %s, %d steps, seed %llu, clamp %s, candidate %d  │ %s", (long long)s->id,
-             fmt_time(s->time, t, sizeof t), s->sampler ? s->sampler : "-", s->steps, (unsigned long long)s->seed,
-             s->clamp ? "on" : "off", s->candidate + 1, file_name(s->checkpoint_path));
-    draw_text(y + 1, 1, line, W, 0);
+    snprintf(line, sizeof line, "#%lld  %s  %s  │ candidate %d, %s, %d steps, clamp %s, seed %llu", (long long)s->id,
+             fmt_time(s->time, t, sizeof t), file_name(s->checkpoint_path), s->candidate + 1,
+             s->sampler ? s->sampler : "-", s->steps, s->clamp ? "on" : "off", (unsigned long long)s->seed);
+    draw_wrapped(y + 1, 1, line, W, 1, 0);
     y += 2;
     snprintf(line, sizeof line, "template: %s", s->template_text ? s->template_text : "-");
     y += draw_wrapped(y, 1, line, W, 2, 0);

@@ -101,7 +101,7 @@ static void picker_draw(App *a, int top, int rows) {
     snprintf(head, sizeof head, "Models   %s/%s choose, %s uses it in the editor (and remembers it), %s goes back",
              keymap_name_of("model-up"), keymap_name_of("model-down"), keymap_name_of("model-use"),
              keymap_name_of("back"));
-    draw_text(top + 1, 2, head, a->cols - 4, A_BOLD);
+    draw_wrapped(top + 1, 2, head, a->cols - 4, 1, A_BOLD);
     char cols[256];
     format_row(cols, sizeof cols, columns(a), "NAME", "PARAMS", "STEPS", "RECIPE, FAMILY", "DATE", "HELD-OUT ACCURACY");
     draw_text(top + 3, 5, cols, a->cols - 4, color_attr(C_DIM));

@@ -140,7 +140,7 @@ static void settings_draw(App *a, int top, int rows) {
     snprintf(hint, sizeof hint, "%s/%s choose, %s/%s change, %s type a number, %s or %s closes (remembered)",
              key("field-prev"), key("field-next"), key("value-down"), key("value-up"), key("digits"), key("close"),
              key("back"));
-    draw_text(y + 1, x, hint, a->cols - x - 1, color_attr(C_HINT));
+    draw_wrapped(y + 1, x, hint, a->cols - x - 1, 1, color_attr(C_HINT));
     y += 3;
     for (int f = 0; f < F_COUNT && y < top + rows; f++, y++) {
         char v[64], line[128], about[160];
@@ -152,8 +152,13 @@ static void settings_draw(App *a, int top, int rows) {
         draw_text(y, x + 2, line, 15, sel ? A_BOLD : 0);
         snprintf(line, sizeof line, " ‹ %-12s › ", v);
         int w = draw_text(y, x + 18, line, 18, sel ? color_attr(C_FIELD) | (int)A_BOLD : color_attr(C_FIELD));
-        draw_text(y, x + 18 + w + 2, about, a->cols - (x + 20 + w) - 1, color_attr(C_HINT));
+        char fitted[192];
+        fit_words(fitted, sizeof fitted, about, a->cols - (x + 20 + w) - 1);
+        draw_text(y, x + 18 + w + 2, fitted, a->cols - (x + 20 + w) - 1, color_attr(C_HINT));
     }
+    char about[160]; /* the chosen field's whole description, which its row may have cut */
+    about_text(a->settings.field, about, sizeof about);
+    if (y + 1 < top + rows) draw_wrapped(y + 1, x + 2, about, a->cols - x - 3, top + rows - y - 1, color_attr(C_HINT));
 }
 
 static void change(App *a, int dir) {

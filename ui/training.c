@@ -83,25 +83,31 @@ static double trained_s(const App *a) {
 /* "running  step 120/21600  epoch 1/3  5120 tok/s  elapsed 1m02s  ETA 57m57s".
  * Before the first step it says it is preparing (no rate, no ETA yet); a run
  * that ended shows how long it trained, and no ETA. */
-static void state_line(App *a, char *line, size_t cap) {
+static void state_line(App *a, char *line, size_t cap, int width) {
     const TrainProgress *p = a->train;
-    char stp[64], d1[32], d2[32];
+    char state[32], stp[64], epoch[32], tok[32] = "", el[48], eta[48] = "", d[32];
     if (p->state == TRAIN_IDLE) {
-        snprintf(line, cap, "not training: %s starts", keymap_name_of("train-start"));
+        snprintf(line, cap, "not training: press %s to start", keymap_name_of("train-start"));
         return;
     }
-    int preparing = p->state == TRAIN_PREPARING || (p->state == TRAIN_RUNNING && p->last.tokens_per_s <= 0);
-    if (p->total_steps > 0) snprintf(stp, sizeof stp, "%lld/%lld", (long long)p->step, (long long)p->total_steps);
-    else snprintf(stp, sizeof stp, "%lld", (long long)p->step);
-    if (preparing)
+    if (p->state == TRAIN_PREPARING || (p->state == TRAIN_RUNNING && p->last.tokens_per_s <= 0)) {
         snprintf(line, cap, "preparing: reading the corpus and taking the first step");
-    else if (p->state >= TRAIN_FINISHED)
-        snprintf(line, cap, "%s  step %s  epoch %d/%d  trained %s", train_state_name(p->state), stp, p->epoch,
-                 p->epochs, fmt_dur(a->training.elapsed_shown, d1, sizeof d1));
-    else
-        snprintf(line, cap, "%s  step %s  epoch %d/%d  %.0f tok/s  elapsed %s  ETA %s", train_state_name(p->state), stp,
-                 p->epoch, p->epochs, p->last.tokens_per_s, fmt_dur(trained_s(a), d1, sizeof d1),
-                 fmt_dur(p->eta_s, d2, sizeof d2));
+        return;
+    }
+    int done = p->state >= TRAIN_FINISHED;
+    snprintf(state, sizeof state, "%s", train_state_name(p->state));
+    if (p->total_steps > 0) snprintf(stp, sizeof stp, "step %lld/%lld", (long long)p->step, (long long)p->total_steps);
+    else snprintf(stp, sizeof stp, "step %lld", (long long)p->step);
+    snprintf(epoch, sizeof epoch, "epoch %d/%d", p->epoch, p->epochs);
+    if (!done) {
+        snprintf(tok, sizeof tok, "%.0f tok/s", p->last.tokens_per_s);
+        snprintf(eta, sizeof eta, "ETA %s", fmt_dur(p->eta_s, d, sizeof d));
+    }
+    snprintf(el, sizeof el, "%s %s", done ? "trained" : "elapsed",
+             fmt_dur(done ? a->training.elapsed_shown : trained_s(a), d, sizeof d));
+    const char *items[] = {state, stp, epoch, tok, el, eta};
+    static const int prio[] = {0, 0, 3, 4, 2, 1};
+    fit_items(line, cap, items, prio, 6, "  ", width);
 }
 
 /* "Corpus  ~/text.txt": the path, what is wrong with it, or the field being typed. */
@@ -134,10 +140,16 @@ static int draw_setup(App *a, int y, int x, int W) {
     draw_corpus(a, y++, x, W);
     if (a->conf.train_steps) snprintf(lim, sizeof lim, "%lld", (long long)a->conf.train_steps);
     else snprintf(lim, sizeof lim, "none");
-    snprintf(line, sizeof line, "‹ %s › %s, lr %g   │ step limit: %s", cur->name, cur->about, (double)cur->lr, lim);
+    char name[48], lr[32], limit[48];
+    snprintf(name, sizeof name, "‹ %s ›", cur->name);
+    snprintf(lr, sizeof lr, "lr %g", (double)cur->lr);
+    snprintf(limit, sizeof limit, "step limit: %s", lim);
+    const char *items[] = {name, cur->about, lr, limit};
+    static const int prio[] = {0, 2, 3, 1};
+    fit_items(line, sizeof line, items, prio, 4, "  ", W - 8);
     draw_text(y, x, "Preset  ", 8, A_BOLD);
     draw_text(y++, x + 8, line, W - 8, 0);
-    state_line(a, line, sizeof line);
+    state_line(a, line, sizeof line, W - 8);
     draw_text(y, x, "State   ", 8, A_BOLD);
     int attr = p->state == TRAIN_FAILED ? color_attr(C_ERROR) : p->state == TRAIN_RUNNING ? color_attr(C_KEY) : 0;
     draw_text(y++, x + 8, line, W - 8, attr);
@@ -397,6 +409,8 @@ static int train_tick(App *a) {
     if (st < TRAIN_FINISHED) t->elapsed_shown = trained_s(a);
     if (st != last && st >= TRAIN_FINISHED) {
         if (st == TRAIN_FAILED) app_message(a, 1, "training failed: %s", a->train->message);
+        else if (!a->train->last_ckpt[0]) /* stopped before its first step: nothing to load */
+            app_message(a, 0, "training %s at step %lld: nothing saved", train_state_name(st), (long long)a->train->step);
         else
             app_message(a, 0, "training %s at step %lld: %s on the training screen loads it", train_state_name(st),
                         (long long)a->train->step, keymap_name_of("train-load"));

@@ -39,27 +39,30 @@ int models_choice_file(char *out, size_t cap, Err *e) {
     return 0;
 }
 
-/* The chosen path, or "" when there is no choice or its file is gone. */
-static void read_choice(char *out, size_t cap) {
+/* The chosen path, or "" when there is no choice or its file is gone;
+ * returns 1 when a choice was made but its file is gone. */
+static int read_choice(char *out, size_t cap) {
     char file[PATH_MAX];
     Err e;
     out[0] = 0;
-    if (models_choice_file(file, sizeof file, &e)) return;
+    if (models_choice_file(file, sizeof file, &e)) return 0;
     FILE *f = fopen(file, "r");
-    if (!f) return;
+    if (!f) return 0;
     if (!fgets(out, (int)cap, f)) out[0] = 0;
     fclose(f);
     out[strcspn(out, "\n")] = 0;
-    if (out[0] && !is_file(out)) out[0] = 0;
+    if (!out[0] || is_file(out)) return 0;
+    out[0] = 0;
+    return 1;
 }
 
 int models_default(char *out, size_t cap, const char **why, Err *e) {
-    read_choice(out, cap);
+    int gone = read_choice(out, cap);
     if (out[0]) {
         if (why) *why = "chosen in the model picker";
         return 0;
     }
-    if (why) *why = "the shipped model";
+    if (why) *why = gone ? "the shipped model: the one chosen in the model picker is gone" : "the shipped model";
     return models_shipped(out, cap, e);
 }
 

@@ -44,7 +44,8 @@ typedef struct {
 /* The shipped model's path. */
 int models_shipped(char *out, size_t cap, Err *e);
 /* The model to use when none is named (rule above); *why (may be NULL) gets
- * a short phrase: "chosen in the model picker" or "the shipped model". */
+ * a short phrase: "chosen in the model picker", "the shipped model", or the
+ * shipped model because the chosen file is gone. */
 int models_default(char *out, size_t cap, const char **why, Err *e);
 /* Remembers path (made absolute) as the user's choice; atomic. */
 int models_choose(const char *path, Err *e);

@@ -391,6 +391,15 @@ wait_for "EXIT=0" >/dev/null
 XDG_DATA_HOME="$x2" ./sdlm infill "the {2} of the world" >"$tmp/inf" 2>"$tmp/inf-err"
 check "sdlm infill with no -ckpt uses the editor's model and says so" \
     sh -c "test -s '$tmp/inf' && grep -q 'using .*picked.safetensors (chosen in the model picker' '$tmp/inf-err'"
+mv "$x2/sdlm/models/picked.safetensors" "$tmp/picked-away.safetensors"
+start_plain
+check "the chosen model gone: the editor says so" wait_for "the model you chose is gone"
+check "and opens the shipped model" grep -q "sdlm-default.safetensors │" "$tmp/screen"
+keys F10
+wait_for "EXIT=0" >/dev/null
+XDG_DATA_HOME="$x2" ./sdlm infill "the {2} of the world" >"$tmp/inf" 2>"$tmp/inf-err"
+check "and sdlm infill says so too" grep -q "the one chosen in the model picker is gone" "$tmp/inf-err"
+mv "$tmp/picked-away.safetensors" "$x2/sdlm/models/picked.safetensors"
 
 # a masked model: its hidden slots are drawn as placeholders until revealed, and a run is as many
 # steps as the gap has slots

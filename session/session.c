@@ -704,8 +704,8 @@ void session_train_view(Session *s, TrainProgress *out) {
 }
 
 static const TrainPreset presets[] = {
-    {"tiny", "2 layers x 128: the shipped model's size", 64, 128, 2, 32, 2e-3f},
-    {"small", "4 layers x 256: slower steps, for longer runs", 64, 256, 4, 32, 1e-3f},
+    {"tiny", "2 layers x 128: learns a small corpus in minutes", 64, 128, 2, 32, 2e-3f},
+    {"small", "4 layers x 256: the shipped model's size, for longer runs", 64, 256, 4, 32, 1e-3f},
     {"seed", "8 layers x 512, batch 256: the seed's defaults (slow on a CPU)", 64, 512, 8, 256, 1e-4f},
 };
 

@@ -221,6 +221,8 @@ check "the t curve fills in as it trains: a value in % under each of the 10 buck
 b='(▁|▂|▃|▄|▅|▆|▇|█)'
 check "the t curve draws a bar (or its floor) for each of the 10 buckets" grep -Eq "($b{3} ){9}$b{3}" "$tmp/screen"
 cp "$tmp/screen" "$tmp/training-curve.txt"
+check "a masked run plots its cross-entropy once, and no empty mse" \
+    sh -c "grep -q '^  ce [0-9]' '$tmp/screen' && ! grep -Eq '(^| )(mse|loss) [0-9]' '$tmp/screen'"
 keys F2 F6 Down 5 0 Enter
 wait_for "50 steps" >/dev/null
 keys C-r

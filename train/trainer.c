@@ -195,6 +195,7 @@ static int prepare(Trainer *t, char *running, size_t cap, Err *e) {
     if (dist_any(batcher_start(&t->batcher, &bc, e))) return -1;
     pthread_mutex_lock(&t->mu);
     t->prog.ranks = t->ranks;
+    t->prog.masked = t->model.cfg.masked;
     t->prog.run_id = t->run_id;
     t->prog.examples = corpus_count(&t->corpus);
     t->prog.epochs = t->cfg.epochs;

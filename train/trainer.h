@@ -42,6 +42,7 @@ typedef struct {
     int epoch, epochs;
     int64_t examples;       /* corpus lines */
     int ranks;              /* processes training data-parallel (mpirun -np N; 1 without MPI) */
+    int masked;             /* the masked family: its loss is the cross-entropy, it has no mse */
     TrainPoint last;        /* the latest step */
     double elapsed_s, eta_s;
     char last_ckpt[1024];

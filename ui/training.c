@@ -153,7 +153,7 @@ static int draw_setup(App *a, int y, int x, int W) {
     draw_text(y, x, "State   ", 8, A_BOLD);
     int attr = p->state == TRAIN_FAILED ? color_attr(C_ERROR) : p->state == TRAIN_RUNNING ? color_attr(C_KEY) : 0;
     draw_text(y++, x + 8, line, W - 8, attr);
-    if (p->message[0] && p->state != TRAIN_IDLE) draw_text(y, x + 8, p->message, W - 8, color_attr(C_HINT));
+    if (p->message[0] && p->state != TRAIN_IDLE) draw_wrapped(y, x + 8, p->message, W - 8, 1, color_attr(C_HINT));
     y++;
     if (p->last_ckpt[0]) {
         char shown[1100];
@@ -172,7 +172,11 @@ static int draw_plots(App *a, int y, int x, int W, int hints) {
     const TrainProgress *p = a->train;
     int probes = p->nprobes > 0 ? p->nprobes + 1 : 0;
     int avail = hints - y - probes;
-    int cols = 2, pw = (W - 2) / cols, nplots = 6, prow = (nplots + cols - 1) / cols;
+    /* the series by metric (0 loss, 1 mse, 2 ce, 3 accuracy, 4 lr) and 5 the t curve; a masked
+     * run's loss is its cross-entropy and it has no mse, so it shows neither twice nor empty */
+    static const int all[] = {0, 1, 2, 3, 4, 5}, masked[] = {2, 3, 4, 5};
+    const int *shown = p->masked ? masked : all;
+    int cols = 2, pw = (W - 2) / cols, nplots = p->masked ? 4 : 6, prow = (nplots + cols - 1) / cols;
     int ph = avail / prow;
     if (ph > 10) ph = 10;
     if (ph < 4) { /* a title and at least two rows of bars each, or the one line */
@@ -181,13 +185,13 @@ static int draw_plots(App *a, int y, int x, int W, int hints) {
     }
     static const char *const names[] = {"loss", "mse", "ce", "accuracy", "lr"};
     for (int i = 0; i < nplots; i++) {
-        int r = i / cols, c = i % cols;
-        if (i == 5) {
+        int r = i / cols, c = i % cols, m = shown[i];
+        if (m == 5) {
             t_curve(p, y + r * ph, x + c * (pw + 2), ph - 1, pw);
             continue;
         }
-        series(t, p, i);
-        plot_draw(y + r * ph, x + c * (pw + 2), ph - 1, pw, names[i], t->series, t->series ? p->nhistory : 0, 0);
+        series(t, p, m);
+        plot_draw(y + r * ph, x + c * (pw + 2), ph - 1, pw, names[m], t->series, t->series ? p->nhistory : 0, 0);
     }
     return y + prow * ph;
 }

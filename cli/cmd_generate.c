@@ -33,7 +33,7 @@ typedef struct {
     const char *ckpt, *spm, *sampler, *db, *train;
     const char *text;      /* infill: the template argument ("-": standard input) */
     char model[1024];      /* the checkpoint used: -ckpt, or the editor's */
-    int steps, n, trace, no_save, clamp, length, no_ema, seed_given, linear, scores;
+    int steps, n, trace, no_save, clamp, length, no_ema, seed_given, linear, scores, fuse_given;
     uint64_t seed;
     float fuse;
     SamplerKind kind;
@@ -106,7 +106,9 @@ static const char INFILL_ABOUT[] =
 /* Parses and checks the flags and picks the model and seed. Returns 0 to go
  * on, or 1 with *status the exit status. */
 static int gen_args(int argc, char **argv, int infill, GenArgs *a, int *status) {
-    *a = (GenArgs){.cmd = infill ? "sdlm infill" : "sdlm sample", .infill = infill, .steps = 200, .n = 1};
+    /* infill fuses as the editor does by default; sample, which has no neighbours to read, does not */
+    *a = (GenArgs){.cmd = infill ? "sdlm infill" : "sdlm sample", .infill = infill, .steps = 200, .n = 1,
+                   .fuse = infill ? 1 : 0};
     Opt opts[] = {
         {"-ckpt|--checkpoint", OPT_STR, &a->ckpt, "FILE", "the model (default: the one the editor opens)", 0, 0, NULL},
         {"-spm|--spm_model", OPT_STR, &a->spm, "MODEL", "tokenizer, for a checkpoint without one inside", 0, 0, NULL},
@@ -126,7 +128,8 @@ static int gen_args(int argc, char **argv, int infill, GenArgs *a, int *status) 
         {"--linear-times", OPT_FLAG, &a->linear, NULL, "space steps 1 - s/S even when the model has a time curve", 0,
          0, NULL},
         {"--fuse", OPT_FLOAT, &a->fuse, "LAMBDA",
-         "add LAMBDA x a trigram's log-probabilities to the model's logits (0: off)", 0, 100, NULL},
+         "add LAMBDA x a trigram's log-probabilities to the model's logits (0: off; infill: 1, as the editor, "
+         "when the model's training lines are found)", 0, 100, &a->fuse_given},
         {"--train", OPT_STR, &a->train, "FILE", "lines the --fuse trigram is fitted on (the model's recorded corpus)",
          0, 0, NULL},
         {"--scores", OPT_FLAG, &a->scores, NULL,
@@ -236,7 +239,8 @@ static int gen_buffers(GenRun *r, Err *e) {
 }
 
 /* Shallow fusion with the trigram over the model's pieces, fitted on --train
- * or the model's recorded corpus; says on stderr that it is on. */
+ * or the model's recorded corpus; says on stderr that it is on when asked for
+ * (infill's default, as the editor's, goes without saying). */
 static int gen_fusion(GenRun *r, Err *e) {
     const GenArgs *a = r->a;
     if (modelfile_trigram(&r->mf, a->train, &r->ng, e)) return err_wrap(e, "--fuse"), EXIT_USAGE;
@@ -249,8 +253,9 @@ static int gen_fusion(GenRun *r, Err *e) {
     }
     char about[160];
     ngram_describe(r->ng, about, sizeof about);
-    fprintf(stderr, "%s: fusion on: lambda %g x the %s (%s)\n", a->cmd, (double)a->fuse, about,
-            a->train ? a->train : r->mf.corpus);
+    if (a->fuse_given || a->train)
+        fprintf(stderr, "%s: fusion on: lambda %g x the %s (%s)\n", a->cmd, (double)a->fuse, about,
+                a->train ? a->train : r->mf.corpus);
     return 0;
 }
 
@@ -262,7 +267,10 @@ static int gen_prepare(GenRun *r, GenArgs *a, Err *e) {
     if ((status = gen_model(r, a, e))) return status;
     r->t0 = now_s(); /* the time a sample took counts from here, the model loaded */
     if ((status = gen_buffers(r, e))) return status;
-    if (a->fuse > 0 && (status = gen_fusion(r, e))) return status;
+    if (a->fuse > 0 && (status = gen_fusion(r, e))) {
+        if (a->fuse_given || a->train) return status; /* asked for by name: a refusal, not a fallback */
+        a->fuse = 0; /* the default without the model's lines (as the editor): the model alone */
+    }
     return 0;
 }
 

@@ -49,8 +49,10 @@ check "sample --fuse: says fusion is on, samples" sh -c \
     "./sdlm sample -ckpt '$tmp/m.safetensors' --steps 3 --seed 1 --no-save --fuse 2 -n 2 --length 8 >'$tmp/out' 2>'$tmp/err' &&
      grep -q 'fusion on: lambda 2' '$tmp/err' && [ \$(wc -l <'$tmp/out') -eq 2 ]"
 check "infill without --fuse: silent about fusion" sh -c \
-    "./sdlm infill -ckpt '$tmp/m.safetensors' --steps 3 --seed 1 --no-save 'The {2} sat.' >/dev/null 2>'$tmp/err' &&
+    "./sdlm infill -ckpt '$tmp/m.safetensors' --steps 3 --seed 1 --no-save 'The {2} sat.' >'$tmp/default' 2>'$tmp/err' &&
      ! grep -q fusion '$tmp/err'"
+./sdlm infill -ckpt "$tmp/m.safetensors" --steps 3 --seed 1 --no-save --fuse 1 'The {2} sat.' >"$tmp/fused" 2>/dev/null
+check "infill without --fuse fuses at 1, as the editor does" cmp -s "$tmp/default" "$tmp/fused"
 
 # the recorded corpus is gone: eval warns once and reports no trigram; --fuse cannot run
 rm "$tmp/corpus.txt"
@@ -64,3 +66,8 @@ check "eval, recorded corpus gone: trigram and fused are null" \
 check "infill --fuse, no corpus: exit 2, one line" sh -c \
     "./sdlm infill -ckpt '$tmp/m.safetensors' --steps 3 --no-save --fuse 1 'The {2} sat.' >/dev/null 2>'$tmp/err';
      [ \$? -eq 2 ] && [ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q '^sdlm infill: --fuse' '$tmp/err'"
+./sdlm infill -ckpt "$tmp/m.safetensors" --steps 3 --seed 1 --no-save 'The {2} sat.' >"$tmp/default" 2>"$tmp/err"
+rc=$?
+./sdlm infill -ckpt "$tmp/m.safetensors" --steps 3 --seed 1 --no-save --fuse 0 'The {2} sat.' >"$tmp/alone" 2>/dev/null
+check "infill, no corpus and no --fuse: the model alone, silently, as the editor" \
+    sh -c "[ $rc -eq 0 ] && cmp -s '$tmp/default' '$tmp/alone' && ! grep -q fusion '$tmp/err'"

@@ -677,6 +677,16 @@ int store_get_run(Store *s, int64_t run, Run *out, Err *e) {
     return result;
 }
 
+int store_grow(void **v, int *cap, int cnt, size_t sz) {
+    if (cnt < *cap) return 0;
+    int nc = *cap ? 2 * *cap : 16;
+    void *nv = realloc(*v, (size_t)nc * sz);
+    if (!nv) return -1;
+    *v = nv;
+    *cap = nc;
+    return 0;
+}
+
 int store_list_runs(Store *s, Run **out, int *n, Err *e) {
     sqlite3_stmt *st;
     *out = NULL;
@@ -686,15 +696,9 @@ int store_list_runs(Store *s, Run **out, int *n, Err *e) {
     int cnt = 0, cap = 0, rc;
     double now = store_now();
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            int nc = cap ? 2 * cap : 16;
-            Run *nv = realloc(v, (size_t)nc * sizeof *v);
-            if (!nv) {
-                err_set(e, "%s: out of memory listing runs", s->path);
-                goto fail;
-            }
-            v = nv;
-            cap = nc;
+        if (store_grow((void **)&v, &cap, cnt, sizeof *v)) {
+            err_set(e, "%s: out of memory listing runs", s->path);
+            goto fail;
         }
         if (read_run(s, st, &v[cnt], now, e)) goto fail;
         cnt++;

@@ -27,6 +27,8 @@ void store_rollback(Store *s);
 int store_prepare(Store *s, const char *sql, sqlite3_stmt **st, Err *e);
 
 double store_now(void);
+/* Grows *v (of *cap elements of size sz) to hold cnt + 1; -1 on OOM. */
+int store_grow(void **v, int *cap, int cnt, size_t sz);
 /* Column readers tolerant of any stored type: NULL reads as NULL / NAN. */
 char *store_col_text(sqlite3_stmt *st, int col, int *oom);
 double store_col_real(sqlite3_stmt *st, int col);

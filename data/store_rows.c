@@ -13,17 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Grows *v (of *cap elements of size sz) to hold one more; -1 on OOM. */
-static int grow(void **v, int *cap, int cnt, size_t sz) {
-    if (cnt < *cap) return 0;
-    int nc = *cap ? 2 * *cap : 16;
-    void *nv = realloc(*v, (size_t)nc * sz);
-    if (!nv) return -1;
-    *v = nv;
-    *cap = nc;
-    return 0;
-}
-
 /* ---- metrics ---- */
 
 /* The metrics table's columns after run_id, and their parameters, from METRIC_FIELDS. */
@@ -102,7 +91,7 @@ int store_run_metrics(Store *s, int64_t run, int every, Metric **out, int *n, Er
     int cnt = 0, cap = 0, rc, last_kept = 1;
     long long i = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (grow((void **)&v, &cap, cnt, sizeof *v)) {
+        if (store_grow((void **)&v, &cap, cnt, sizeof *v)) {
             err_set(e, "%s: out of memory reading metrics of run %lld", s->path, (long long)run);
             goto fail;
         }
@@ -201,7 +190,7 @@ int store_list_checkpoints(Store *s, int64_t run, CkptRecord **out, int *n, Err 
     CkptRecord *v = NULL;
     int cnt = 0, cap = 0, rc, oom = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (grow((void **)&v, &cap, cnt, sizeof *v)) {
+        if (store_grow((void **)&v, &cap, cnt, sizeof *v)) {
             oom = 1;
             break;
         }
@@ -372,7 +361,7 @@ int store_list_samples(Store *s, const char *query, int limit, int offset, Sampl
     Sample *v = NULL;
     int cnt = 0, cap = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (grow((void **)&v, &cap, cnt, sizeof *v)) {
+        if (store_grow((void **)&v, &cap, cnt, sizeof *v)) {
             err_set(e, "%s: out of memory listing samples", s->path);
             goto fail;
         }

@@ -62,7 +62,7 @@ int models_default(char *out, size_t cap, const char **why, Err *e) {
         if (why) *why = "chosen in the model picker";
         return 0;
     }
-    if (why) *why = gone ? "the shipped model: the one chosen in the model picker is gone" : "the shipped model";
+    if (why) *why = gone ? MODELS_RULE_GONE : "the shipped model";
     return models_shipped(out, cap, e);
 }
 

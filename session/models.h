@@ -47,6 +47,7 @@ int models_shipped(char *out, size_t cap, Err *e);
  * a short phrase: "chosen in the model picker", "the shipped model", or the
  * shipped model because the chosen file is gone. */
 int models_default(char *out, size_t cap, const char **why, Err *e);
+#define MODELS_RULE_GONE "the shipped model: the one chosen in the model picker is gone" /* a *why */
 /* Remembers path (made absolute) as the user's choice; atomic. */
 int models_choose(const char *path, Err *e);
 /* The choice file's path: <data dir>/model. */

@@ -41,6 +41,7 @@ struct Session {
     ModelFile mf;
     int loaded;
     char load_error[512];
+    int choice_gone;          /* the default rule fell back: the chosen file is gone (until another model loads) */
     char db_error[512];
     /* the job queued or running */
     int job, running, stop;
@@ -87,6 +88,7 @@ static void describe(Session *s, SessionModel *m) {
     snprintf(m->path, sizeof m->path, "%s", s->mf.path[0] ? s->mf.path : "");
     snprintf(m->error, sizeof m->error, "%s", s->load_error);
     snprintf(m->db_error, sizeof m->db_error, "%s", s->db_error);
+    m->choice_gone = s->choice_gone;
     if (!s->loaded) return;
     const Config *c = &s->mf.model.cfg;
     m->V = c->V, m->E = c->E, m->D = c->D, m->NL = c->NL;
@@ -144,6 +146,7 @@ int session_load(Session *s, const char *ckpt, Err *e) {
     s->mf = mf;
     s->loaded = 1;
     s->load_error[0] = 0;
+    s->choice_gone = 0;
     pthread_mutex_unlock(&s->mu);
     wake(s);
     return 0;
@@ -616,9 +619,11 @@ int session_open(Session **out, const SessionConfig *cfg, Err *e) {
         snprintf(s->db_error, sizeof s->db_error, "%s", e->msg);
     if (s->cfg.wake_fd >= 0) fcntl(s->cfg.wake_fd, F_SETFL, fcntl(s->cfg.wake_fd, F_GETFL) | O_NONBLOCK);
     char path[1024];
+    const char *rule = "";
     Err le;
     if (cfg->ckpt) snprintf(path, sizeof path, "%s", cfg->ckpt);
-    else if (models_default(path, sizeof path, NULL, &le)) path[0] = 0; /* the rule `sdlm infill` follows too */
+    else if (models_default(path, sizeof path, &rule, &le)) path[0] = 0; /* the rule `sdlm infill` follows too */
+    s->choice_gone = !strcmp(rule, MODELS_RULE_GONE);
     if (!path[0]) snprintf(s->load_error, sizeof s->load_error, "no model found: train one (training screen)");
     else if (modelfile_open(&s->mf, path, cfg->spm, 1, &le))
         snprintf(s->load_error, sizeof s->load_error, "%s", le.msg);

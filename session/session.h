@@ -44,6 +44,7 @@ typedef struct {
     int64_t steps;             /* optimiser steps it was trained for */
     char description[160];     /* "5.0M params, 2000 pieces, 4 layers, 1.8k steps, shipped" */
     char db_error[512];        /* non-empty when the history is unavailable (read-only, locked, corrupt) */
+    int choice_gone;           /* opened the shipped model because the chosen model's file is gone */
 } SessionModel;
 
 void session_model(Session *s, SessionModel *out);

@@ -532,13 +532,9 @@ int ui_main(const UiOptions *o) {
     session_train_view(a->s, a->train);
     for (int i = 0; i < SCR_COUNT; i++)
         if (a->screens[i]->init) a->screens[i]->init(a);
-    char chosen[1024];
-    const char *rule = "";
-    Err de;
-    if (!o->ckpt && models_default(chosen, sizeof chosen, &rule, &de)) rule = "";
     if (!a->model.loaded) {
         app_message(a, 1, "%s", a->model.error);
-    } else if (strstr(rule, "gone")) { /* the user's choice cannot be honoured: say so, not silently */
+    } else if (a->model.choice_gone) { /* the user's choice cannot be honoured: say so, not silently */
         app_message(a, 1, "the model you chose is gone (%s picks another)", keymap_name_of("models"));
     } else {
         app_message(a, 0, "%s: gap, %s: fill, %s: help", keymap_name_of("span"), keymap_name_of("infill-run"),

@@ -200,9 +200,9 @@ static void say_run_ended(App *a) {
         app_message(a, 0, "filled%s: the one you watched ranks %d of %d", v->sample_id[ed->cand] ? " and saved" : "",
                     ed->cand + 1, v->candidates);
     } else if (v->finished) {
-        app_message(a, 0, "filled%s: %d steps, %.1f ms/step, seed %llu",
-                    v->sample_id[0] ? ", saved in the history" : "", shown_steps(v), v->ms_per_step,
-                    (unsigned long long)v->seed);
+        app_message(a, 0, "filled%s: %d step%s, %.1f ms/step, seed %llu",
+                    v->sample_id[0] ? ", saved in the history" : "", shown_steps(v), shown_steps(v) == 1 ? "" : "s",
+                    v->ms_per_step, (unsigned long long)v->seed);
     } else if (v->stopped) {
         app_message(a, 0, "stopped at step %d/%d: the fill is partial (%s fills again)", shown_step(v), shown_steps(v),
                     keymap_name_of("infill-run"));
